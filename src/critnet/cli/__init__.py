@@ -1,0 +1,74 @@
+"""The ``critnet`` command. Thin: every subcommand parses arguments and calls the library.
+
+Subcommands live in their own modules and are imported only when used, so ``critnet --help``
+stays fast and one broken extra never takes the whole command down.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import click
+
+from critnet.errors import CritnetError
+
+# name -> "module:attribute"; each module defines one click command (or group).
+SUBCOMMANDS = {
+    "fuse": "critnet.cli.fuse:fuse",
+    "demo": "critnet.cli.demo:demo",
+    "evaluate": "critnet.cli.evaluate:evaluate",
+    "train": "critnet.cli.train:train",
+    "bench": "critnet.cli.bench:bench",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in SUBCOMMANDS if self._spec_available(name))
+
+    @staticmethod
+    def _spec_available(name: str) -> bool:
+        module = SUBCOMMANDS[name].split(":")[0]
+        return importlib.util.find_spec(module) is not None
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in SUBCOMMANDS or not self._spec_available(name):
+            return None
+        module, attr = SUBCOMMANDS[name].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="critnet")
+def cli() -> None:
+    """critnet: infrared-visible image fusion with C-RITNet.
+
+    \b
+    Start here:
+      critnet demo                       fuse a built-in example, no input needed
+      critnet fuse IR.png VIS.png -o fused.png
+      critnet fuse --ir IR_DIR --vis VIS_DIR -o OUT_DIR
+      critnet evaluate --ir IR_DIR --vis VIS_DIR --fused OUT_DIR
+      critnet train --config configs/cpu.yaml
+
+    Run any subcommand with --help for its options.
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except CritnetError as error:
+        click.echo(f"critnet: error: {error}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("critnet: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)

@@ -1,0 +1,13 @@
+"""Exceptions that reach users as one clear line (the CLI prints ``str(error)`` and exits 2)."""
+
+
+class CritnetError(Exception):
+    """Base class: a problem the user can fix, described in one line naming the file or value."""
+
+
+class InputError(CritnetError, ValueError):
+    """An input image, folder or argument that cannot be used (missing, corrupt, mismatched)."""
+
+
+class WeightsError(CritnetError, ValueError):
+    """A weights name or file that cannot be loaded (unknown, corrupted, wrong preset)."""

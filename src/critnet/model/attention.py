@@ -1,0 +1,96 @@
+"""Channel cross-attention: the C×C attention shared by MRL (Eq. 2–3) and SIP (Eq. 5–6).
+
+Q, K and V are reshaped to C×(HW), so the attention map is C×C: cost and memory grow linearly
+with the number of pixels, and no (HW)×(HW) tensor is ever built.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from critnet.model.blocks import conv1x1
+from critnet.model.config import AttentionNorm
+
+
+def channel_attention_map(
+    query: Tensor, key: Tensor, norm: AttentionNorm, temperature: Tensor | None = None
+) -> Tensor:
+    """``softmax(Q Kᵀ · s)`` over channels.
+
+    Args:
+        query, key: B×C×H×W feature maps.
+        norm: ``cosine``: Q and K are L2-normalised along HW and the logits are multiplied by
+            ``temperature`` (so the map does not change with image size); ``sqrt_d``: logits are
+            raw dot products divided by sqrt(HW).
+        temperature: scalar tensor, required for ``cosine``.
+
+    Returns:
+        B×C×C attention map; each row sums to 1.
+    """
+    q = query.flatten(2)
+    k = key.flatten(2)
+    if norm == "cosine":
+        if temperature is None:
+            raise ValueError("cosine attention needs a temperature")
+        logits = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(1, 2) * temperature
+    else:
+        logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])
+    return logits.softmax(dim=-1)
+
+
+class ChannelCrossAttention(nn.Module):
+    """One attention direction: ``out = Conv1×1(softmax(Q Kᵀ·s) V) + residual``.
+
+    Q comes from ``query_source``, K from ``key_source`` and V from ``value_source``, each
+    through its own 1×1 projection. MRL's ``F_vis↔ir`` is
+    ``attn(query=F_ir, key=F_ir, value=F_vis, residual=F_ir)`` (Eq. 2–3); SIP's
+    ``F_en_grp2←grp1`` is ``attn(query=F_grp2, key=F_grp1, value=F_grp1, residual=F_grp1)``
+    (Eq. 5–6).
+    """
+
+    def __init__(self, channels: int, norm: AttentionNorm) -> None:
+        super().__init__()
+        self.norm = norm
+        self.query = conv1x1(channels, channels)
+        self.key = conv1x1(channels, channels)
+        self.value = conv1x1(channels, channels)
+        self.out = conv1x1(channels, channels)
+        # Learnable temperature (init 1); only used by cosine attention.
+        self.temperature = nn.Parameter(torch.ones(()), requires_grad=norm == "cosine")
+
+    def attention_map(self, query_source: Tensor, key_source: Tensor) -> Tensor:
+        """The B×C×C map ``softmax(Q Kᵀ·s)``."""
+        return channel_attention_map(
+            self.query(query_source), self.key(key_source), self.norm, self.temperature
+        )
+
+    def forward(
+        self, query_source: Tensor, key_source: Tensor, value_source: Tensor, residual: Tensor
+    ) -> Tensor:
+        attn = self.attention_map(query_source, key_source)
+        value = self.value(value_source)
+        attended = (attn @ value.flatten(2)).view_as(value)
+        return self.out(attended) + residual
+
+
+class MutualRepresentationLearning(nn.Module):
+    """MRL (§3.2.2, Eq. 2–3): six projections (Q, K, V per modality), two output 1×1 convs.
+
+    ``F_vis↔ir = Conv1×1(softmax(Q_ir K_irᵀ·s) V_vis) + F_ir`` and
+    ``F_ir↔vis = Conv1×1(softmax(Q_vis K_visᵀ·s) V_ir) + F_vis``.
+    """
+
+    def __init__(self, channels: int, norm: AttentionNorm) -> None:
+        super().__init__()
+        self.vis_to_ir = ChannelCrossAttention(channels, norm)  # owns Q_ir, K_ir, V_vis
+        self.ir_to_vis = ChannelCrossAttention(channels, norm)  # owns Q_vis, K_vis, V_ir
+
+    def forward(self, f_ir: Tensor, f_vis: Tensor) -> tuple[Tensor, Tensor]:
+        """Returns ``(F_vis↔ir, F_ir↔vis)``, both B×C×H×W."""
+        f_vis_ir = self.vis_to_ir(f_ir, f_ir, f_vis, residual=f_ir)
+        f_ir_vis = self.ir_to_vis(f_vis, f_vis, f_ir, residual=f_vis)
+        return f_vis_ir, f_ir_vis

@@ -1,0 +1,98 @@
+"""Convolutional building blocks: image inversion, RDN encoders, single-image heads, D_fuse."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def image_inversion(image: Tensor) -> Tensor:
+    """Image inversion (II, §3.2.1): ``I' = cat(I, 1 - I)``.
+
+    Args:
+        image: B×1×H×W in [0, 1].
+
+    Returns:
+        B×2×H×W.
+    """
+    return torch.cat([image, 1.0 - image], dim=1)
+
+
+def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
+    """3×3 convolution with padding 1: keeps H×W for any size."""
+    return nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+
+
+def conv1x1(in_channels: int, out_channels: int) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, kernel_size=1)
+
+
+class ResidualDenseBlock(nn.Module):
+    """One residual dense block: ``n_dense`` densely connected conv3×3 + LeakyReLU(0.2) layers
+    of growth ``G``, a 1×1 local feature fusion back to ``C`` and a local residual."""
+
+    def __init__(self, channels: int, growth: int, n_dense: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            conv3x3(channels + i * growth, growth) for i in range(n_dense)
+        )
+        self.local_fusion = conv1x1(channels + n_dense * growth, channels)
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        features = [x]
+        for layer in self.layers:
+            features.append(self.act(layer(torch.cat(features, dim=1))))
+        return self.local_fusion(torch.cat(features, dim=1)) + x
+
+
+class FeatureEncoder(nn.Module):
+    """Feature extraction ``E_ir`` / ``E_vis`` (§3.2.1): conv3×3(2→C) + LeakyReLU(0.2), then
+    ``n_rdb`` residual dense blocks. Input: the 2-channel inverted image; output B×C×H×W."""
+
+    def __init__(self, channels: int, growth: int, n_rdb: int, n_dense: int) -> None:
+        super().__init__()
+        self.stem = conv3x3(2, channels)
+        self.act = nn.LeakyReLU(0.2)
+        self.blocks = nn.Sequential(
+            *(ResidualDenseBlock(channels, growth, n_dense) for _ in range(n_rdb))
+        )
+
+    def forward(self, inverted: Tensor) -> Tensor:
+        return self.blocks(self.act(self.stem(inverted)))
+
+
+class ImageHead(nn.Module):
+    """conv3×3(→1) + tanh: the reconstruction (``D_rec``), edge (``D_ed``) and enhancement
+    (``D_en``) decoders. Output B×1×H×W in (-1, 1)."""
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        self.conv = conv3x3(in_channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.tanh(self.conv(x))
+
+
+class EdgeEncoder(nn.Module):
+    """``E_ed`` (Eq. 7): conv3×3 + tanh."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = conv3x3(in_channels, out_channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.tanh(self.conv(x))
+
+
+class FusionDecoder(nn.Module):
+    """``D_fuse`` / ``D_fuse0`` (Eq. 11): conv3×3(→C) + LeakyReLU(0.2) + conv3×3(C→1) + tanh."""
+
+    def __init__(self, in_channels: int, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            conv3x3(in_channels, channels), nn.LeakyReLU(0.2), conv3x3(channels, 1)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.tanh(self.body(x))

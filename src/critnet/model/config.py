@@ -1,0 +1,83 @@
+"""Network configuration (SPEC §1) and the named presets."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal
+
+AttentionNorm = Literal["cosine", "sqrt_d"]
+
+
+@dataclass(frozen=True)
+class CRITNetConfig:
+    """Every architectural option of SPEC §1, with its defaults (the ``paper`` preset).
+
+    Attributes:
+        channels: feature width ``C`` (even: each SIPRIA splits it into two halves).
+        growth: dense-block growth rate ``G``.
+        n_rdb: residual dense blocks per encoder.
+        n_dense: conv layers per residual dense block.
+        edge_width: output width of each edge encoder ``E_ed``; ``None`` means ``C/2``.
+        attention_norm: ``cosine`` (L2-normalised Q, K and a learnable temperature) or
+            ``sqrt_d`` (dot products / sqrt(HW), the paper's formula read literally).
+        mit: ablation switch; ``False`` drops mutual representation learning
+            (``F_vis<->ir := F_ir``, ``F_ir<->vis := F_vis``).
+        sipria: ablation switch; ``False`` drops both SIPRIAs and ``D_fuse`` (fusion by ``D_fuse0``).
+        shuffle_seed: seed of the fixed channel permutation of each SIPRIA.
+        preset: the preset name this config came from (informational, stored with weights).
+    """
+
+    channels: int = 64
+    growth: int = 64
+    n_rdb: int = 1
+    n_dense: int = 3
+    edge_width: int | None = None
+    attention_norm: AttentionNorm = "cosine"
+    mit: bool = True
+    sipria: bool = True
+    shuffle_seed: int = 0
+    preset: str = "custom"
+
+    def __post_init__(self) -> None:
+        if self.channels < 2 or self.channels % 2:
+            raise ValueError(f"channels must be an even number >= 2, got {self.channels}")
+        if self.growth < 1 or self.n_rdb < 1 or self.n_dense < 1:
+            raise ValueError("growth, n_rdb and n_dense must all be >= 1")
+        if self.attention_norm not in ("cosine", "sqrt_d"):
+            raise ValueError(f"attention_norm must be 'cosine' or 'sqrt_d', got {self.attention_norm!r}")
+
+    @property
+    def half(self) -> int:
+        """Channels per SIPRIA group, ``C/2``."""
+        return self.channels // 2
+
+    @property
+    def edge_channels(self) -> int:
+        """Width of each edge encoder's output."""
+        return self.edge_width if self.edge_width is not None else self.half
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> CRITNetConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown model options: {sorted(unknown)}")
+        return cls(**values)
+
+
+PRESETS: dict[str, CRITNetConfig] = {
+    # C = G = 64, one RDB of three dense layers: the paper / released-code size.
+    "paper": CRITNetConfig(channels=64, growth=64, preset="paper"),
+    # The CPU preset: same topology, narrower (measured in the README / model card).
+    "lite": CRITNetConfig(channels=16, growth=16, preset="lite"),
+}
+
+
+def preset_config(name: str, **overrides: Any) -> CRITNetConfig:
+    """The config of preset ``name`` with ``overrides`` applied (e.g. ``mit=False``)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return replace(PRESETS[name], **overrides)

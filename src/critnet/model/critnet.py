@@ -1,0 +1,123 @@
+"""C-RITNet assembly (Fig. 2): II → FE → MRL → two SIPRIAs → FRR."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from critnet.model.attention import MutualRepresentationLearning
+from critnet.model.blocks import FeatureEncoder, FusionDecoder, image_inversion
+from critnet.model.config import CRITNetConfig, preset_config
+from critnet.model.sipria import Sipria, SipriaOutputs
+
+Decoder = Literal["fuse", "fuse0"]
+
+
+@dataclass
+class FusionOutputs:
+    """Everything one forward pass produces, for the losses (training never re-runs parts).
+
+    Attributes:
+        fused: decoder output, B×1×H×W in (-1, 1), **not clamped** (losses need the gradient).
+        sipria_ir: outputs of the infrared SIPRIA (input ``F_vis↔ir``), or ``None`` when not run.
+        sipria_vis: outputs of the visible SIPRIA (input ``F_ir↔vis``), or ``None``.
+    """
+
+    fused: Tensor
+    sipria_ir: SipriaOutputs | None = None
+    sipria_vis: SipriaOutputs | None = None
+
+
+class CRITNet(nn.Module):
+    """The C-RITNet fusion network. Tensors in, tensors out; no file I/O.
+
+    Modules, by training phase (SPEC §3):
+        MIT: ``encoder_ir``, ``encoder_vis``, ``mrl`` (absent when ``mit=False``);
+        ``decoder_fuse0`` (stage-1 decoder on ``cat(F_vis↔ir, F_ir↔vis)``);
+        ``sipria_ir``, ``sipria_vis`` and ``decoder_fuse`` (absent when ``sipria=False``).
+    """
+
+    def __init__(self, config: CRITNetConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or CRITNetConfig()
+        c = config.channels
+        self.encoder_ir = FeatureEncoder(c, config.growth, config.n_rdb, config.n_dense)
+        self.encoder_vis = FeatureEncoder(c, config.growth, config.n_rdb, config.n_dense)
+        self.mrl = MutualRepresentationLearning(c, config.attention_norm) if config.mit else None
+        self.decoder_fuse0 = FusionDecoder(2 * c, c)
+        if config.sipria:
+            e = config.edge_channels
+            self.sipria_ir = Sipria(c, e, config.attention_norm, seed=config.shuffle_seed)
+            self.sipria_vis = Sipria(c, e, config.attention_norm, seed=config.shuffle_seed + 1)
+            # cat(F_vis↔ir, F_ed_ir, F_en_ir, F_ir↔vis, F_ed_vis, F_en_vis)  (Eq. 11)
+            self.decoder_fuse = FusionDecoder(4 * c + 4 * e, c)
+        else:
+            self.sipria_ir = self.sipria_vis = self.decoder_fuse = None
+
+    @property
+    def default_decoder(self) -> Decoder:
+        """``fuse`` for the full model, ``fuse0`` when SIPRIA is ablated."""
+        return "fuse" if self.config.sipria else "fuse0"
+
+    def mit_modules(self) -> list[nn.Module]:
+        """Encoders and MRL: the mutual information transfer trained in phaseM."""
+        return [m for m in (self.encoder_ir, self.encoder_vis, self.mrl) if m is not None]
+
+    def mit_parameters(self) -> Iterator[nn.Parameter]:
+        for module in self.mit_modules():
+            yield from module.parameters()
+
+    def transfer(self, ir: Tensor, vis: Tensor) -> tuple[Tensor, Tensor]:
+        """II + FE + MRL (§3.2): ``(F_vis↔ir, F_ir↔vis)`` from B×1×H×W images in [0, 1]."""
+        f_ir = self.encoder_ir(image_inversion(ir))
+        f_vis = self.encoder_vis(image_inversion(vis))
+        if self.mrl is None:
+            return f_ir, f_vis
+        return self.mrl(f_ir, f_vis)
+
+    def forward(
+        self, ir: Tensor, vis: Tensor, *, decoder: Decoder | None = None, aux: bool = False
+    ) -> Tensor | FusionOutputs:
+        """Fuse.
+
+        Args:
+            ir, vis: B×1×H×W float images in [0, 1], any H×W (the network never downsamples).
+            decoder: ``fuse`` (Eq. 11, all six features) or ``fuse0`` (stage 1); default: the
+                model's ``default_decoder``.
+            aux: return :class:`FusionOutputs` (unclamped fused image plus SIPRIA outputs);
+                otherwise the fused image clamped to [0, 1].
+
+        Returns:
+            B×1×H×W fused image in [0, 1], or :class:`FusionOutputs` when ``aux``.
+        """
+        if ir.shape != vis.shape or ir.dim() != 4 or ir.shape[1] != 1:
+            raise ValueError(
+                f"ir and vis must both be B×1×H×W of equal shape, got {tuple(ir.shape)} "
+                f"and {tuple(vis.shape)}"
+            )
+        decoder = decoder or self.default_decoder
+        if decoder == "fuse" and not self.config.sipria:
+            raise ValueError("decoder 'fuse' needs SIPRIA (config.sipria is False)")
+        f_vis_ir, f_ir_vis = self.transfer(ir, vis)
+        run_sipria = self.config.sipria and (decoder == "fuse" or aux)
+        s_ir = self.sipria_ir(f_vis_ir) if run_sipria else None
+        s_vis = self.sipria_vis(f_ir_vis) if run_sipria else None
+        if decoder == "fuse":
+            fused = self.decoder_fuse(
+                torch.cat([f_vis_ir, s_ir.f_ed, s_ir.f_en, f_ir_vis, s_vis.f_ed, s_vis.f_en], 1)
+            )
+        else:
+            fused = self.decoder_fuse0(torch.cat([f_vis_ir, f_ir_vis], dim=1))
+        if aux:
+            return FusionOutputs(fused=fused, sipria_ir=s_ir, sipria_vis=s_vis)
+        return fused.clamp(0.0, 1.0)
+
+
+def build_model(preset: str = "lite", **overrides: Any) -> CRITNet:
+    """A freshly initialised C-RITNet of preset ``paper`` or ``lite``, with config overrides
+    (e.g. ``build_model("paper", mit=False)``). Use :func:`critnet.load_model` for weights."""
+    return CRITNet(preset_config(preset, **overrides))

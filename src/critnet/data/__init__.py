@@ -1,0 +1,1 @@
+"""Data: pair discovery, training datasets."""

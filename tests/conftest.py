@@ -1,0 +1,29 @@
+"""Shared fixtures. Tests needing the shared datasets skip with a reason when they are absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from critnet.paths import data_root
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The shared data root (``CRITNET_DATA`` or ``../shared/data``); skips if absent."""
+    root = data_root()
+    if not root.is_dir():
+        pytest.skip(f"shared data not found at {root} (set CRITNET_DATA)")
+    return root
+
+
+def need(data_dir: Path, *parts: str) -> Path:
+    """``data_dir / parts``, skipping the test with a reason when it does not exist."""
+    path = data_dir.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not found in the shared data")
+    return path

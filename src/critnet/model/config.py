@@ -22,7 +22,8 @@ class CRITNetConfig:
             ``sqrt_d`` (dot products / sqrt(HW), the paper's formula read literally).
         mit: ablation switch; ``False`` drops mutual representation learning
             (``F_vis<->ir := F_ir``, ``F_ir<->vis := F_vis``).
-        sipria: ablation switch; ``False`` drops both SIPRIAs and ``D_fuse`` (fusion by ``D_fuse0``).
+        sipria: ablation switch; ``False`` drops both SIPRIAs and ``D_fuse``
+            (fusion by ``D_fuse0``).
         shuffle_seed: seed of the fixed channel permutation of each SIPRIA.
         preset: the preset name this config came from (informational, stored with weights).
     """
@@ -44,7 +45,9 @@ class CRITNetConfig:
         if self.growth < 1 or self.n_rdb < 1 or self.n_dense < 1:
             raise ValueError("growth, n_rdb and n_dense must all be >= 1")
         if self.attention_norm not in ("cosine", "sqrt_d"):
-            raise ValueError(f"attention_norm must be 'cosine' or 'sqrt_d', got {self.attention_norm!r}")
+            raise ValueError(
+                f"attention_norm must be 'cosine' or 'sqrt_d', got {self.attention_norm!r}"
+            )
 
     @property
     def half(self) -> int:

@@ -64,7 +64,10 @@ def resolve_weights(name_or_path: str | os.PathLike) -> Path:
 
 
 def load_weights(
-    name_or_path: str | os.PathLike, *, preset: str | None = None, device: str | torch.device = "cpu"
+    name_or_path: str | os.PathLike,
+    *,
+    preset: str | None = None,
+    device: str | torch.device = "cpu",
 ) -> CRITNet:
     """Build the model a weights file describes and load its tensors (no code executed).
 

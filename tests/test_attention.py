@@ -1,0 +1,73 @@
+"""Channel cross-attention: C×C maps, size invariance of the cosine mode, no (HW)×(HW) tensor."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from critnet.model.attention import ChannelCrossAttention, channel_attention_map
+
+
+def test_attention_map_is_channel_by_channel_and_rows_sum_to_one():
+    q, k = torch.randn(2, 2, 6, 40, 30).unbind(0)
+    attn = channel_attention_map(q, k, "cosine", torch.tensor(1.0))
+    assert attn.shape == (2, 6, 6)
+    torch.testing.assert_close(attn.sum(-1), torch.ones(2, 6))
+
+
+def test_cosine_attention_is_the_same_on_a_2x_upsampled_copy():
+    torch.manual_seed(0)
+    module = ChannelCrossAttention(8, "cosine")
+    with torch.no_grad():
+        module.temperature.fill_(5.0)  # a sharp map, so a difference would show
+    features = torch.randn(1, 8, 12, 10)
+    big = F.interpolate(features, scale_factor=2, mode="nearest")
+    torch.testing.assert_close(module.attention_map(features, features),
+                               module.attention_map(big, big), rtol=1e-5, atol=1e-6)
+
+
+def test_sqrt_d_attention_changes_with_image_size():
+    torch.manual_seed(0)
+    module = ChannelCrossAttention(8, "sqrt_d")
+    features = torch.randn(1, 8, 12, 10) * 3
+    big = F.interpolate(features, scale_factor=2, mode="nearest")
+    small_map = module.attention_map(features, features)
+    big_map = module.attention_map(big, big)
+    assert (small_map - big_map).abs().max() > 1e-3
+
+
+def test_temperature_is_learnable_only_in_cosine_mode():
+    assert ChannelCrossAttention(4, "cosine").temperature.requires_grad
+    assert not ChannelCrossAttention(4, "sqrt_d").temperature.requires_grad
+
+
+def test_residual_and_shapes():
+    module = ChannelCrossAttention(4, "cosine")
+    with torch.no_grad():
+        module.out.weight.zero_()
+        module.out.bias.zero_()
+    q, v, r = torch.randn(3, 1, 4, 5, 7).unbind(0)
+    torch.testing.assert_close(module(q, q, v, residual=r), r)
+
+
+@pytest.mark.slow
+def test_1024x1024_forward_stays_under_a_memory_ceiling():
+    """A (HW)×(HW) attention map at 1024² would need 4 TB; the whole lite forward, torch
+    included, needs < 2 GiB."""
+    script = textwrap.dedent("""
+        import resource, torch
+        from critnet.model import build_model
+        model = build_model("lite").eval()
+        x = torch.rand(1, 1, 1024, 1024)
+        with torch.inference_mode():
+            out = model(x, x)
+        assert out.shape == (1, 1, 1024, 1024)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300, check=True)
+    peak_mib = int(result.stdout.strip().splitlines()[-1])
+    assert peak_mib < 2048, f"peak RSS {peak_mib} MiB"

@@ -1,0 +1,92 @@
+"""The network keeps any H×W and returns every auxiliary output the losses need."""
+
+import pytest
+import torch
+
+from critnet.model import FusionOutputs, build_model
+
+
+@pytest.fixture(scope="module")
+def lite():
+    torch.manual_seed(0)
+    return build_model("lite").eval()
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 57), (33, 1), (17, 29), (64, 48), (31, 31)])
+def test_output_has_exactly_the_input_size(lite, size):
+    ir, vis = torch.rand(2, 1, 1, *size).unbind(0)
+    with torch.inference_mode():
+        fused = lite(ir, vis)
+    assert fused.shape == (1, 1, *size)
+    assert fused.min() >= 0 and fused.max() <= 1
+
+
+def test_paper_preset_keeps_odd_sizes():
+    model = build_model("paper").eval()
+    ir, vis = torch.rand(2, 2, 1, 13, 7).unbind(0)
+    with torch.inference_mode():
+        assert model(ir, vis).shape == (2, 1, 13, 7)
+
+
+def test_aux_outputs_cover_every_loss_input(lite):
+    ir, vis = torch.rand(2, 2, 1, 9, 11).unbind(0)
+    out = lite(ir, vis, aux=True)
+    assert isinstance(out, FusionOutputs)
+    assert out.fused.shape == (2, 1, 9, 11)
+    c, e = lite.config.channels, lite.config.edge_channels
+    for branch in (out.sipria_ir, out.sipria_vis):
+        for image in (branch.rec_ir, branch.rec_vis, branch.edge_ir, branch.edge_vis, branch.image):
+            assert image.shape == (2, 1, 9, 11)
+        assert branch.f_en.shape == (2, c, 9, 11)
+        assert branch.f_ed.shape == (2, 2 * e, 9, 11)
+
+
+def test_stage_one_decoder_skips_sipria(lite):
+    ir, vis = torch.rand(2, 1, 1, 8, 8).unbind(0)
+    out = lite(ir, vis, decoder="fuse0", aux=False)
+    assert out.shape == (1, 1, 8, 8)
+    aux = lite(ir, vis, decoder="fuse0", aux=True)
+    assert aux.sipria_ir is not None  # aux asks for SIPRIA outputs even on the stage-1 path
+
+
+def test_unclamped_output_is_returned_for_losses(lite):
+    ir, vis = torch.rand(2, 1, 1, 8, 8).unbind(0)
+    out = lite(ir, vis, aux=True)
+    torch.testing.assert_close(out.fused.clamp(0, 1), lite(ir, vis))
+
+
+@pytest.mark.parametrize("overrides", [{"mit": False}, {"sipria": False}, {"edge_width": 3},
+                                       {"n_rdb": 2, "n_dense": 2}, {"attention_norm": "sqrt_d"}])
+def test_options_build_and_run(overrides):
+    model = build_model("lite", **overrides)
+    ir, vis = torch.rand(2, 1, 1, 10, 12).unbind(0)
+    assert model(ir, vis).shape == (1, 1, 10, 12)
+
+
+def test_ablated_sipria_has_no_sipria_modules():
+    model = build_model("lite", sipria=False)
+    assert model.sipria_ir is None and model.decoder_fuse is None
+    assert model.default_decoder == "fuse0"
+    with pytest.raises(ValueError, match="needs SIPRIA"):
+        model(torch.rand(1, 1, 4, 4), torch.rand(1, 1, 4, 4), decoder="fuse")
+
+
+def test_ablated_mit_passes_encoder_features_through():
+    model = build_model("lite", mit=False)
+    assert model.mrl is None
+    ir, vis = torch.rand(2, 1, 1, 6, 6).unbind(0)
+    f_vis_ir, f_ir_vis = model.transfer(ir, vis)
+    torch.testing.assert_close(f_vis_ir, model.encoder_ir(torch.cat([ir, 1 - ir], 1)))
+    torch.testing.assert_close(f_ir_vis, model.encoder_vis(torch.cat([vis, 1 - vis], 1)))
+
+
+def test_mismatched_inputs_are_refused(lite):
+    with pytest.raises(ValueError, match="equal shape"):
+        lite(torch.rand(1, 1, 4, 4), torch.rand(1, 1, 4, 5))
+    with pytest.raises(ValueError, match="B×1×H×W"):
+        lite(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4))
+
+
+def test_odd_channel_count_is_refused():
+    with pytest.raises(ValueError, match="even"):
+        build_model("lite", channels=15)

@@ -90,3 +90,15 @@ def test_mismatched_inputs_are_refused(lite):
 def test_odd_channel_count_is_refused():
     with pytest.raises(ValueError, match="even"):
         build_model("lite", channels=15)
+
+
+def test_inference_path_equals_the_training_path():
+    """The dense blocks use a preallocated buffer without autograd; results must not change."""
+    torch.manual_seed(1)
+    model = build_model("lite", n_rdb=2).eval()
+    ir, vis = torch.rand(2, 1, 1, 21, 19).unbind(0)
+    with torch.enable_grad():
+        reference = model(ir, vis)
+    with torch.inference_mode():
+        fast = model(ir, vis)
+    torch.testing.assert_close(fast, reference, rtol=0, atol=1e-6)

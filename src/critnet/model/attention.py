@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from critnet.model.blocks import conv1x1
@@ -36,7 +35,11 @@ def channel_attention_map(
     if norm == "cosine":
         if temperature is None:
             raise ValueError("cosine attention needs a temperature")
-        logits = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(1, 2) * temperature
+        # cos(q_i, k_j) = q_i·k_j / (|q_i| |k_j|): scale the C×C product, not the C×HW maps.
+        q_norm = torch.linalg.vector_norm(q, dim=-1).clamp_min(1e-12)
+        k_norm = torch.linalg.vector_norm(k, dim=-1).clamp_min(1e-12)
+        scale = temperature / (q_norm.unsqueeze(-1) * k_norm.unsqueeze(-2))
+        logits = (q @ k.transpose(1, 2)) * scale
     else:
         logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])
     return logits.softmax(dim=-1)

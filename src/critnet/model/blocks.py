@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -37,13 +38,22 @@ class ResidualDenseBlock(nn.Module):
             conv3x3(channels + i * growth, growth) for i in range(n_dense)
         )
         self.local_fusion = conv1x1(channels + n_dense * growth, channels)
-        self.act = nn.LeakyReLU(0.2)
 
     def forward(self, x: Tensor) -> Tensor:
-        features = [x]
-        for layer in self.layers:
-            features.append(self.act(layer(torch.cat(features, dim=1))))
-        return self.local_fusion(torch.cat(features, dim=1)) + x
+        if torch.is_grad_enabled():
+            features = [x]
+            for layer in self.layers:
+                features.append(F.leaky_relu(layer(torch.cat(features, dim=1)), 0.2))
+            return self.local_fusion(torch.cat(features, dim=1)) + x
+        # Inference: the same arithmetic without repeated torch.cat. Each layer writes its G
+        # channels into one preallocated buffer and reads the channel prefix before them.
+        c, g = x.shape[1], self.layers[0].out_channels
+        buffer = x.new_empty(x.shape[0], c + len(self.layers) * g, *x.shape[2:])
+        buffer[:, :c] = x
+        for i, layer in enumerate(self.layers):
+            start = c + i * g
+            buffer[:, start:start + g] = F.leaky_relu(layer(buffer[:, :start]), 0.2, inplace=True)
+        return self.local_fusion(buffer).add_(x)
 
 
 class FeatureEncoder(nn.Module):

@@ -1,0 +1,42 @@
+"""``critnet train``: MPTP training from a YAML config (single process or under torchrun)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="YAML training config, e.g. configs/cpu.yaml.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: runs/<config name>).")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None,
+              help="Stop when the global step reaches N (checkpoint written there).")
+@click.option("--device", default=None, help="auto, cpu, cuda, cuda:N (default: the config's).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def train(config_path: str, out_dir: str | None, resume: bool, max_steps: int | None,
+          device: str | None, no_progress: bool) -> None:
+    """Train C-RITNet with the mutual promotion training paradigm.
+
+    \b
+    Multi-GPU / multi-node: torchrun --nproc_per_node K -m critnet train --config ...
+    """
+    from critnet.train import Trainer, load_config
+    from critnet.train.distributed import init_distributed, shutdown
+
+    config = load_config(config_path)
+    context, torch_device = init_distributed(device or config.run.device)
+    try:
+        trainer = Trainer(config, Path(out_dir or Path("runs") / config.name),
+                          device=torch_device, context=context, resume=resume,
+                          max_steps=max_steps, progress=not no_progress)
+        summary = trainer.run()
+    finally:
+        shutdown(context)
+    if context.is_main:
+        click.echo(f"step {summary['step']}/{summary['total_steps']} "
+                   f"({summary['steps_run']} steps in {summary['seconds']:.1f} s) -> "
+                   f"{trainer.out_dir}")

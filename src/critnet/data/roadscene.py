@@ -1,0 +1,123 @@
+"""RoadScene training data (SPEC §4): 171 grey pairs, random 120×120 crops with flips.
+
+Train split = every pair of ``roadscene/subsets.csv`` not flagged ``in_cddfuse_test50``. Images
+are small (~500×400), so all of them and their saliency maps are preloaded in memory.
+
+Randomness: the crop and flips of pair ``i`` in epoch ``e`` come from a generator seeded by
+``(seed, e, i)``, so a sample does not depend on which process draws it or in what order —
+resuming from a checkpoint needs only the epoch and the position in it.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from critnet.errors import InputError
+from critnet.saliency import histogram_contrast
+
+
+@dataclass
+class GreyPair:
+    """One preloaded pair: uint8 H×W grey images and their float32 saliency maps in [0, 1]."""
+
+    stem: str
+    ir: np.ndarray
+    vis: np.ndarray
+    sal_ir: np.ndarray
+    sal_vis: np.ndarray
+
+
+def roadscene_split(root: str | os.PathLike, split: str = "train") -> list[str]:
+    """Stems of the RoadScene ``train`` (171) or ``test`` (50, ``in_cddfuse_test50``) split.
+
+    Args:
+        root: the ``roadscene/`` folder (holding ``ir/``, ``vi/``, ``subsets.csv``).
+    """
+    table = Path(root) / "subsets.csv"
+    if not table.is_file():
+        raise InputError(f"{table}: RoadScene subsets table not found")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    with table.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    want_test = split == "test"
+    return sorted(r["stem"] for r in rows if (r["in_cddfuse_test50"].strip() == "1") == want_test)
+
+
+def load_grey_pair(root: str | os.PathLike, stem: str) -> GreyPair:
+    """Read ``ir/<stem>.jpg`` and ``vi/<stem>.jpg`` as grey (visible → BT.601 luma via PIL
+    ``convert('L')``) and compute both saliency maps on the whole images."""
+    root = Path(root)
+    images = []
+    for folder in ("ir", "vi"):
+        path = root / folder / f"{stem}.jpg"
+        if not path.is_file():
+            raise InputError(f"{path}: image not found")
+        with Image.open(path) as image:
+            images.append(np.asarray(image.convert("L"), dtype=np.uint8))
+    ir, vis = images
+    if ir.shape != vis.shape:
+        raise InputError(f"{root}: {stem} ir {ir.shape} and vi {vis.shape} differ in size")
+    return GreyPair(stem, ir, vis, histogram_contrast(ir), histogram_contrast(vis))
+
+
+class RoadSceneCrops:
+    """Random crops of preloaded grey pairs; ``sample(epoch, index)`` is deterministic.
+
+    Each sample is a dict of four 1×S×S float32 tensors: ``ir``, ``vis`` (in [0, 1]) and
+    ``sal_ir``, ``sal_vis`` (saliency in [0, 1]), all with the same crop and flips.
+    """
+
+    def __init__(
+        self, pairs: list[GreyPair], crop: int = 120, flips: bool = True, seed: int = 0
+    ) -> None:
+        if not pairs:
+            raise InputError("no training pairs")
+        for pair in pairs:
+            if min(pair.ir.shape) < crop:
+                raise InputError(f"{pair.stem}: image {pair.ir.shape} smaller than crop {crop}")
+        self.pairs = pairs
+        self.crop = crop
+        self.flips = flips
+        self.seed = seed
+
+    @classmethod
+    def from_root(
+        cls, root: str | os.PathLike, split: str = "train", **kwargs: int | bool
+    ) -> RoadSceneCrops:
+        """Preload the ``split`` pairs of the ``roadscene/`` folder ``root``."""
+        return cls([load_grey_pair(root, s) for s in roadscene_split(root, split)], **kwargs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def sample(self, epoch: int, index: int) -> dict[str, Tensor]:
+        pair = self.pairs[index]
+        rng = np.random.default_rng([self.seed, epoch, index])
+        height, width = pair.ir.shape
+        top = int(rng.integers(0, height - self.crop + 1))
+        left = int(rng.integers(0, width - self.crop + 1))
+        flip_h, flip_v = (bool(b) for b in rng.integers(0, 2, size=2)) if self.flips else (0, 0)
+        out = {}
+        for key, array, scale in (("ir", pair.ir, 255.0), ("vis", pair.vis, 255.0),
+                                  ("sal_ir", pair.sal_ir, 1.0), ("sal_vis", pair.sal_vis, 1.0)):
+            patch = array[top:top + self.crop, left:left + self.crop]
+            if flip_h:
+                patch = patch[:, ::-1]
+            if flip_v:
+                patch = patch[::-1, :]
+            out[key] = torch.from_numpy(np.ascontiguousarray(patch, dtype=np.float32) / scale)[None]
+        return out
+
+    def batch(self, epoch: int, indices: list[int]) -> dict[str, Tensor]:
+        """Stack samples into B×1×S×S tensors."""
+        samples = [self.sample(epoch, i) for i in indices]
+        return {key: torch.stack([s[key] for s in samples]) for key in samples[0]}

@@ -1,0 +1,183 @@
+"""Training configuration: YAML (with ``base:`` inheritance) turned into typed dataclasses.
+
+A config file has the sections below; any key left out takes the default shown here (the
+paper's setting, SPEC §3). ``base: other.yaml`` (relative to the file) loads that file first
+and deep-merges this one over it. Unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from critnet.errors import InputError
+from critnet.saliency import SaliencyWeights
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    """``preset`` (``paper`` / ``lite``) and extra :class:`CRITNetConfig` ``overrides``
+    (e.g. ``{channels: 8, growth: 8}``). The ablation switches live in :class:`AblationSection`."""
+
+    preset: str = "paper"
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """``root``: the shared data root (``None`` → :func:`critnet.paths.data_root`); RoadScene is
+    ``root/roadscene``. ``crop``: square crop size; ``flips``: random horizontal/vertical flips."""
+
+    root: str | None = None
+    crop: int = 120
+    flips: bool = True
+
+
+@dataclass(frozen=True)
+class ScheduleSection:
+    """MPTP schedule (SPEC §3).
+
+    Attributes:
+        epochs: total epochs (one epoch = one crop per training pair).
+        phase_len: epochs per block; block ``b`` is phaseM for even ``b``, phaseS for odd.
+        batch_size: crops per step (per process under torchrun).
+        lr_mit_stage1: optimizer A (MIT + ``D_fuse0``, block 0; also the ``mptp: false`` joint
+            optimizer and the ``sipria: false`` optimizer).
+        lr_mit_stage2: optimizer B (MIT + ``D_fuse``, even blocks ≥ 2).
+        lr_sipria_ir, lr_sipria_vis: optimizers C and D (phaseS).
+        lr_milestones: fractions of a block after which each learning rate is multiplied by
+            ``lr_gamma`` (cumulative; the rate restarts at its base value each block).
+        betas: Adam betas.
+    """
+
+    epochs: int = 1000
+    phase_len: int = 200
+    batch_size: int = 8
+    lr_mit_stage1: float = 1e-3
+    lr_mit_stage2: float = 1e-5
+    lr_sipria_ir: float = 1e-3
+    lr_sipria_vis: float = 1e-3
+    lr_milestones: list[float] = field(default_factory=lambda: [0.5])
+    lr_gamma: float = 0.1
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+
+
+@dataclass(frozen=True)
+class LossSection:
+    """Loss weights (SPEC §2): ``λ_JG``, ``λ_edge`` (paper: 20), ``ℓ_inter`` weight (1) and the
+    saliency weight option (``difference`` / ``ratio``)."""
+
+    lambda_jg: float = 20.0
+    lambda_edge: float = 20.0
+    inter_weight: float = 1.0
+    saliency_weights: SaliencyWeights = "difference"
+
+
+@dataclass(frozen=True)
+class AblationSection:
+    """Paper Table 1: ``mit: false`` drops MRL; ``sipria: false`` trains MIT + ``D_fuse0`` only
+    (one phaseM over all epochs); ``mptp: false`` trains everything jointly on the sum of all
+    losses (one phase over all epochs)."""
+
+    mit: bool = True
+    sipria: bool = True
+    mptp: bool = True
+
+
+@dataclass(frozen=True)
+class RunSection:
+    """Seed, checkpoint interval (steps), optional TensorBoard, default device
+    (``auto`` = CUDA when available) and CPU threads (``None`` = torch's default)."""
+
+    seed: int = 0
+    checkpoint_every: int = 200
+    tensorboard: bool = False
+    device: str = "auto"
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A whole training run. ``name`` defaults to the config file's stem."""
+
+    name: str = "train"
+    model: ModelSection = field(default_factory=ModelSection)
+    data: DataSection = field(default_factory=DataSection)
+    schedule: ScheduleSection = field(default_factory=ScheduleSection)
+    loss: LossSection = field(default_factory=LossSection)
+    ablation: AblationSection = field(default_factory=AblationSection)
+    run: RunSection = field(default_factory=RunSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        return _build(cls, values, "")
+
+    def model_overrides(self) -> dict[str, Any]:
+        """Keyword overrides for :func:`critnet.model.build_model`, ablations included."""
+        return {**self.model.overrides, "mit": self.ablation.mit, "sipria": self.ablation.sipria}
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    if not isinstance(values, dict):
+        raise InputError(f"config section {where or '<top>'} must be a mapping, got {values!r}")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InputError(f"unknown config keys in {where or '<top>'}: {unknown}")
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if is_dataclass(hint):
+            kwargs[name] = _build(hint, value or {}, f"{where}{name}.")
+        elif hint in (float, "float") and isinstance(value, (int, str)):
+            kwargs[name] = float(value)
+        elif hint is int and not isinstance(value, int):
+            raise InputError(f"config key {where}{name} must be an integer, got {value!r}")
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "overrides":
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        raise InputError(f"{path}: circular 'base:' inheritance")
+    if not path.is_file():
+        raise InputError(f"{path}: config file not found")
+    with path.open() as handle:
+        values = yaml.safe_load(handle) or {}
+    if not isinstance(values, dict):
+        raise InputError(f"{path}: a config file must hold a mapping")
+    base = values.pop("base", None)
+    if base is None:
+        return values
+    return _merge(_read_yaml(path.parent / base, (*seen, path)), values)
+
+
+def load_config(path: str | os.PathLike) -> TrainConfig:
+    """Read a YAML config (following ``base:``); ``name`` defaults to the file's stem."""
+    path = Path(path)
+    values = _read_yaml(path)
+    values.setdefault("name", path.stem)
+    try:
+        return TrainConfig.from_dict(values)
+    except TypeError as error:
+        raise InputError(f"{path}: {error}") from None

@@ -1,0 +1,107 @@
+"""Per-step records of every loss term: ``log.csv``, optional TensorBoard, ``losses.png``."""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+#: CSV columns, fixed for every phase (terms a phase does not compute are left empty).
+TERMS = ["total", "int", "jgrad", "mit",
+         "ir_rec", "ir_grad", "ir_en_content", "ir_en_edge", "ir_en", "ir_sipria",
+         "vis_rec", "vis_grad", "vis_en_content", "vis_en_edge", "vis_en", "vis_sipria",
+         "inter"]
+COLUMNS = ["step", "epoch", "block", "phase", "lr", *TERMS, "wall_time"]
+
+
+class StepLog:
+    """Appends one row per step to ``log.csv`` (and TensorBoard scalars when enabled).
+
+    On resume, rows after the checkpoint's step (written by the interrupted run) are dropped.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, *, resume_step: int | None = None,
+                 tensorboard: bool = False) -> None:
+        self.path = Path(out_dir) / "log.csv"
+        kept: list[dict[str, str]] = []
+        if resume_step is not None and self.path.is_file():
+            with self.path.open(newline="") as handle:
+                kept = [r for r in csv.DictReader(handle) if int(r["step"]) <= resume_step]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("w", newline="")
+        self._writer = csv.DictWriter(self._file, fieldnames=COLUMNS)
+        self._writer.writeheader()
+        self._writer.writerows(kept)
+        self._file.flush()
+        self._tb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                warnings.warn("tensorboard: true but tensorboard is not installed; skipping",
+                              stacklevel=2)
+            else:
+                self._tb = SummaryWriter(str(Path(out_dir) / "tensorboard"))
+
+    def write(self, row: dict[str, Any], *, flush: bool = False) -> None:
+        self._writer.writerow({k: row.get(k, "") for k in COLUMNS})
+        if flush:
+            self._file.flush()
+        if self._tb is not None:
+            for key in TERMS:
+                if key in row:
+                    self._tb.add_scalar(f"loss/{key}", row[key], row["step"])
+            self._tb.add_scalar("lr", row["lr"], row["step"])
+
+    def close(self) -> None:
+        self._file.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int = 25) -> Path:
+    """Plot every logged loss term against the step (moving average over ``window`` steps, log
+    scale), with phase boundaries shaded; written atomically with matplotlib's Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from critnet.atomic import atomic_path
+
+    with Path(log_csv).open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    groups = [("ℓ_mit terms", ["total", "mit", "int", "jgrad"]),
+              ("ℓ_sipria terms (ir / vis)", ["ir_sipria", "vis_sipria", "ir_rec", "vis_rec",
+                                             "ir_grad", "vis_grad", "ir_en", "vis_en"]),
+              ("ℓ_inter", ["inter"])]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(10, 9), sharex=True)
+    steps = np.array([int(r["step"]) for r in rows]) if rows else np.zeros(0)
+    for axis, (title, keys) in zip(axes, groups, strict=True):
+        for key in keys:
+            mask = np.array([r[key] != "" for r in rows], dtype=bool)
+            if not mask.any():
+                continue
+            values = np.array([float(r[key]) for r, m in zip(rows, mask, strict=True) if m])
+            kernel = np.ones(min(window, len(values))) / min(window, len(values))
+            smooth = np.convolve(values, kernel, mode="valid")
+            axis.plot(steps[mask][len(values) - len(smooth):], smooth, label=key, lw=1)
+        blocks = sorted({(int(r["block"]), r["phase"]) for r in rows})
+        for block, phase in blocks:
+            span = steps[[int(r["block"]) == block for r in rows]]
+            if phase == "S":
+                axis.axvspan(span.min(), span.max(), color="0.92", zorder=0)
+        axis.set_yscale("log")
+        axis.set_title(title, fontsize=10)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=7, ncol=4)
+    axes[-1].set_xlabel("step (grey: phaseS blocks)")
+    fig.tight_layout()
+    png = Path(png)
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    return png

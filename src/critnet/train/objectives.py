@@ -1,0 +1,99 @@
+"""What one training step computes in each phase (SPEC §3): forward pass and named loss terms.
+
+Each function returns a dict of scalar loss tensors; ``"total"`` is the one to back-propagate.
+Frozen parts run under ``torch.no_grad()`` so no backward work is wasted on them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from critnet.losses import interaction_loss, mit_loss, sipria_loss
+from critnet.model import CRITNet
+from critnet.saliency import saliency_weights
+from critnet.train.config import LossSection
+
+Batch = dict[str, Tensor]
+
+
+def _weights(batch: Batch, loss: LossSection) -> tuple[Tensor, Tensor]:
+    return saliency_weights(batch["sal_ir"], batch["sal_vis"], loss.saliency_weights)
+
+
+def _fuse_full(model: CRITNet, f_vis_ir: Tensor, f_ir_vis: Tensor, s_ir, s_vis) -> Tensor:
+    """``D_fuse`` on all six features (Eq. 11)."""
+    return model.decoder_fuse(
+        torch.cat([f_vis_ir, s_ir.f_ed, s_ir.f_en, f_ir_vis, s_vis.f_ed, s_vis.f_en], dim=1)
+    )
+
+
+def _prefixed(prefix: str, terms: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {f"{prefix}_{k}": v for k, v in terms.items()}
+
+
+def phase_m1(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Tensor]:
+    """phaseM stage 1: ``ℓ_mit`` on ``D_fuse0(cat(F_vis↔ir, F_ir↔vis))``; SIPRIA not run."""
+    ir, vis = batch["ir"], batch["vis"]
+    f_vis_ir, f_ir_vis = model.transfer(ir, vis)
+    fused = model.decoder_fuse0(torch.cat([f_vis_ir, f_ir_vis], dim=1))
+    terms = mit_loss(fused, ir, vis, *_weights(batch, loss), loss.lambda_jg)
+    return {**terms, "total": terms["mit"]}
+
+
+def phase_m2(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Tensor]:
+    """phaseM stage 2: ``ℓ_mit`` on ``D_fuse`` (all six features); SIPRIAs frozen (their
+    parameters do not require grad, but the gradient flows through them into MIT)."""
+    ir, vis = batch["ir"], batch["vis"]
+    f_vis_ir, f_ir_vis = model.transfer(ir, vis)
+    fused = _fuse_full(model, f_vis_ir, f_ir_vis, model.sipria_ir(f_vis_ir),
+                       model.sipria_vis(f_ir_vis))
+    terms = mit_loss(fused, ir, vis, *_weights(batch, loss), loss.lambda_jg)
+    return {**terms, "total": terms["mit"]}
+
+
+def phase_s(model: CRITNet, batch: Batch, loss: LossSection,
+            label_decoder: Literal["fuse0", "fuse"]) -> dict[str, Tensor]:
+    """phaseS: ``ℓ_sipria(ir) + ℓ_sipria(vis) + w·ℓ_inter`` (Eq. 18–19); MIT frozen (no grad).
+
+    The ``ℓ_inter`` label ``I_fused`` is ``D_fuse0``'s output (after block 0) or ``D_fuse``'s
+    (after later phaseM blocks), computed without gradient; ``D_fuse`` reads the current
+    SIPRIA features, detached.
+    """
+    ir, vis = batch["ir"], batch["vis"]
+    w_ir, w_vis = _weights(batch, loss)
+    with torch.no_grad():
+        f_vis_ir, f_ir_vis = model.transfer(ir, vis)
+    s_ir = model.sipria_ir(f_vis_ir)
+    s_vis = model.sipria_vis(f_ir_vis)
+    with torch.no_grad():
+        if label_decoder == "fuse0":
+            label = model.decoder_fuse0(torch.cat([f_vis_ir, f_ir_vis], dim=1))
+        else:
+            label = _fuse_full(model, f_vis_ir, f_ir_vis, s_ir, s_vis)
+    terms_ir = sipria_loss(s_ir, ir, vis, w_ir, w_vis, loss.lambda_edge)
+    terms_vis = sipria_loss(s_vis, ir, vis, w_ir, w_vis, loss.lambda_edge)
+    inter = interaction_loss(label, s_ir.image, s_vis.image)
+    total = terms_ir["sipria"] + terms_vis["sipria"] + loss.inter_weight * inter
+    return {**_prefixed("ir", terms_ir), **_prefixed("vis", terms_vis), "inter": inter,
+            "total": total}
+
+
+def phase_joint(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Tensor]:
+    """``mptp: false``: one pass, everything trained on ``ℓ_mit`` (on ``D_fuse``) + both
+    ``ℓ_sipria`` + ``w·ℓ_inter`` (label: the same pass's fused image, detached)."""
+    ir, vis = batch["ir"], batch["vis"]
+    w_ir, w_vis = _weights(batch, loss)
+    f_vis_ir, f_ir_vis = model.transfer(ir, vis)
+    s_ir = model.sipria_ir(f_vis_ir)
+    s_vis = model.sipria_vis(f_ir_vis)
+    fused = _fuse_full(model, f_vis_ir, f_ir_vis, s_ir, s_vis)
+    terms = mit_loss(fused, ir, vis, w_ir, w_vis, loss.lambda_jg)
+    terms_ir = sipria_loss(s_ir, ir, vis, w_ir, w_vis, loss.lambda_edge)
+    terms_vis = sipria_loss(s_vis, ir, vis, w_ir, w_vis, loss.lambda_edge)
+    inter = interaction_loss(fused, s_ir.image, s_vis.image)
+    total = terms["mit"] + terms_ir["sipria"] + terms_vis["sipria"] + loss.inter_weight * inter
+    return {**terms, **_prefixed("ir", terms_ir), **_prefixed("vis", terms_vis), "inter": inter,
+            "total": total}

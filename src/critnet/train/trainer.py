@@ -1,0 +1,264 @@
+"""The MPTP training loop (SPEC §3): data, phases, optimizers, checkpoints, logs, export."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DistributedSampler
+from tqdm import tqdm
+
+from critnet.data.roadscene import RoadSceneCrops
+from critnet.errors import InputError
+from critnet.model import CRITNet, build_model
+from critnet.paths import data_root
+from critnet.train import objectives
+from critnet.train.checkpoint import (
+    CHECKPOINT_NAME,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from critnet.train.config import TrainConfig
+from critnet.train.distributed import (
+    DistContext,
+    average_gradients,
+    barrier,
+    broadcast_parameters,
+)
+from critnet.train.log import StepLog, plot_losses
+from critnet.train.schedule import Block, block_at, build_schedule, lr_factor
+from critnet.weights import save_weights
+
+
+def build_optimizers(model: CRITNet, config: TrainConfig) -> dict[str, torch.optim.Adam]:
+    """The Adam optimizers of SPEC §3 by name: ``A`` (MIT + ``D_fuse0``), ``B`` (MIT +
+    ``D_fuse``), ``C`` (``sipria_ir``), ``D`` (``sipria_vis``); with ``sipria: false`` only
+    ``A``; with ``mptp: false`` one ``joint`` optimizer over everything but ``D_fuse0``."""
+    s = config.schedule
+    betas = tuple(s.betas)
+    mit = list(model.mit_parameters())
+
+    def adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+
+    if not config.ablation.sipria:
+        return {"A": adam(mit + list(model.decoder_fuse0.parameters()), s.lr_mit_stage1)}
+    if not config.ablation.mptp:
+        rest = [*model.sipria_ir.parameters(), *model.sipria_vis.parameters(),
+                *model.decoder_fuse.parameters()]
+        return {"joint": adam(mit + rest, s.lr_mit_stage1)}
+    return {
+        "A": adam(mit + list(model.decoder_fuse0.parameters()), s.lr_mit_stage1),
+        "B": adam(mit + list(model.decoder_fuse.parameters()), s.lr_mit_stage2),
+        "C": adam(list(model.sipria_ir.parameters()), s.lr_sipria_ir),
+        "D": adam(list(model.sipria_vis.parameters()), s.lr_sipria_vis),
+    }
+
+
+class Trainer:
+    """One training run writing to ``out_dir``.
+
+    Args:
+        config: the run's :class:`TrainConfig`.
+        out_dir: where ``checkpoint.pt``, ``weights.safetensors``, ``block<b>.safetensors``,
+            ``log.csv``, ``config.yaml`` and ``losses.png`` go.
+        device: torch device for this process.
+        context: torchrun place (rank 0 alone writes files).
+        resume: continue from ``out_dir/checkpoint.pt``.
+        max_steps: stop once the global step reaches this (a checkpoint is written there).
+        progress: show a tqdm progress bar (rank 0).
+        dataset: the training crops (default: RoadScene train split under the data root).
+    """
+
+    def __init__(self, config: TrainConfig, out_dir: str | os.PathLike, *,
+                 device: torch.device | str = "cpu", context: DistContext | None = None,
+                 resume: bool = False, max_steps: int | None = None, progress: bool = True,
+                 dataset: RoadSceneCrops | None = None) -> None:
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.device = torch.device(device)
+        self.context = context or DistContext()
+        self.max_steps = max_steps
+        self.progress = progress
+        if config.run.threads:
+            torch.set_num_threads(config.run.threads)
+        torch.manual_seed(config.run.seed)
+        self.model = build_model(config.model.preset, **config.model_overrides()).to(self.device)
+        broadcast_parameters(self.model, self.context)
+        self.optimizers = build_optimizers(self.model, config)
+        s = config.schedule
+        self.blocks = build_schedule(s.epochs, s.phase_len, sipria=config.ablation.sipria,
+                                     mptp=config.ablation.mptp)
+        if dataset is None:
+            root = Path(config.data.root) if config.data.root else data_root()
+            dataset = RoadSceneCrops.from_root(root / "roadscene", "train", crop=config.data.crop,
+                                               flips=config.data.flips, seed=config.run.seed)
+        self.dataset = dataset
+        self.sampler = DistributedSampler(range(len(dataset)), num_replicas=self.context.world_size,
+                                          rank=self.context.rank, shuffle=True,
+                                          seed=config.run.seed, drop_last=False)
+        self.steps_per_epoch = math.ceil(len(self.sampler) / s.batch_size)
+        self.total_steps = s.epochs * self.steps_per_epoch
+        self.step = 0
+        self.wall_time = 0.0
+        self._epoch_cache: tuple[int, list[int]] | None = None
+        self._active: Block | None = None
+        checkpoint = self.out_dir / CHECKPOINT_NAME
+        if resume:
+            self._restore(load_checkpoint(checkpoint))
+        elif checkpoint.exists():
+            raise InputError(f"{checkpoint} exists: pass --resume to continue that run, or "
+                             f"choose another --out")
+
+    # -- state ---------------------------------------------------------------------------------
+    def _restore(self, payload: dict[str, Any]) -> None:
+        if payload["config"] != self.config.to_dict():
+            raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: written by a different config "
+                             f"({payload['config'].get('name')!r}); resume with the same one")
+        self.model.load_state_dict(payload["model"])
+        for name, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(payload["optimizers"][name])
+        set_rng_state(payload["rng"])
+        self.step = payload["step"]
+        self.wall_time = payload["wall_time"]
+
+    def state(self) -> dict[str, Any]:
+        epoch, position = divmod(self.step, self.steps_per_epoch)
+        return {
+            "step": self.step, "epoch": epoch, "wall_time": self.wall_time,
+            "config": self.config.to_dict(), "model": self.model.state_dict(),
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+            "rng": rng_state(),
+            "sampler": {"seed": self.config.run.seed, "epoch": epoch, "position": position},
+        }
+
+    def save(self, *, block_end: Block | None = None) -> None:
+        """Checkpoint (rank 0); at a block's end or the run's end also export the weights."""
+        if self.context.is_main:
+            save_checkpoint(self.out_dir / CHECKPOINT_NAME, self.state())
+            if block_end is not None or self.step >= self._stop:
+                meta = {"config_name": self.config.name, "step": str(self.step),
+                        "epoch": str(self.step // self.steps_per_epoch),
+                        "wall_time_s": f"{self.wall_time:.1f}"}
+                save_weights(self.model, self.out_dir / "weights.safetensors", **meta)
+                if block_end is not None:
+                    save_weights(self.model, self.out_dir / f"block{block_end.index}.safetensors",
+                                 block=str(block_end.index), phase=block_end.kind, **meta)
+        barrier(self.context)
+
+    # -- one step ------------------------------------------------------------------------------
+    def _enter(self, block: Block) -> None:
+        """Freeze everything but the active optimizers' parameters."""
+        active = {id(p) for n in block.optimizers for g in self.optimizers[n].param_groups
+                  for p in g["params"]}
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(id(parameter) in active)
+        self._active = block
+
+    def _indices(self, epoch: int, position: int) -> list[int]:
+        if self._epoch_cache is None or self._epoch_cache[0] != epoch:
+            self.sampler.set_epoch(epoch)
+            self._epoch_cache = (epoch, list(iter(self.sampler)))
+        size = self.config.schedule.batch_size
+        return self._epoch_cache[1][position * size:(position + 1) * size]
+
+    def _losses(self, block: Block, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        loss = self.config.loss
+        if block.kind == "M1":
+            return objectives.phase_m1(self.model, batch, loss)
+        if block.kind == "M2":
+            return objectives.phase_m2(self.model, batch, loss)
+        if block.kind == "S":
+            return objectives.phase_s(self.model, batch, loss, block.label_decoder)
+        return objectives.phase_joint(self.model, batch, loss)
+
+    def train_step(self) -> dict[str, Any]:
+        """Run the step at ``self.step`` and advance; returns the log row."""
+        s = self.config.schedule
+        epoch, position = divmod(self.step, self.steps_per_epoch)
+        block = block_at(self.blocks, epoch)
+        if self._active != block:
+            self._enter(block)
+        factor = lr_factor(block, epoch, s.lr_milestones, s.lr_gamma)
+        bases = {"A": s.lr_mit_stage1, "B": s.lr_mit_stage2, "C": s.lr_sipria_ir,
+                 "D": s.lr_sipria_vis, "joint": s.lr_mit_stage1}
+        for name in block.optimizers:
+            for group in self.optimizers[name].param_groups:
+                group["lr"] = bases[name] * factor
+        batch = {k: v.to(self.device, non_blocking=True)
+                 for k, v in self.dataset.batch(epoch, self._indices(epoch, position)).items()}
+        terms = self._losses(block, batch)
+        for optimizer in self.optimizers.values():
+            optimizer.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        average_gradients(self.model.parameters(), self.context)
+        for name in block.optimizers:
+            self.optimizers[name].step()
+        self.step += 1
+        return {"step": self.step, "epoch": epoch, "block": block.index, "phase": block.kind,
+                "lr": bases[block.optimizers[0]] * factor,
+                **{k: float(v.detach()) for k, v in terms.items()}}
+
+    # -- the run -------------------------------------------------------------------------------
+    @property
+    def _stop(self) -> int:
+        if self.max_steps is None:
+            return self.total_steps
+        return min(self.total_steps, self.max_steps)
+
+    def run(self) -> dict[str, Any]:
+        """Train until the schedule ends (or ``max_steps``); returns a short summary."""
+        main = self.context.is_main
+        log = None
+        if main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            import yaml
+
+            (self.out_dir / "config.yaml").write_text(yaml.safe_dump(self.config.to_dict(),
+                                                                     sort_keys=False))
+            log = StepLog(self.out_dir, resume_step=self.step,
+                          tensorboard=self.config.run.tensorboard)
+        bar = tqdm(total=self._stop, initial=self.step, disable=not (main and self.progress),
+                   dynamic_ncols=True, unit="step")
+        every = self.config.run.checkpoint_every
+        start_step, started = self.step, time.perf_counter()
+        last_row: dict[str, Any] = {}
+        try:
+            self.model.train()
+            while self.step < self._stop:
+                tick = time.perf_counter()
+                row = self.train_step()
+                self.wall_time += time.perf_counter() - tick
+                row["wall_time"] = round(self.wall_time, 3)
+                last_row = row
+                block = block_at(self.blocks, row["epoch"])
+                block_done = self.step == block.end * self.steps_per_epoch
+                if log is not None:
+                    log.write(row, flush=self.step % 20 == 0)
+                bar.set_description(f"{block.kind} block {block.index}/{len(self.blocks) - 1} "
+                                    f"ep {row['epoch']}")
+                bar.set_postfix(_postfix(row), refresh=False)
+                bar.update(1)
+                if block_done or self.step % every == 0 or self.step >= self._stop:
+                    self.save(block_end=block if block_done else None)
+        finally:
+            bar.close()
+            if log is not None:
+                log.close()
+        if main and self.step > start_step:
+            plot_losses(self.out_dir / "log.csv", self.out_dir / "losses.png")
+        steps = self.step - start_step
+        return {"step": self.step, "total_steps": self.total_steps, "steps_run": steps,
+                "seconds": time.perf_counter() - started, "last": last_row}
+
+
+def _postfix(row: dict[str, Any]) -> dict[str, str]:
+    keys = ["total", "mit", "ir_sipria", "vis_sipria", "inter"]
+    return {k: f"{row[k]:.4g}" for k in keys if k in row}

@@ -29,12 +29,23 @@ UNTRAINED_WARNING = ("WARNING: untrained weights: output is not meaningful (no b
                      "PATH for real results)")
 
 
-def demo_scene(width: int = 320, height: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The example pair, identical for equal arguments.
+@dataclass(frozen=True)
+class DemoScene:
+    """The built-in example pair.
 
-    Returns:
-        ``(ir, vis)``: ``ir`` H×W and ``vis`` H×W×3 (RGB), float32 in [0, 1].
+    Attributes:
+        ir: H×W infrared image, float32 in [0, 1].
+        vis: H×W×3 RGB visible image, float32 in [0, 1].
+        target: H×W mask in [0, 1] of the warm person (hidden in ``vis``, bright in ``ir``).
     """
+
+    ir: np.ndarray
+    vis: np.ndarray
+    target: np.ndarray
+
+
+def demo_scene(width: int = 320, height: int = 240, seed: int = 0) -> DemoScene:
+    """Generate the example scene; equal arguments give identical images."""
     rng = np.random.default_rng(seed)
     h, w = height, width
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -79,7 +90,8 @@ def demo_scene(width: int = 320, height: int = 240, seed: int = 0) -> tuple[np.n
     ir = _paint(ir, tyres, 0.72)
     ir = _paint(ir, person, 0.93)
     ir = _blurred(ir, 1.2) + rng.normal(0.0, 0.006, ir.shape)
-    return (np.clip(ir, 0, 1).astype(np.float32), np.clip(vis, 0, 1).astype(np.float32))
+    return DemoScene(ir=np.clip(ir, 0, 1).astype(np.float32),
+                     vis=np.clip(vis, 0, 1).astype(np.float32), target=person)
 
 
 def demo_model(
@@ -122,7 +134,8 @@ def run_demo(
         fused_label: caption of the fused image in the panel.
     """
     out_dir = Path(out_dir)
-    ir, vis = demo_scene()
+    scene = demo_scene()
+    ir, vis = scene.ir, scene.vis
     fused = fuse_arrays(model, ir, vis)
     result = DemoResult(ir=out_dir / "ir.png", vis=out_dir / "vis.png",
                         fused=out_dir / "fused.png", panel=out_dir / "panel.png")

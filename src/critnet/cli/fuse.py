@@ -64,7 +64,7 @@ def fuse(
     \b
     One pair (an existing output is refused unless --overwrite):
       critnet fuse ir.png vis.jpg -o fused.png
-      critnet fuse thermal16.tif vis.png -o fused.png --ir-normalize percentile
+      critnet fuse thermal16.tif vis.png -o fused.png --ir-normalize minmax
       critnet fuse ir.png vis_large.png -o fused.png --resize-ir
 
     \b
@@ -81,14 +81,14 @@ def fuse(
     """
     ir_path, vis_path = _inputs(inputs, ir_input, vis_input)
     model = load_model(weights, device=resolve_device(device), preset=preset)
-    click.echo(f"weights: {describe_weights(weights)} on {next(model.parameters()).device}",
-               err=True)
+    used = f"weights: {describe_weights(weights)} on {next(model.parameters()).device}"
     options = dict(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize, normalize=normalize,
                    overwrite=overwrite)
     if not _folder_mode(ir_path, vis_path):
         fuse_file(ir_path, vis_path, output, model, **options)
-        click.echo(f"wrote {output}")
+        click.echo(f"wrote {output} ({used})")
         return
+    click.echo(used)
     report = fuse_folder(ir_path, vis_path, output, model, ext=ext, progress=None,
                          log=lambda line: tqdm.write(line, file=sys.stderr), **options)
     click.echo(f"{report.summary()} -> {output}")

@@ -1,0 +1,105 @@
+"""One step of each MPTP phase (SPEC §3): exactly the right modules change."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from critnet.data.roadscene import RoadSceneCrops
+from critnet.data.synthetic import synthetic_pairs
+from critnet.train import TrainConfig, Trainer
+from critnet.train.schedule import build_schedule, lr_factor
+
+GROUPS = ("encoder_ir", "encoder_vis", "mrl", "decoder_fuse0", "sipria_ir", "sipria_vis",
+          "decoder_fuse")
+MIT = {"encoder_ir", "encoder_vis", "mrl"}
+
+
+def tiny_trainer(out, **ablation: bool) -> Trainer:
+    config = TrainConfig.from_dict({
+        "model": {"preset": "lite", "overrides": {"channels": 8, "growth": 8}},
+        "data": {"crop": 24},
+        "schedule": {"epochs": 5, "phase_len": 1, "batch_size": 2},
+        "ablation": ablation,
+    })
+    dataset = RoadSceneCrops(synthetic_pairs(4, 32, 36), crop=24)
+    return Trainer(config, out, dataset=dataset, progress=False)
+
+
+def snapshot(trainer: Trainer) -> dict[str, dict[str, torch.Tensor]]:
+    model = trainer.model
+    return {g: {n: p.detach().clone() for n, p in getattr(model, g).named_parameters()}
+            for g in GROUPS if getattr(model, g) is not None}
+
+
+def changed_groups(before, after) -> dict[str, bool]:
+    """Per group: True if every parameter changed, False if none did; fails on a mix."""
+    result = {}
+    for group, params in before.items():
+        flags = {n: not torch.equal(p, after[group][n]) for n, p in params.items()}
+        assert len(set(flags.values())) == 1, f"{group}: only some parameters changed: {flags}"
+        result[group] = next(iter(flags.values()))
+    return result
+
+
+def run_one_step(trainer: Trainer, block_index: int) -> dict[str, bool]:
+    trainer.step = trainer.blocks[block_index].start * trainer.steps_per_epoch
+    before = snapshot(trainer)
+    trainer.train_step()
+    return changed_groups(before, snapshot(trainer))
+
+
+def test_schedule_blocks_and_lr_milestones():
+    blocks = build_schedule(1000, 200)
+    assert [b.kind for b in blocks] == ["M1", "S", "M2", "S", "M2"]
+    assert [b.label_decoder for b in blocks if b.kind == "S"] == ["fuse0", "fuse"]
+    assert lr_factor(blocks[2], 400 + 99, [0.5], 0.1) == 1.0
+    assert lr_factor(blocks[2], 400 + 100, [0.5], 0.1) == pytest.approx(0.1)
+    assert [b.kind for b in build_schedule(10, 3, sipria=False)] == ["M1"]
+    assert [b.kind for b in build_schedule(10, 3, mptp=False)] == ["joint"]
+
+
+def test_phase_m1_trains_mit_including_mrl_and_decoder_fuse0(tmp_path):
+    changed = run_one_step(tiny_trainer(tmp_path), 0)
+    assert changed == {"encoder_ir": True, "encoder_vis": True, "mrl": True,
+                       "decoder_fuse0": True, "sipria_ir": False, "sipria_vis": False,
+                       "decoder_fuse": False}
+
+
+@pytest.mark.parametrize("block_index", [1, 3])  # label from D_fuse0, then from D_fuse
+def test_phase_s_trains_only_the_sipria(tmp_path, block_index):
+    trainer = tiny_trainer(tmp_path)
+    changed = run_one_step(trainer, block_index)
+    assert changed == {"encoder_ir": False, "encoder_vis": False, "mrl": False,
+                       "decoder_fuse0": False, "sipria_ir": True, "sipria_vis": True,
+                       "decoder_fuse": False}
+    # the frozen MIT ran without autograd: no backward work, no gradients
+    assert all(p.grad is None and not p.requires_grad for p in trainer.model.mit_parameters())
+
+
+def test_phase_m2_trains_mit_and_decoder_fuse_with_frozen_sipria(tmp_path):
+    trainer = tiny_trainer(tmp_path)
+    changed = run_one_step(trainer, 2)
+    assert changed == {"encoder_ir": True, "encoder_vis": True, "mrl": True,
+                       "decoder_fuse0": False, "sipria_ir": False, "sipria_vis": False,
+                       "decoder_fuse": True}
+    assert trainer.optimizers["B"].param_groups[0]["lr"] == pytest.approx(1e-5)
+
+
+def test_no_sipria_ablation_trains_mit_and_decoder_fuse0(tmp_path):
+    trainer = tiny_trainer(tmp_path, sipria=False)
+    assert set(trainer.optimizers) == {"A"}
+    assert run_one_step(trainer, 0) == {"encoder_ir": True, "encoder_vis": True, "mrl": True,
+                                        "decoder_fuse0": True}
+
+
+def test_no_mptp_ablation_trains_everything_jointly(tmp_path):
+    trainer = tiny_trainer(tmp_path, mptp=False)
+    row_changed = run_one_step(trainer, 0)
+    assert row_changed == {g: g != "decoder_fuse0" for g in GROUPS}
+
+
+def test_no_mit_ablation_has_no_mrl(tmp_path):
+    trainer = tiny_trainer(tmp_path, mit=False)
+    changed = run_one_step(trainer, 0)
+    assert "mrl" not in changed and changed["encoder_ir"] and changed["decoder_fuse0"]

@@ -1,0 +1,83 @@
+"""Interrupt a run mid-phase, ``--resume`` it, and reach the uninterrupted run's weights."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+
+from critnet.data.roadscene import RoadSceneCrops
+from critnet.data.synthetic import synthetic_pairs
+from critnet.errors import InputError
+from critnet.train import TrainConfig, Trainer
+from critnet.train.checkpoint import load_checkpoint
+from critnet.weights import load_weights
+
+CONFIG = {
+    "model": {"preset": "lite", "overrides": {"channels": 8, "growth": 8}},
+    "data": {"crop": 24},
+    # 3 steps per epoch, blocks of 2 epochs: M1 steps 1-6, S 7-12, M2 13-15
+    "schedule": {"epochs": 5, "phase_len": 2, "batch_size": 2},
+    "run": {"checkpoint_every": 4},
+}
+
+
+def trainer(out, *, resume=False, max_steps=None, config=CONFIG) -> Trainer:
+    dataset = RoadSceneCrops(synthetic_pairs(5, 32, 36), crop=24)
+    return Trainer(TrainConfig.from_dict(config), out, dataset=dataset, resume=resume,
+                   max_steps=max_steps, progress=False)
+
+
+def rows(out) -> list[dict[str, str]]:
+    with (out / "log.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_resume_mid_phase_matches_uninterrupted_run(tmp_path):
+    straight = trainer(tmp_path / "straight")
+    assert straight.run()["step"] == 15
+
+    interrupted = trainer(tmp_path / "resumed", max_steps=9)  # stops in the middle of phaseS
+    interrupted.run()
+    # simulate a crash after the checkpoint at step 9: a later row in the log, no checkpoint
+    with (tmp_path / "resumed" / "log.csv").open("a") as handle:
+        handle.write("10,3,1,S" + "," * 19 + "\n")
+    payload = load_checkpoint(tmp_path / "resumed" / "checkpoint.pt")
+    assert payload["step"] == 9 and payload["sampler"] == {"seed": 0, "epoch": 3, "position": 0}
+    assert set(payload["optimizers"]) == {"A", "B", "C", "D"}
+
+    resumed = trainer(tmp_path / "resumed", resume=True)
+    assert resumed.step == 9
+    assert resumed.run()["steps_run"] == 6
+
+    for name, value in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], value, rtol=0, atol=1e-6)
+    for name, optimizer in straight.optimizers.items():
+        state = optimizer.state_dict()["state"]
+        other = resumed.optimizers[name].state_dict()["state"]
+        for index in state:
+            torch.testing.assert_close(other[index]["exp_avg"], state[index]["exp_avg"],
+                                       rtol=0, atol=1e-6)
+    a, b = rows(tmp_path / "straight"), rows(tmp_path / "resumed")
+    assert [r["step"] for r in b] == [str(i) for i in range(1, 16)]
+    for ra, rb in zip(a, b, strict=True):
+        assert ra["phase"] == rb["phase"]
+        assert float(ra["total"]) == pytest.approx(float(rb["total"]), rel=1e-5)
+
+    # exported weights: final, and one file per finished block
+    out = tmp_path / "resumed"
+    assert {p.name for p in out.glob("*.safetensors")} == {
+        "weights.safetensors", "block0.safetensors", "block1.safetensors", "block2.safetensors"}
+    model = load_weights(out / "weights.safetensors")
+    torch.testing.assert_close(model.state_dict(), resumed.model.state_dict())
+    assert (out / "losses.png").stat().st_size > 0
+
+
+def test_refuses_to_overwrite_or_resume_with_another_config(tmp_path):
+    trainer(tmp_path, max_steps=1).run()
+    with pytest.raises(InputError, match="--resume"):
+        trainer(tmp_path)
+    other = {**CONFIG, "loss": {"lambda_jg": 1}}
+    with pytest.raises(InputError, match="different config"):
+        trainer(tmp_path, resume=True, config=other)

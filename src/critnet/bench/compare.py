@@ -300,6 +300,8 @@ def compare(dataset: str | Dataset, out_dir: str | os.PathLike, *,
             zoom: tuple[int, int, int, int] | None = None,
             plots: bool = True,
             command: str = "",
+            paper_table: str | None = None,
+            first_column: str = "Method",
             progress: bool = True) -> CompareResult:
     """Run a full comparison on one dataset and write its outputs into ``out_dir``.
 
@@ -317,6 +319,9 @@ def compare(dataset: str | Dataset, out_dir: str | os.PathLike, *,
         zoom: inset box ``(x, y, w, h)`` in pixels for every grid row (default: automatic).
         plots: write the plots and the grid.
         command: the command line to record in the outputs.
+        paper_table: the published table to set beside these results in the report (default:
+            the dataset's, :data:`critnet.bench.paper_tables.TABLE_FOR_DATASET`).
+        first_column: title of the row-label column.
         progress: tqdm bars.
 
     Raises:
@@ -348,7 +353,8 @@ def compare(dataset: str | Dataset, out_dir: str | os.PathLike, *,
                 notes.append(f"{method}: {metric} undefined (NaN) on {count} pair(s), "
                              f"left out of its mean")
     result = CompareResult(out, ds, rows, metric_names, scores, mean, notes)
-    _write_tables(result, std, command)
+    _write_tables(result, std, command, paper_table or TABLE_FOR_DATASET.get(ds.key),
+                  first_column)
     if plots:
         from critnet.bench.grid import qualitative_grid
         from critnet.bench.plots import plot_curves, plot_distributions
@@ -395,11 +401,12 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
-def _write_tables(result: CompareResult, std: dict[str, dict[str, float]], command: str) -> None:
+def _write_tables(result: CompareResult, std: dict[str, dict[str, float]], command: str,
+                  paper_table: str | None, first_column: str) -> None:
     ds, out, metrics = result.dataset, result.out_dir, result.metrics
     title = f"{ds.spec.title}: {len(ds.pairs)} pairs, evaluated grey"
     kinds = {m.name: {"kind": m.kind, "source": m.source} for m in result.methods}
-    md = [f"# {title}", "", markdown_table(result.mean, metrics),
+    md = [f"# {title}", "", markdown_table(result.mean, metrics, first=first_column),
           "Bold: best; italic: second best; ↑/↓: higher/lower is better. "
           "Means over the pairs.", ""]
     if ds.spec.note:
@@ -410,11 +417,12 @@ def _write_tables(result: CompareResult, std: dict[str, dict[str, float]], comma
     result.files += [
         _write_text(out / "table.md", "\n".join(md).rstrip() + "\n"),
         _write_text(out / "table.csv", csv_table(result.mean, metrics, extra=kinds)),
-        _write_text(out / "table.tex", latex_table(result.mean, metrics, caption=title)),
+        _write_text(out / "table.tex", latex_table(result.mean, metrics, caption=title,
+                                                   first=first_column)),
     ]
     fragment = {
         "dataset": ds.key, "title": ds.spec.title, "note": ds.spec.note, "pairs": len(ds.pairs),
-        "metrics": metrics, "paper_table": TABLE_FOR_DATASET.get(ds.key),
+        "metrics": metrics, "paper_table": paper_table, "first_column": first_column,
         "methods": [{"name": m.name, "kind": m.kind, "source": m.source}
                     for m in result.methods],
         "mean": result.mean, "std": std, "notes": result.notes, "command": command,

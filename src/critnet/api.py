@@ -277,8 +277,8 @@ def fuse_folder(
                          f"{', '.join(FOLDER_EXTENSIONS)}")
     for role, folder in (("IR", ir_dir), ("visible", vis_dir)):
         if _inside(out_dir, folder):
-            raise InputError(f"{out_dir}: output folder is (inside) the {role} input folder "
-                             f"{folder}; choose another -o")
+            raise InputError(f"{out_dir}: output folder is the {role} input folder or inside it "
+                             f"({folder}); choose another -o")
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a folder")
     match = match_pairs(ir_dir, vis_dir)

@@ -89,7 +89,7 @@ def demo_scene(width: int = 320, height: int = 240, seed: int = 0) -> DemoScene:
     ir = _paint(ir, engine, 0.78)
     ir = _paint(ir, tyres, 0.72)
     ir = _paint(ir, person, 0.93)
-    ir = _blurred(ir, 1.2) + rng.normal(0.0, 0.006, ir.shape)
+    ir = _blurred(ir, 1.2) + rng.normal(0.0, 0.003, ir.shape)
     return DemoScene(ir=np.clip(ir, 0, 1).astype(np.float32),
                      vis=np.clip(vis, 0, 1).astype(np.float32), target=person)
 

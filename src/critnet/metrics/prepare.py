@@ -44,7 +44,8 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
             from zero, saturated; NaN becomes 0).
 
     Raises:
-        InputError: any other dtype (e.g. signed integers, whose range is ambiguous).
+        InputError: any other dtype (e.g. signed integers, whose range is ambiguous), or a
+            float image with values above 2 (almost surely 0..255 data passed as float).
     """
     image = np.asarray(image)
     if image.dtype == np.uint8:
@@ -54,6 +55,9 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         return matlab_round(image / 257.0).astype(np.uint8)
     if np.issubdtype(image.dtype, np.floating):
+        if image.size and np.nanmax(image) > 2.0:
+            raise InputError(f"float image with values up to {np.nanmax(image):g}: float images "
+                             "must be in [0, 1] (pass uint8 for 0..255 data)")
         scaled = np.nan_to_num(image.astype(np.float64) * 255.0, nan=0.0)
         return np.clip(matlab_round(scaled), 0, 255).astype(np.uint8)
     raise InputError(f"unsupported image dtype {image.dtype}: use uint8, uint16 or float in [0, 1]")

@@ -132,6 +132,13 @@ def fuse(
     Raises:
         InputError: unreadable input, unsupported array, sizes differ without ``resize_ir``.
         WeightsError: ``model`` is ``None`` and no weights are bundled.
+
+    Example:
+        >>> from critnet.model import build_model
+        >>> ir = np.zeros((48, 64), np.uint8)
+        >>> vis = np.full((48, 64, 3), 128, np.uint8)
+        >>> fuse(ir, vis, build_model("lite").eval()).shape
+        (48, 64, 3)
     """
     ir_image, ir_name = _as_array(ir, "ir", ir_normalize)
     vis_image, vis_name = _as_array(vis, "vis", None)

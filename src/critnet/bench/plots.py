@@ -85,9 +85,10 @@ def plot_curves(scores: Scores, metrics: Sequence[str], path: str | os.PathLike,
         for index, method in enumerate(methods):
             values = _values(scores, method, metric)
             x = np.arange(1, values.size + 1)
+            finite = values[~np.isnan(values)]
             ax.plot(x, values, marker="o", markersize=2.5, linewidth=1,
                     color=palette[index % len(palette)],
-                    label=f"{method}: {np.nanmean(values):.4g}" if values.size else method)
+                    label=f"{method}: {finite.mean():.4g}" if finite.size else f"{method}: n/a")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{metric} {get_metric(metric).arrow}")
         ax.set_xlabel("image")

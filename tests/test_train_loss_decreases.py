@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import need
 
 from critnet.train import Trainer, load_config
@@ -14,6 +15,7 @@ from critnet.train import Trainer, load_config
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
+@pytest.mark.slow
 def test_losses_decrease_on_roadscene_in_phase_m1_and_phase_s(data_dir, tmp_path):
     need(data_dir, "roadscene", "subsets.csv")
     config = load_config(CONFIGS / "cpu.yaml")

@@ -62,8 +62,9 @@ class StepLog:
 
 
 def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int = 25) -> Path:
-    """Plot every logged loss term against the step (moving average over ``window`` steps, log
-    scale), with phase boundaries shaded; written atomically with matplotlib's Agg backend."""
+    """Plot every logged loss term against the step (moving average over up to ``window``
+    steps, at most a tenth of the series; log scale), phaseS blocks shaded; written atomically
+    with matplotlib's Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,7 +75,7 @@ def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int 
 
     with Path(log_csv).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    groups = [("ℓ_mit terms", ["total", "mit", "int", "jgrad"]),
+    groups = [("ℓ_mit terms", ["mit", "int", "jgrad"]),
               ("ℓ_sipria terms (ir / vis)", ["ir_sipria", "vis_sipria", "ir_rec", "vis_rec",
                                              "ir_grad", "vis_grad", "ir_en", "vis_en"]),
               ("ℓ_inter", ["inter"])]
@@ -86,7 +87,8 @@ def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int 
             if not mask.any():
                 continue
             values = np.array([float(r[key]) for r, m in zip(rows, mask, strict=True) if m])
-            kernel = np.ones(min(window, len(values))) / min(window, len(values))
+            width = max(1, min(window, len(values) // 10))
+            kernel = np.ones(width) / width
             smooth = np.convolve(values, kernel, mode="valid")
             axis.plot(steps[mask][len(values) - len(smooth):], smooth, label=key, lw=1)
         blocks = sorted({(int(r["block"]), r["phase"]) for r in rows})

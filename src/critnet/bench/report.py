@@ -63,8 +63,8 @@ def side_by_side(mean: Mapping[str, Mapping[str, float]], paper: PaperTable,
     lines = ["| Row (here / paper) | " + " | ".join(shown) + " |",
              "|---|" + "---:|" * len(shown)]
     for name, row in pairs:
-        cells = [f"{format_value(m, float(mean[name].get(m, math.nan)))} / "
-                 f"{format_value(m, paper.rows[row][m])}" for m in shown]
+        cells = [f"{format_value(float(mean[name].get(m, math.nan)))} / "
+                 f"{format_value(paper.rows[row][m])}" for m in shown]
         label = name if name == row else f"{name} / {row}"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -102,3 +102,17 @@ def test_inference_path_equals_the_training_path():
     with torch.inference_mode():
         fast = model(ir, vis)
     torch.testing.assert_close(fast, reference, rtol=0, atol=1e-6)
+
+
+def test_d_fuse_warm_start_reproduces_d_fuse0():
+    torch.manual_seed(2)
+    model = build_model("lite", edge_width=5)
+    model.init_fuse_from_fuse0()
+    ir, vis = torch.rand(2, 1, 1, 11, 13).unbind(0)
+    with torch.no_grad():
+        torch.testing.assert_close(model(ir, vis, decoder="fuse"), model(ir, vis, decoder="fuse0"))
+    out = model(ir, vis, decoder="fuse", aux=True)
+    out.fused.square().mean().backward()
+    c, e = model.config.channels, model.config.edge_channels
+    sipria_input_grad = model.decoder_fuse.body[0].weight.grad[:, c:c + 2 * e + c]
+    assert sipria_input_grad.abs().sum() > 0  # the zeroed SIPRIA weights still learn

@@ -71,6 +71,28 @@ class CRITNet(nn.Module):
         for module in self.mit_modules():
             yield from module.parameters()
 
+    @torch.no_grad()
+    def init_fuse_from_fuse0(self) -> None:
+        """Warm-start ``D_fuse`` so that it computes exactly what ``D_fuse0`` computes.
+
+        ``D_fuse0`` reads ``cat(F_vis↔ir, F_ir↔vis)``; ``D_fuse`` reads those two plus the four
+        SIPRIA features (Eq. 11). The weights on the two shared inputs and the second conv are
+        copied, the weights on the SIPRIA inputs are set to zero (they still receive gradients,
+        so phaseM stage 2 learns how much of them to inject). The paper leaves ``D_fuse``'s
+        initialisation open; with stage 2's small learning rate (1e-5) a randomly initialised
+        ``D_fuse`` needs a long schedule to catch up with ``D_fuse0``.
+        """
+        if self.decoder_fuse is None:
+            raise ValueError("no D_fuse to initialise (config.sipria is False)")
+        c, e = self.config.channels, self.config.edge_channels
+        source, target = self.decoder_fuse0.body, self.decoder_fuse.body
+        target[0].weight.zero_()
+        target[0].weight[:, :c] = source[0].weight[:, :c]  # F_vis↔ir
+        start = c + 2 * e + c  # after F_vis↔ir, F_ed_ir, F_en_ir
+        target[0].weight[:, start:start + c] = source[0].weight[:, c:]  # F_ir↔vis
+        target[0].bias.copy_(source[0].bias)
+        target[2].load_state_dict(source[2].state_dict())
+
     def transfer(self, ir: Tensor, vis: Tensor) -> tuple[Tensor, Tensor]:
         """II + FE + MRL (§3.2): ``(F_vis↔ir, F_ir↔vis)`` from B×1×H×W images in [0, 1]."""
         f_ir = self.encoder_ir(image_inversion(ir))

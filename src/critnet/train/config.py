@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, Literal, get_type_hints
 
 import yaml
 
@@ -52,6 +52,9 @@ class ScheduleSection:
         lr_milestones: fractions of a block after which each learning rate is multiplied by
             ``lr_gamma`` (cumulative; the rate restarts at its base value each block).
         betas: Adam betas.
+        fuse_init: how ``D_fuse`` starts its first phaseM stage-2 block: ``fuse0`` (a copy of
+            the trained ``D_fuse0``, zero weights on the SIPRIA features; see
+            :meth:`CRITNet.init_fuse_from_fuse0`) or ``random`` (its initial random weights).
     """
 
     epochs: int = 1000
@@ -64,6 +67,12 @@ class ScheduleSection:
     lr_milestones: list[float] = field(default_factory=lambda: [0.5])
     lr_gamma: float = 0.1
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    fuse_init: Literal["fuse0", "random"] = "fuse0"
+
+    def __post_init__(self) -> None:
+        if self.fuse_init not in ("fuse0", "random"):
+            raise InputError(f"schedule.fuse_init must be 'fuse0' or 'random', "
+                             f"got {self.fuse_init!r}")
 
 
 @dataclass(frozen=True)

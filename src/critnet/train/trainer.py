@@ -160,6 +160,11 @@ class Trainer:
                   for p in g["params"]}
         for parameter in self.model.parameters():
             parameter.requires_grad_(id(parameter) in active)
+        first_stage2 = block.kind == "M2" and not any(
+            b.kind == "M2" for b in self.blocks if b.index < block.index)
+        at_block_start = self.step == block.start * self.steps_per_epoch
+        if first_stage2 and at_block_start and self.config.schedule.fuse_init == "fuse0":
+            self.model.init_fuse_from_fuse0()
         self._active = block
 
     def _indices(self, epoch: int, position: int) -> list[int]:

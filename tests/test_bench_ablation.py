@@ -88,7 +88,11 @@ def test_train_all_calls_the_trainer_only_where_needed(tmp_path: Path) -> None:
     (runs / "lambda_50").mkdir(parents=True)
     (runs / "lambda_50" / "checkpoint.pt").write_bytes(b"c")
     trainer = FakeTrainer()
-    train_all(plan_runs(STUDIES["lambda"], configs, runs), trainer, max_steps=3, log=lambda _: None)
+    plans = plan_runs(STUDIES["lambda"], configs, runs)
+    with pytest.raises(CritnetError, match="lambda_50: written 0 s ago, probably still training"):
+        train_all(plans, trainer, max_steps=3, log=lambda _: None)
+    trainer.calls.clear()
+    train_all(plans, trainer, max_steps=3, busy_seconds=0, log=lambda _: None)
     assert trainer.calls == [("lambda_1", "lambda_1", False, 3),
                              ("lambda_50", "lambda_50", True, 3),
                              ("lambda_100", "lambda_100", False, 3)]
@@ -106,7 +110,7 @@ def test_run_study_trains_once_then_evaluates_on_tno(tmp_path: Path) -> None:
     configs, runs, out = _configs(tmp_path / "configs"), tmp_path / "runs", tmp_path / "out"
     trainer = FakeTrainer()
     result = run_study("ablation", out, configs_dir=configs, runs_dir=runs, train=trainer,
-                       data_root=root, progress=False, log=lambda _: None)
+                       data_root=root, busy_seconds=0, progress=False, log=lambda _: None)
     assert len(trainer.calls) == 4
     assert [m.name for m in result.methods] == ["w/o MIT", "w/o SIPRIA", "w/o MPTP", "Ours"]
     assert "| Configuration | CC ↑" in (out / "table.md").read_text()
@@ -117,5 +121,5 @@ def test_run_study_trains_once_then_evaluates_on_tno(tmp_path: Path) -> None:
     for folder in runs.iterdir():
         (folder / "checkpoint.pt").unlink()
     run_study("ablation", out, configs_dir=configs, runs_dir=runs, train=again, data_root=root,
-              progress=False, log=lambda _: None)
+              plots=False, progress=False, log=lambda _: None)
     assert again.calls == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ TrainFn = Callable[[Path, Path, bool, int | None], None]
 SCHEDULES = ("cpu", "paper")
 WEIGHTS = "weights.safetensors"
 CHECKPOINT = "checkpoint.pt"
+BUSY_SECONDS = 600.0  # a run written to this recently is taken to be training elsewhere
 
 
 @dataclass(frozen=True)
@@ -147,17 +149,32 @@ def subprocess_trainer(device: str | None = None, progress: bool = True) -> Trai
     return train
 
 
+def last_write_age(run_dir: Path) -> float:
+    """Seconds since anything in ``run_dir`` (not recursive) was last modified (inf if empty)."""
+    times = [p.stat().st_mtime for p in run_dir.glob("*") if p.is_file()]
+    return time.time() - max(times) if times else float("inf")
+
+
 def train_all(plans: Sequence[RunPlan], train: TrainFn, *, max_steps: int | None = None,
-              log: Callable[[str], None] = print) -> None:
+              busy_seconds: float = BUSY_SECONDS, log: Callable[[str], None] = print) -> None:
     """Train or resume every plan that needs it (in order), then check the weights exist.
 
+    A run folder written to within ``busy_seconds`` is refused rather than resumed: another
+    process (e.g. a background ``critnet train`` into ``runs/cpu``) is probably still training
+    it, and two writers would corrupt its checkpoint.
+
     Raises:
-        CritnetError: a run ended without ``weights.safetensors``.
+        CritnetError: a run looks busy, or ended without ``weights.safetensors``.
     """
     for plan in plans:
         if plan.action == "reuse":
             log(f"{plan.label}: using {plan.weights}")
             continue
+        age = last_write_age(plan.run_dir) if plan.run_dir.is_dir() else float("inf")
+        if plan.action == "resume" and age < busy_seconds:
+            raise CritnetError(f"{plan.run_dir}: written {age:.0f} s ago, probably still "
+                               f"training in another process; wait until it stops (or finishes) "
+                               f"and rerun")
         log(f"{plan.label}: {plan.action} {plan.config} -> {plan.run_dir}")
         train(plan.config, plan.run_dir, plan.action == "resume", max_steps)
         if not plan.weights.is_file():
@@ -170,10 +187,12 @@ def run_study(study: str | Study, out_dir: str | os.PathLike, *,
               schedule: str = "cpu",
               train: TrainFn | None = None,
               max_steps: int | None = None,
+              busy_seconds: float = BUSY_SECONDS,
               data_root: str | os.PathLike | None = None,
               device: str = "cpu",
               grid_pairs: Sequence[str] | None = None,
               zoom: tuple[int, int, int, int] | None = None,
+              plots: bool = True,
               command: str = "",
               progress: bool = True,
               log: Callable[[str], None] = print) -> CompareResult:
@@ -187,14 +206,15 @@ def run_study(study: str | Study, out_dir: str | os.PathLike, *,
         schedule: ``cpu`` (the configs as written) or ``paper`` (paper schedule, for a GPU).
         train: trainer callable (default: :func:`subprocess_trainer`).
         max_steps: stop every run at this global step (smoke tests).
+        busy_seconds: refuse to resume a run folder written to more recently than this.
         Other arguments as in :func:`critnet.bench.compare.compare`.
     """
     study = STUDIES[study] if isinstance(study, str) else study
     plans = plan_runs(study, Path(configs_dir), Path(runs_dir), schedule)
     train_all(plans, train or subprocess_trainer(device=None, progress=progress),
-              max_steps=max_steps, log=log)
+              max_steps=max_steps, busy_seconds=busy_seconds, log=log)
     rows = [model_method(p.label, p.weights, device=device) for p in plans]
     return compare(study.dataset, out_dir, methods="ours", weights=[], extra_methods=rows,
                    data_root=data_root, device=device, grid_pairs=grid_pairs, zoom=zoom,
-                   command=command, progress=progress, paper_table=study.paper_table,
+                   plots=plots, command=command, progress=progress, paper_table=study.paper_table,
                    first_column="Configuration" if study.key == "ablation" else "λ_edge, λ_JG")

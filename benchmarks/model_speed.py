@@ -89,7 +89,7 @@ def main() -> None:
         macs = count_macs(model, h, w)
         ir, vis = torch.rand(1, 1, h, w), torch.rand(1, 1, h, w)
         with torch.inference_mode():
-            seconds = median_time(lambda m=model: m(ir, vis), args.repeats)
+            seconds = median_time(lambda m=model, a=ir, b=vis: m(a, b), args.repeats)
         gflops = 2 * macs / seconds / 1e9
         print(f"| {name} | {params:,} | {macs / 1e9:.1f} | {seconds:.3f} | {gflops:.1f} "
               f"| {100 * gflops / conv_gflops:.0f}% | {SEAFUSION_640x480_S / seconds:.2f}× |")

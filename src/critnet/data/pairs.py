@@ -37,7 +37,8 @@ def list_images(folder: str | os.PathLike) -> dict[str, Path]:
         raise InputError(f"{folder}: folder not found")
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
+        is_image = path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+        if is_image and path.is_file():
             if path.stem in found:
                 raise InputError(f"{folder}: two images share the stem {path.stem!r} "
                                  f"({found[path.stem].name}, {path.name})")

@@ -46,7 +46,7 @@ def test_fragment_becomes_a_section_beside_the_paper(tmp_path: Path) -> None:
     _fragment(tmp_path / "results" / "tno42")
     out = write_report(tmp_path / "results", tmp_path / "docs" / "RESULTS.md")
     text = out.read_text()
-    assert "## TNO-42 (42 pairs)" in text
+    assert "## TNO-42 — 42 pairs" in text
     assert "| C-RITNet | *0.5500* | **400.0000** |" in text
     assert "| C-RITNet / Ours | 0.5500 / 0.6991 | 400.0000 / 427.2510 |" in text
     assert "| LRRNet | 0.5000 / 0.6749 | 500.0000 / 976.6410 |" in text

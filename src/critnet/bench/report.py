@@ -85,7 +85,7 @@ def _section(key: str, fragment: dict | None, base: str) -> list[str]:
     mean = {name: {m: (math.nan if v is None else v) for m, v in vals.items()}
             for name, vals in fragment["mean"].items()}
     heading = fragment["title"] if key == fragment["dataset"] else f"{key}: {fragment['title']}"
-    lines = [f"## {heading} ({fragment['pairs']} pairs)", ""]
+    lines = [f"## {heading} — {fragment['pairs']} pairs", ""]
     if fragment.get("note"):
         lines += [f"Test set: {fragment['note']}.", ""]
     lines += ["Measured here (means over the pairs, grey):", "",

@@ -62,3 +62,11 @@ def test_row_matching() -> None:
     assert paper_row_for("LRRNet", table) == "LRRNet"
     assert paper_row_for("LP", table) is None
     assert side_by_side({"LP": {"CC": 1.0}}, table, ["CC"]) == ""
+
+
+def test_hand_written_findings_are_included(tmp_path):
+    from critnet.bench.report import FINDINGS_NAME, build_report
+
+    (tmp_path / FINDINGS_NAME).write_text("## What the measurements say\n\nPlain words.\n")
+    text = build_report(tmp_path)
+    assert "## What the measurements say" in text and "Plain words." in text

@@ -35,6 +35,9 @@ FIGURES = (("distributions.png", "per-image distribution"),
 OUR_PREFIX = "C-RITNet"
 
 
+FINDINGS_NAME = "FINDINGS.md"
+
+
 def load_fragments(results_dir: str | os.PathLike) -> dict[str, dict]:
     """``{folder name: fragment}`` for every ``<results_dir>/<name>/results.json``."""
     results_dir = Path(results_dir)
@@ -133,6 +136,9 @@ def build_report(results_dir: str | os.PathLike, *, link_base: str = "results") 
         "orientation, not as a digit-for-digit reproduction.",
         "",
     ]
+    findings = Path(results_dir) / FINDINGS_NAME
+    if findings.is_file():  # the hand-written reading of the measurements
+        lines += [findings.read_text().strip(), ""]
     keys = list(SECTIONS) + [k for k in fragments if k not in SECTIONS]
     for key in keys:
         lines += _section(key, fragments.get(key), link_base)

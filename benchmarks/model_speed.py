@@ -71,17 +71,18 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     h, w = args.height, args.width
 
-    conv = nn.Conv2d(64, 64, 3, padding=1).eval()
-    x64 = torch.rand(1, 64, h, w)
+    conv = nn.Conv2d(64, 64, 3, padding=1).eval().to(memory_format=torch.channels_last)
+    x64 = torch.rand(1, 64, h, w).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         conv_s = median_time(lambda: conv(x64), args.repeats)
     conv_gflops = 2 * 64 * 64 * 9 * h * w / conv_s / 1e9
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {w}x{h}")
-    print(f"plain 64-ch 3x3 conv: {conv_s * 1e3:.1f} ms, {conv_gflops:.1f} GFLOP/s (peak ref)")
+    print(f"plain 64-ch 3x3 conv (channels-last): {conv_s * 1e3:.1f} ms, {conv_gflops:.1f} "
+          "GFLOP/s (peak ref)")
     print()
-    print("| preset | params | GMACs | forward s (median) | GFLOP/s | % of conv peak "
-          "| vs SeAFusion 1.772 s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| preset | params | GMACs | forward s NCHW | forward s channels-last (as `critnet "
+          "fuse`) | GFLOP/s | % of conv peak | vs SeAFusion 1.772 s |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in PRESETS:
         torch.manual_seed(0)
         model = build_model(name).eval()
@@ -89,11 +90,13 @@ def main() -> None:
         macs = count_macs(model, h, w)
         ir, vis = torch.rand(1, 1, h, w), torch.rand(1, 1, h, w)
         with torch.inference_mode():
+            nchw_s = median_time(lambda m=model, a=ir, b=vis: m(a, b), args.repeats)
+            model.to(memory_format=torch.channels_last)
             seconds = median_time(lambda m=model, a=ir, b=vis: m(a, b), args.repeats)
         gflops = 2 * macs / seconds / 1e9
-        print(f"| {name} | {params:,} | {macs / 1e9:.1f} | {seconds:.3f} | {gflops:.1f} "
-              f"| {100 * gflops / conv_gflops:.0f}% | {SEAFUSION_640x480_S / seconds:.2f}× |")
-
+        print(f"| {name} | {params:,} | {macs / 1e9:.1f} | {nchw_s:.3f} | {seconds:.3f} "
+              f"| {gflops:.1f} | {100 * gflops / conv_gflops:.0f}% "
+              f"| {SEAFUSION_640x480_S / seconds:.2f}× |")
 
 if __name__ == "__main__":
     main()

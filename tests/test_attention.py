@@ -71,3 +71,14 @@ def test_1024x1024_forward_stays_under_a_memory_ceiling():
                             timeout=300, check=True)
     peak_mib = int(result.stdout.strip().splitlines()[-1])
     assert peak_mib < 2048, f"peak RSS {peak_mib} MiB"
+
+
+def test_channels_last_features_give_the_same_attention_and_output():
+    torch.manual_seed(0)
+    module = ChannelCrossAttention(6, "cosine")
+    q, v, r = torch.randn(3, 2, 6, 9, 7).unbind(0)
+    reference = module(q, q, v, residual=r)
+    cl = [t.contiguous(memory_format=torch.channels_last) for t in (q, v, r)]
+    module.to(memory_format=torch.channels_last)
+    torch.testing.assert_close(module(cl[0], cl[0], cl[1], residual=cl[2]), reference,
+                               rtol=1e-5, atol=1e-6)

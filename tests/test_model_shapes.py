@@ -116,3 +116,17 @@ def test_d_fuse_warm_start_reproduces_d_fuse0():
     c, e = model.config.channels, model.config.edge_channels
     sipria_input_grad = model.decoder_fuse.body[0].weight.grad[:, c:c + 2 * e + c]
     assert sipria_input_grad.abs().sum() > 0  # the zeroed SIPRIA weights still learn
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_channels_last_weights_give_the_same_result(grad):
+    torch.manual_seed(3)
+    model = build_model("lite").eval()
+    ir, vis = torch.rand(2, 2, 1, 19, 23).unbind(0)
+    with torch.set_grad_enabled(grad):
+        reference = model(ir, vis, aux=True)
+        model.to(memory_format=torch.channels_last)
+        fast = model(ir, vis, aux=True)
+    torch.testing.assert_close(fast.fused, reference.fused, rtol=0, atol=1e-5)
+    torch.testing.assert_close(fast.sipria_vis.image, reference.sipria_vis.image, rtol=0,
+                               atol=1e-5)

@@ -15,6 +15,23 @@ from critnet.model.blocks import conv1x1
 from critnet.model.config import AttentionNorm
 
 
+def channel_matrix(features: Tensor) -> Tensor:
+    """B×C×H×W → B×C×(HW), a view (no copy) for both NCHW and channels-last layouts."""
+    if features.is_contiguous():
+        return features.flatten(2)
+    b, c, h, w = features.shape
+    return features.permute(0, 2, 3, 1).reshape(b, h * w, c).transpose(1, 2)
+
+
+def apply_attention(attn: Tensor, value: Tensor) -> Tensor:
+    """``attn · V`` for a B×C×C map and B×C×H×W values, keeping the values' memory layout."""
+    if value.is_contiguous():
+        return (attn @ value.flatten(2)).view_as(value)
+    b, c, h, w = value.shape
+    tokens = value.permute(0, 2, 3, 1).reshape(b, h * w, c)  # (HW)×C; a view if channels-last
+    return (tokens @ attn.transpose(1, 2)).view(b, h, w, c).permute(0, 3, 1, 2)
+
+
 def channel_attention_map(
     query: Tensor, key: Tensor, norm: AttentionNorm, temperature: Tensor | None = None
 ) -> Tensor:
@@ -30,8 +47,8 @@ def channel_attention_map(
     Returns:
         B×C×C attention map; each row sums to 1.
     """
-    q = query.flatten(2)
-    k = key.flatten(2)
+    q = channel_matrix(query)
+    k = channel_matrix(key)
     if norm == "cosine":
         if temperature is None:
             raise ValueError("cosine attention needs a temperature")
@@ -75,9 +92,7 @@ class ChannelCrossAttention(nn.Module):
         self, query_source: Tensor, key_source: Tensor, value_source: Tensor, residual: Tensor
     ) -> Tensor:
         attn = self.attention_map(query_source, key_source)
-        value = self.value(value_source)
-        attended = (attn @ value.flatten(2)).view_as(value)
-        return self.out(attended) + residual
+        return self.out(apply_attention(attn, self.value(value_source))) + residual
 
 
 class MutualRepresentationLearning(nn.Module):

@@ -40,13 +40,13 @@ class ResidualDenseBlock(nn.Module):
         self.local_fusion = conv1x1(channels + n_dense * growth, channels)
 
     def forward(self, x: Tensor) -> Tensor:
-        if torch.is_grad_enabled():
+        if torch.is_grad_enabled() or not x.is_contiguous():  # training, or channels-last
             features = [x]
             for layer in self.layers:
                 features.append(F.leaky_relu(layer(torch.cat(features, dim=1)), 0.2))
             return self.local_fusion(torch.cat(features, dim=1)) + x
-        # Inference: the same arithmetic without repeated torch.cat. Each layer writes its G
-        # channels into one preallocated buffer and reads the channel prefix before them.
+        # NCHW inference: the same arithmetic without repeated torch.cat. Each layer writes its
+        # G channels into one preallocated buffer and reads the channel prefix before them.
         c, g = x.shape[1], self.layers[0].out_channels
         buffer = x.new_empty(x.shape[0], c + len(self.layers) * g, *x.shape[2:])
         buffer[:, :c] = x

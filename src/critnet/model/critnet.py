@@ -93,10 +93,17 @@ class CRITNet(nn.Module):
         target[0].bias.copy_(source[0].bias)
         target[2].load_state_dict(source[2].state_dict())
 
+    def _layout(self, images: Tensor) -> Tensor:
+        """Follow the weights' memory layout: after ``model.to(memory_format=torch.channels_last)``
+        (faster on CPU, same results) the features are kept channels-last throughout."""
+        if self.encoder_ir.stem.weight.is_contiguous(memory_format=torch.channels_last):
+            return images.contiguous(memory_format=torch.channels_last)
+        return images
+
     def transfer(self, ir: Tensor, vis: Tensor) -> tuple[Tensor, Tensor]:
         """II + FE + MRL (§3.2): ``(F_vis↔ir, F_ir↔vis)`` from B×1×H×W images in [0, 1]."""
-        f_ir = self.encoder_ir(image_inversion(ir))
-        f_vis = self.encoder_vis(image_inversion(vis))
+        f_ir = self.encoder_ir(self._layout(image_inversion(ir)))
+        f_vis = self.encoder_vis(self._layout(image_inversion(vis)))
         if self.mrl is None:
             return f_ir, f_vis
         return self.mrl(f_ir, f_vis)

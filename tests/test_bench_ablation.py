@@ -123,3 +123,23 @@ def test_run_study_trains_once_then_evaluates_on_tno(tmp_path: Path) -> None:
     run_study("ablation", out, configs_dir=configs, runs_dir=runs, train=again, data_root=root,
               plots=False, progress=False, log=lambda _: None)
     assert again.calls == []
+
+
+def test_trained_only_evaluates_finished_runs_and_trains_nothing(tmp_path: Path) -> None:
+    from critnet.model import build_model
+    from critnet.weights import save_weights
+
+    root = make_data_root(tmp_path / "data")
+    configs, runs, out = _configs(tmp_path / "configs"), tmp_path / "runs", tmp_path / "out"
+    save_weights(build_model("lite"), runs / "cpu" / "weights.safetensors", epoch="4")
+    save_weights(build_model("lite", mit=False), runs / "ablation_no_mit" / "weights.safetensors",
+                 epoch="2")  # a block-end snapshot of an unfinished run
+    notes: list[str] = []
+    result = run_study("ablation", out, configs_dir=configs, runs_dir=runs, data_root=root,
+                       trained_only=True, train=FakeTrainer(), plots=False, progress=False,
+                       log=notes.append)
+    assert [m.name for m in result.methods] == ["Ours"]
+    assert sum("not trained yet" in n for n in notes) == 3
+    with pytest.raises(CritnetError, match="no finished run"):
+        run_study("lambda", out, configs_dir=configs, runs_dir=tmp_path / "none", data_root=root,
+                  trained_only=True, plots=False, progress=False, log=notes.append)

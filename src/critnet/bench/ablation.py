@@ -181,6 +181,23 @@ def train_all(plans: Sequence[RunPlan], train: TrainFn, *, max_steps: int | None
             raise CritnetError(f"{plan.run_dir}: training finished without {WEIGHTS}")
 
 
+def is_finished(plan: RunPlan) -> bool:
+    """Whether ``plan``'s run has exported its final weights (not a block-end snapshot): the
+    weights' ``epoch`` metadata reaches the config's ``schedule.epochs``. Weights without a
+    config to compare with count as finished."""
+    if not plan.weights.is_file():
+        return False
+    if not plan.config.is_file():
+        return True
+    from safetensors import safe_open
+
+    from critnet.train import load_config
+
+    with safe_open(str(plan.weights), framework="pt") as handle:
+        epoch = int((handle.metadata() or {}).get("epoch", -1))
+    return epoch >= load_config(plan.config).schedule.epochs
+
+
 def run_study(study: str | Study, out_dir: str | os.PathLike, *,
               configs_dir: str | os.PathLike = "configs",
               runs_dir: str | os.PathLike = "runs",
@@ -195,6 +212,7 @@ def run_study(study: str | Study, out_dir: str | os.PathLike, *,
               plots: bool = True,
               command: str = "",
               progress: bool = True,
+              trained_only: bool = False,
               log: Callable[[str], None] = print) -> CompareResult:
     """Train what is missing for ``study``, then evaluate its models on the study's dataset and
     write the table (paper layout), plots and visual comparison into ``out_dir``.
@@ -207,12 +225,22 @@ def run_study(study: str | Study, out_dir: str | os.PathLike, *,
         train: trainer callable (default: :func:`subprocess_trainer`).
         max_steps: stop every run at this global step (smoke tests).
         busy_seconds: refuse to resume a run folder written to more recently than this.
+        trained_only: train nothing; evaluate only the variants whose run has finished, and
+            list the others in the output's notes.
         Other arguments as in :func:`critnet.bench.compare.compare`.
     """
     study = STUDIES[study] if isinstance(study, str) else study
     plans = plan_runs(study, Path(configs_dir), Path(runs_dir), schedule)
-    train_all(plans, train or subprocess_trainer(device=None, progress=progress),
-              max_steps=max_steps, busy_seconds=busy_seconds, log=log)
+    if trained_only:
+        missing = [p for p in plans if not is_finished(p)]
+        plans = [p for p in plans if p not in missing]
+        for plan in missing:
+            log(f"not trained yet, left out: {plan.label} ({plan.run_dir})")
+        if not plans:
+            raise CritnetError(f"no finished run for study {study.key!r} in {runs_dir}")
+    else:
+        train_all(plans, train or subprocess_trainer(device=None, progress=progress),
+                  max_steps=max_steps, busy_seconds=busy_seconds, log=log)
     rows = [model_method(p.label, p.weights, device=device) for p in plans]
     return compare(study.dataset, out_dir, methods="ours", weights=[], extra_methods=rows,
                    data_root=data_root, device=device, grid_pairs=grid_pairs, zoom=zoom,

@@ -98,9 +98,11 @@ def _study(key: str):
                   help="Stop each training run at this step (smoke tests).")
     @click.option("--plan", "plan_only", is_flag=True,
                   help="Only print what would be trained, resumed or reused.")
+    @click.option("--trained-only", is_flag=True,
+                  help="Train nothing: evaluate the variants whose runs have finished.")
     @_with_shared
     def command(configs_dir: str, runs_dir: str, schedule: str, max_steps: int | None,
-                plan_only: bool, out_dir: str, pairs: list[str] | None,
+                plan_only: bool, trained_only: bool, out_dir: str, pairs: list[str] | None,
                 zoom: tuple[int, int, int, int] | None, device: str, no_progress: bool) -> None:
         from pathlib import Path
 
@@ -113,7 +115,8 @@ def _study(key: str):
         result = run_study(key, out_dir, configs_dir=configs_dir, runs_dir=runs_dir,
                            schedule=schedule, max_steps=max_steps, device=device,
                            grid_pairs=pairs, zoom=zoom, command=_command(),
-                           progress=not no_progress, log=click.echo)
+                           progress=not no_progress, trained_only=trained_only,
+                           log=click.echo)
         _summary(result)
 
     command.__doc__ = {

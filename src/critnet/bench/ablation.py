@@ -59,7 +59,8 @@ STUDIES: dict[str, Study] = {
                       (("w/o MIT", "ablation_no_mit"), ("w/o SIPRIA", "ablation_no_sipria"),
                        ("w/o MPTP", "ablation_no_mptp"), ("Ours", "cpu")), "Fig. 3"),
     "lambda": Study("lambda", "table5", "roadscene50",
-                    (("λ = 1", "lambda_1"), ("λ = 20", "lambda_20"), ("λ = 50", "lambda_50"),
+                    # λ = 20 is the default: the full model's run, never trained twice.
+                    (("λ = 1", "lambda_1"), ("λ = 20", "cpu"), ("λ = 50", "lambda_50"),
                      ("λ = 100", "lambda_100")), "Fig. 11"),
 }
 

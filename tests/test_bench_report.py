@@ -23,7 +23,7 @@ def test_paper_tables_hold_the_six_metrics_for_every_row() -> None:
 def test_empty_results_give_a_template_with_commands_and_paper_tables(tmp_path: Path) -> None:
     text = build_report(tmp_path)
     assert "## Ablation (Table 1): pending" in text
-    assert "`critnet bench ablation --out docs/results/ablation`" in text
+    assert "`critnet bench ablation --runs docs/results/runs --out docs/results/ablation`" in text
     assert "| w/o MIT | *0.6874* |" in text  # second best of Table 1's CC
     assert "`critnet bench compare --dataset tno42 --out docs/results/tno42`" in text
 

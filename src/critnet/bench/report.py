@@ -24,8 +24,8 @@ SECTIONS: dict[str, str] = {
     "otcbvs": "critnet bench compare --dataset otcbvs --out docs/results/otcbvs",
     "vifb21": "critnet bench compare --dataset vifb21 --out docs/results/vifb21",
     "msrs": "critnet bench compare --dataset msrs --out docs/results/msrs",
-    "ablation": "critnet bench ablation --out docs/results/ablation",
-    "lambda": "critnet bench lambda --out docs/results/lambda",
+    "ablation": "critnet bench ablation --runs docs/results/runs --out docs/results/ablation",
+    "lambda": "critnet bench lambda --runs docs/results/runs --out docs/results/lambda",
 }
 PAPER_FOR_SECTION = {"roadscene50": "table2", "tno42": "table3", "otcbvs": "table4",
                      "ablation": "table1", "lambda": "table5"}

@@ -55,9 +55,9 @@ def bench() -> None:
 
     \b
       critnet bench compare --dataset tno42 --out docs/results/tno42
-      critnet bench ablation --out docs/results/ablation      (Table 1, Fig. 3)
-      critnet bench lambda --out docs/results/lambda          (Table 5, Fig. 11)
-      critnet bench report                                    (docs/RESULTS.md)
+      critnet bench ablation --runs docs/results/runs --out docs/results/ablation  (Table 1)
+      critnet bench lambda --runs docs/results/runs --out docs/results/lambda      (Table 5)
+      critnet bench report                                                   (RESULTS.md)
     """
 
 

@@ -148,3 +148,23 @@ def test_cli_compare_prints_the_table(root: Path, tmp_path: Path,
     bad = runner.invoke(cli, ["bench", "compare", "--dataset", "tno42", "--out", str(out),
                               "--zoom", "1,2,3"])
     assert bad.exit_code != 0 and "x,y,w,h" in bad.output
+
+
+def test_weights_rows_are_named_by_label_run_folder_or_stem() -> None:
+    from critnet.bench.compare import _weights_label
+
+    assert _weights_label("ratio=runs/a/weights.safetensors", 2) == (
+        "C-RITNet (ratio)", "runs/a/weights.safetensors")
+    assert _weights_label("docs/results/runs/lambda_50/weights.safetensors", 2) == (
+        "C-RITNet (lambda_50)", "docs/results/runs/lambda_50/weights.safetensors")
+    assert _weights_label("lite", 2) == ("C-RITNet (lite)", "lite")
+    assert _weights_label("x/tiny.safetensors", 1) == ("C-RITNet", "x/tiny.safetensors")
+
+
+def test_an_existing_file_with_equals_in_its_path_is_not_a_label(tmp_path, monkeypatch) -> None:
+    from critnet.bench.compare import _weights_label
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a=b").mkdir()
+    (tmp_path / "a=b" / "w.safetensors").write_bytes(b"")
+    assert _weights_label("a=b/w.safetensors", 2) == ("C-RITNet (w)", "a=b/w.safetensors")

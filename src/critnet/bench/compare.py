@@ -337,7 +337,7 @@ def compare(dataset: str | Dataset, out_dir: str | os.PathLike, *,
         if not ours:
             notes.append("No C-RITNet weights are bundled yet: no C-RITNet row (pass --weights).")
     else:
-        ours = [model_method(_weights_label(w, len(weights)), w, device=device) for w in weights]
+        ours = [model_method(*_weights_label(w, len(weights)), device=device) for w in weights]
     rows = [*published_methods(ds), *baseline_methods(), *ours, *extra_methods]
     rows = select_methods(rows, methods)
     if not rows:
@@ -380,9 +380,17 @@ def default_grid_pairs(stems: Sequence[str], count: int = 2) -> list[str]:
     return [stems[int(step * i + step / 2)] for i in range(count)]
 
 
-def _weights_label(weights: str, count: int) -> str:
-    stem = Path(str(weights)).stem
-    return "C-RITNet" if count == 1 else f"C-RITNet ({stem})"
+def _weights_label(weights: str, count: int) -> tuple[str, str]:
+    """``(row name, weights)`` for one ``--weights`` value: ``LABEL=PATH`` names the row
+    ``C-RITNet (LABEL)``; otherwise the file's stem names it, or its folder's name for a run's
+    ``weights.safetensors``; a single unlabelled file is plain ``C-RITNet``. An existing file
+    whose name contains ``=`` is taken as a path."""
+    label, sep, path = str(weights).partition("=")
+    if sep and label and path and not Path(str(weights)).exists():
+        return f"C-RITNet ({label})", path
+    path = Path(str(weights))
+    stem = path.parent.name if path.stem == "weights" and path.parent.name else path.stem
+    return ("C-RITNet" if count == 1 else f"C-RITNet ({stem})"), str(weights)
 
 
 def _refuse_inside_inputs(out: Path, ds: Dataset) -> None:

@@ -66,8 +66,8 @@ def bench() -> None:
 @click.option("--methods", default=None,
               help="Rows to keep, comma-separated names or kinds (published, baseline, ours).")
 @click.option("--weights", multiple=True,
-              help="C-RITNet weights (bundled name or .safetensors); repeatable. "
-                   "Default: every bundled file.")
+              help="C-RITNet weights (bundled name or .safetensors; LABEL=PATH names the row); "
+                   "repeatable. Default: every bundled file.")
 @click.option("--metrics", default="paper", show_default=True,
               help="paper, all, or names such as CC,EN,Qabf.")
 @_with_shared

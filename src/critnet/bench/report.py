@@ -27,6 +27,7 @@ SECTIONS: dict[str, str] = {
     "ablation": "critnet bench ablation --runs docs/results/runs --out docs/results/ablation",
     "lambda": "critnet bench lambda --runs docs/results/runs --out docs/results/lambda",
 }
+STUDY_TITLES = {"ablation": "Ablation (Table 1)", "lambda": "λ_edge = λ_JG (Table 5)"}
 PAPER_FOR_SECTION = {"roadscene50": "table2", "tno42": "table3", "otcbvs": "table4",
                      "ablation": "table1", "lambda": "table5"}
 FIGURES = (("distributions.png", "per-image distribution"),
@@ -76,9 +77,8 @@ def side_by_side(mean: Mapping[str, Mapping[str, float]], paper: PaperTable,
 def _section(key: str, fragment: dict | None, base: str) -> list[str]:
     paper_key = (fragment or {}).get("paper_table") or PAPER_FOR_SECTION.get(key)
     paper = TABLES.get(paper_key) if paper_key else None
+    title = STUDY_TITLES.get(key, key)
     if fragment is None:
-        title = {"ablation": "Ablation (Table 1)", "lambda": "λ_edge = λ_JG (Table 5)"}.get(
-            key, key)
         lines = [f"## {title}: pending", "", f"Not run yet. Command: `{SECTIONS[key]}`", ""]
         if paper is not None:
             lines += [f"Paper, {paper.caption} — {paper.test_set}:", "",
@@ -87,7 +87,7 @@ def _section(key: str, fragment: dict | None, base: str) -> list[str]:
     metrics = fragment["metrics"]
     mean = {name: {m: (math.nan if v is None else v) for m, v in vals.items()}
             for name, vals in fragment["mean"].items()}
-    heading = fragment["title"] if key == fragment["dataset"] else f"{key}: {fragment['title']}"
+    heading = fragment["title"] if key == fragment["dataset"] else f"{title}: {fragment['title']}"
     lines = [f"## {heading} — {fragment['pairs']} pairs", ""]
     if fragment.get("note"):
         lines += [f"Test set: {fragment['note']}.", ""]

@@ -4,8 +4,8 @@ channels-last, ``torch.inference_mode``, batch 1).
 Usage: ``python benchmarks/model_memory.py [--sizes 640x480,1024x1024,2048x2048] [--presets lite,paper]``
 
 Each (preset, size) runs in a fresh Python process, so its peak resident set size
-(``ru_maxrss``) is that one forward pass plus the interpreter and torch (~0.3 GB, printed as the
-``baseline`` row: the same process without the forward). Memory grows linearly with the pixel
+(``ru_maxrss``) is that one forward pass plus the interpreter, torch and the model (printed as
+the ``baseline`` row: the same process without the forward). Memory grows linearly with the pixel
 count; use the table to pick a preset for large frames.
 """
 

@@ -190,12 +190,10 @@ def is_finished(plan: RunPlan) -> bool:
         return False
     if not plan.config.is_file():
         return True
-    from safetensors import safe_open
-
     from critnet.train import load_config
+    from critnet.weights import read_metadata
 
-    with safe_open(str(plan.weights), framework="pt") as handle:
-        epoch = int((handle.metadata() or {}).get("epoch", -1))
+    epoch = int(read_metadata(plan.weights).get("epoch", -1))
     return epoch >= load_config(plan.config).schedule.epochs
 
 

@@ -385,12 +385,13 @@ def _weights_label(weights: str, count: int) -> tuple[str, str]:
     ``C-RITNet (LABEL)``; otherwise the file's stem names it, or its folder's name for a run's
     ``weights.safetensors``; a single unlabelled file is plain ``C-RITNet``. An existing file
     whose name contains ``=`` is taken as a path."""
-    label, sep, path = str(weights).partition("=")
-    if sep and label and path and not Path(str(weights)).exists():
-        return f"C-RITNet ({label})", path
-    path = Path(str(weights))
+    text = str(weights)
+    label, sep, labelled = text.partition("=")
+    if sep and label and labelled and not Path(text).exists():
+        return f"C-RITNet ({label})", labelled
+    path = Path(text)
     stem = path.parent.name if path.stem == "weights" and path.parent.name else path.stem
-    return ("C-RITNet" if count == 1 else f"C-RITNet ({stem})"), str(weights)
+    return ("C-RITNet" if count == 1 else f"C-RITNet ({stem})"), text
 
 
 def _refuse_inside_inputs(out: Path, ds: Dataset) -> None:

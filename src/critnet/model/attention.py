@@ -28,7 +28,7 @@ def apply_attention(attn: Tensor, value: Tensor) -> Tensor:
     if value.is_contiguous():
         return (attn @ value.flatten(2)).view_as(value)
     b, c, h, w = value.shape
-    tokens = value.permute(0, 2, 3, 1).reshape(b, h * w, c)  # (HW)×C; a view if channels-last
+    tokens = channel_matrix(value).transpose(1, 2)  # (HW)×C, contiguous when channels-last
     return (tokens @ attn.transpose(1, 2)).view(b, h, w, c).permute(0, 3, 1, 2)
 
 

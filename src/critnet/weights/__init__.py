@@ -63,6 +63,21 @@ def resolve_weights(name_or_path: str | os.PathLike) -> Path:
                        f".safetensors path)")
 
 
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The metadata of a ``.safetensors`` file (header only; no tensors are read).
+
+    Raises:
+        WeightsError: missing or unreadable file.
+    """
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise WeightsError(f"{path}: not a readable safetensors weights file ({error})") from None
+
+
 def load_weights(
     name_or_path: str | os.PathLike,
     *,
@@ -76,11 +91,8 @@ def load_weights(
             preset differs from ``preset`` (when given) or whose tensors do not fit its config.
     """
     path = resolve_weights(name_or_path)
+    metadata = read_metadata(path)
     try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise WeightsError(f"{path}: not a readable safetensors weights file ({error})") from None

@@ -46,10 +46,10 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image (unrecognised file format)") from None
     except Image.DecompressionBombError as error:
-        raise InputError(f"{path}: image too large to open safely ({one_line(error)})") from None
+        raise InputError(f"{path}: image too large to open safely ({_one_line(error)})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise InputError(f"{path}: truncated, corrupt or unreadable image "
-                         f"({one_line(error)})") from None
+                         f"({_one_line(error)})") from None
     return oriented(img, str(path))
 
 
@@ -63,7 +63,7 @@ def oriented(img: Image.Image, name: str) -> Image.Image:
         img.load()
         return ImageOps.exif_transpose(img)
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise InputError(f"{name}: truncated or corrupt image ({one_line(error)})") from None
+        raise InputError(f"{name}: truncated or corrupt image ({_one_line(error)})") from None
 
 
 def read_image(
@@ -128,7 +128,7 @@ def read_gray_uint8(path: str | os.PathLike) -> np.ndarray:
     return to_gray_uint8(read_raw(path))
 
 
-def one_line(error: BaseException) -> str:
+def _one_line(error: BaseException) -> str:
     """An exception's message on one line (its type name when it has none)."""
     text = " ".join(str(error).split())
     return text or type(error).__name__

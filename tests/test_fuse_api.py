@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -10,8 +12,10 @@ from PIL import Image
 
 import critnet
 import critnet.weights
+from critnet.api import FuseOptions, fuse_file, fuse_folder
 from critnet.errors import InputError, WeightsError
 from critnet.fusion import fuse_tensors, resolve_device, rgb_to_ycbcr, ycbcr_to_rgb
+from critnet.model import FusionOutputs
 
 H, W = 37, 53  # odd on purpose
 RNG = np.random.default_rng(1)
@@ -77,7 +81,15 @@ def test_tensor_in_gives_tensor_of_same_rank(model, vis_shape, out_shape):
     out = critnet.fuse(torch.rand(1, 1, H, W), torch.rand(vis_shape), model)
     assert isinstance(out, torch.Tensor) and out.shape == out_shape
     assert out.dtype == torch.float32 and not out.requires_grad
-    assert (out * 2).sum() >= 0  # an ordinary tensor, usable outside inference mode
+    assert not out.is_inference()  # an ordinary tensor, usable outside inference mode
+    assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0
+
+
+def test_tensor_result_holds_the_fused_pixels(model):
+    ir, vis = torch.rand(1, 1, H, W), torch.rand(3, H, W)
+    out = critnet.fuse(ir, vis, model)
+    torch.testing.assert_close(out, fuse_tensors(model, ir, vis[None])[0], atol=0, rtol=0)
+    assert out.std() > 0  # an image, not a constant
 
 
 def test_uint8_tensor_gives_uint8_tensor(model):
@@ -224,3 +236,98 @@ def test_devices():
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def _dim_gray(h: int = H, w: int = W) -> np.ndarray:
+    """8-bit gray in 60..140 (a dim scene): a range stretch would change it a lot."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    return (100 + 40 * np.sin(xx / 5.0) * np.cos(yy / 7.0)).round().astype(np.uint8)
+
+
+def test_sixteen_bit_visible_fuses_like_its_eight_bit_version(model, tmp_path):
+    """The IR normalisations are for the IR image only: 16-bit visible is ÷65535, not stretched."""
+    ir = RNG.integers(0, 256, (H, W), dtype=np.uint8)
+    vis8 = _dim_gray()
+    vis16 = vis8.astype(np.uint16) * 257  # the exact 16-bit version
+    out8 = critnet.fuse(ir, vis8, model)
+    out16 = critnet.fuse(ir, vis16, model)
+    assert out16.dtype == np.uint16
+    np.testing.assert_allclose(out16 / 65535.0, out8 / 255.0, atol=0.5 / 255 + 1e-6)
+    pil8, pil16 = Image.fromarray(vis8), Image.fromarray(vis16)
+    assert pil16.mode.startswith("I")
+    np.testing.assert_array_equal(np.asarray(critnet.fuse(ir, pil16, model)),
+                                  np.asarray(critnet.fuse(ir, pil8, model)))
+    ir_path, v8_path, v16_path = tmp_path / "ir.png", tmp_path / "v8.png", tmp_path / "v16.png"
+    Image.fromarray(ir).save(ir_path)
+    pil8.save(v8_path)
+    pil16.save(v16_path)
+    np.testing.assert_allclose(critnet.fuse(ir_path, v16_path, model),
+                               critnet.fuse(ir_path, v8_path, model), atol=1e-6)
+    fuse_file(ir_path, v8_path, tmp_path / "o8.png", model)
+    fuse_file(ir_path, v16_path, tmp_path / "o16.png", model)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "o16.png")),
+                                  np.asarray(Image.open(tmp_path / "o8.png")))
+
+
+class RampDecoder(torch.nn.Module):
+    """Stand-in with the CRITNet output contract: raw decoder output ``2·vis − 0.5`` (outside
+    [0, 1] where vis < 0.25 or > 0.75), clamped unless ``aux``."""
+
+    def forward(self, ir, vis, *, aux=False):
+        raw = 2 * vis - 0.5
+        return FusionOutputs(fused=raw, sipria_ir=None, sipria_vis=None) if aux else raw.clamp(0, 1)
+
+
+def test_minmax_output_normalisation_stretches_the_raw_decoder_output():
+    """Known answer: stretching 2·v − 0.5 over a 0..1 ramp gives the ramp back; stretching the
+    clamped output (the old behaviour) would flatten both ends."""
+    ramp = np.linspace(0.0, 1.0, W, dtype=np.float32)[None].repeat(H, 0)
+    out = critnet.fuse(RNG.random((H, W)), ramp, RampDecoder(), normalize="minmax")
+    np.testing.assert_allclose(out, ramp, atol=1e-6)
+    plain = critnet.fuse(RNG.random((H, W)), ramp, RampDecoder())
+    np.testing.assert_allclose(plain, np.clip(2 * ramp - 0.5, 0, 1), atol=1e-6)
+
+
+def test_pil_input_is_read_with_its_exif_orientation(model, tmp_path):
+    raw = _dim_gray(12, 20)  # 12×20 stored, 20×12 displayed
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    Image.fromarray(raw).save(tmp_path / "rot.png", exif=exif)
+    shown = np.ascontiguousarray(np.rot90(raw, k=-1))
+    ir = RNG.random(shown.shape).astype(np.float32)
+    with Image.open(tmp_path / "rot.png") as vis:
+        out = np.asarray(critnet.fuse(ir, vis, model))
+    np.testing.assert_array_equal(out, np.asarray(critnet.fuse(ir, Image.fromarray(shown), model)))
+
+
+def test_options_group_and_keywords_are_the_same(model):
+    ir, vis = RNG.random((H, W)), _colour_scene()
+    by_group = critnet.fuse(ir, vis, model, options=FuseOptions(gray=True, normalize="minmax"))
+    by_keyword = critnet.fuse(ir, vis, model, gray=True, normalize="minmax")
+    assert by_group.shape == (H, W)
+    np.testing.assert_array_equal(by_group, by_keyword)
+    with pytest.raises(TypeError, match="unknown fusion option.*grey"):
+        critnet.fuse(ir, vis, model, grey=True)
+    with pytest.raises(InputError, match="unknown normalisation 'gamma'"):
+        FuseOptions(ir_normalize="gamma")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        FuseOptions().gray = True
+
+
+class Broken(torch.nn.Module):
+    def forward(self, ir, vis):
+        raise RuntimeError("a bug in the network")
+
+
+def test_fuse_folder_counts_bad_input_as_failed_but_lets_bugs_through(model, tmp_path):
+    (tmp_path / "ir").mkdir()
+    (tmp_path / "vis").mkdir()
+    for stem in ("a", "b"):
+        Image.fromarray(_dim_gray()).save(tmp_path / "ir" / f"{stem}.png")
+        Image.fromarray(_dim_gray()).save(tmp_path / "vis" / f"{stem}.png")
+    (tmp_path / "vis" / "b.png").write_bytes(b"not an image")
+    report = fuse_folder(tmp_path / "ir", tmp_path / "vis", tmp_path / "out", model)
+    assert [p.name for p in report.fused] == ["a.png"]
+    assert [stem for stem, _ in report.failed] == ["b"] and "not an image" in report.failed[0][1]
+    with pytest.raises(RuntimeError, match="a bug in the network"):
+        fuse_folder(tmp_path / "ir", tmp_path / "vis", tmp_path / "out2", Broken())

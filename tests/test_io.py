@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from critnet.errors import InputError
-from critnet.io import normalize_levels, read_image, write_image
+from critnet.io import normalize_levels, read_gray_uint8, read_image, read_ir, read_raw, write_image
+from critnet.metrics.prepare import rgb2gray
 
 RNG = np.random.default_rng(0)
 GREY = RNG.integers(0, 256, (13, 21), dtype=np.uint8)
@@ -101,13 +102,14 @@ def test_thirty_two_bit_integer_in_sixteen_bit_range_reads_as_sixteen_bit(tmp_pa
     np.testing.assert_allclose(image, raw / 65535.0, atol=1e-7)
 
 
-def test_sixteen_bit_default_is_percentile_and_stretches_a_narrow_thermal_range(tmp_path):
+def test_sixteen_bit_ir_default_is_percentile_and_stretches_a_narrow_thermal_range(tmp_path):
     raw = (28000 + RNG.normal(0, 1, (40, 50)).cumsum(1) * 20).clip(0, 65535).astype(np.uint16)
     path = _save(Image.fromarray(raw), tmp_path / "thermal.tif")
-    default, _ = read_image(path)
-    percentile, _ = read_image(path, normalize="percentile")
-    full, _ = read_image(path, normalize="full")
+    default, _ = read_ir(path)
+    percentile, _ = read_ir(path, normalize="percentile")
+    full, _ = read_ir(path, normalize="full")
     np.testing.assert_array_equal(default, percentile)
+    np.testing.assert_allclose(read_image(path)[0], raw / 65535.0, atol=1e-7)  # never stretched
     assert full.max() - full.min() < 0.1
     assert default.min() == 0.0 and default.max() == 1.0
     assert np.mean((default > 0) & (default < 1)) > 0.98  # only the 0.5 % tails are clipped
@@ -144,11 +146,41 @@ def test_exif_orientation_is_applied(tmp_path):
 
 
 def test_exif_orientation_is_applied_to_jpeg(tmp_path):
+    raw = np.full((16, 40, 3), 20, np.uint8)
+    raw[:8, :8] = (230, 40, 40)  # a red block in the top-left corner only: not symmetric
     exif = Image.Exif()
-    exif[0x0112] = 8  # "rotate 90° counter-clockwise"
-    path = _save(Image.fromarray(np.zeros((16, 40, 3), np.uint8)), tmp_path / "rot.jpg", exif=exif)
+    exif[0x0112] = 8  # "rotate 90° counter-clockwise to display"
+    path = _save(Image.fromarray(raw), tmp_path / "rot.jpg", exif=exif, quality=98)
     image, _ = read_image(path)
-    assert image.shape[:2] == (40, 16)
+    expected = np.rot90(raw, k=1) / 255.0  # the red block ends up bottom-left
+    assert image.shape == expected.shape == (40, 16, 3)
+    assert np.abs(image - expected).mean() < 0.02
+    assert image[-4, 3, 0] > 0.8 and image[3, 3, 0] < 0.2
+
+
+def test_raw_reader_keeps_the_stored_samples(tmp_path):
+    sixteen = RNG.integers(0, 65536, (9, 11)).astype(np.uint16)
+    raw = read_raw(_save(Image.fromarray(sixteen), tmp_path / "s.png"))
+    assert raw.dtype == np.uint16
+    np.testing.assert_array_equal(raw, sixteen)
+    rgb = read_raw(_save(Image.fromarray(RGB), tmp_path / "c.png"))
+    assert rgb.dtype == np.uint8
+    np.testing.assert_array_equal(rgb, RGB)
+    bits = read_raw(_save(Image.fromarray(GREY > 128), tmp_path / "b.png"))
+    np.testing.assert_array_equal(bits, np.where(GREY > 128, 255, 0))
+
+
+def test_gray_reader_is_matlab_rgb2gray_not_pil_convert_l(tmp_path):
+    colors = RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    path = _save(Image.fromarray(colors), tmp_path / "c.png")
+    gray = read_gray_uint8(path)
+    np.testing.assert_array_equal(gray, rgb2gray(colors))
+    pil_l = np.asarray(Image.fromarray(colors).convert("L"))
+    assert np.any(gray != pil_l)  # the two conversions differ by one level on some pixels
+    assert np.abs(gray.astype(int) - pil_l).max() == 1
+    sixteen = (GREY.astype(np.uint16) * 257)
+    np.testing.assert_array_equal(read_gray_uint8(_save(Image.fromarray(sixteen),
+                                                        tmp_path / "s.png")), GREY)
 
 
 def test_sixteen_bit_tiff_round_trip(tmp_path):

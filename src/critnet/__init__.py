@@ -11,12 +11,13 @@ from critnet.errors import CritnetError, InputError, WeightsError
 
 __version__ = "0.1.0"
 
-__all__ = ["CritnetError", "InputError", "WeightsError", "fuse", "load_model", "__version__"]
+__all__ = ["CritnetError", "FuseOptions", "InputError", "WeightsError", "fuse", "load_model",
+           "__version__"]
 
 
 def __getattr__(name: str):
     # Lazy: ``import critnet`` stays light (no torch import) until fusion is used.
-    if name in ("fuse", "load_model"):
+    if name in ("FuseOptions", "fuse", "load_model"):
         from critnet import api
 
         return getattr(api, name)

@@ -222,6 +222,6 @@ def _blurred(image: np.ndarray, radius: float) -> np.ndarray:
     return gaussian_filter(image.astype(np.float32), radius, mode="nearest")
 
 
-def _paint(canvas: np.ndarray, mask: np.ndarray, colour: np.ndarray | float) -> np.ndarray:
+def _paint(canvas: np.ndarray, mask: np.ndarray, color: np.ndarray | float) -> np.ndarray:
     weight = mask[..., None] if canvas.ndim == 3 else mask
-    return canvas * (1.0 - weight) + np.asarray(colour, dtype=np.float32) * weight
+    return canvas * (1.0 - weight) + np.asarray(color, dtype=np.float32) * weight

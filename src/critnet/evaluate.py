@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from critnet.data.pairs import list_images, match_pairs
 from critnet.errors import InputError
+from critnet.io import read_raw
 from critnet.metrics import (
     METRICS,
     FusionTriple,
@@ -68,18 +68,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
     Palette images become RGB, alpha is dropped. Raises :class:`InputError` naming the file.
     """
-    try:
-        with Image.open(path) as img:
-            if img.mode in ("P", "PA", "RGBA", "LA", "CMYK", "YCbCr"):
-                img = img.convert("RGB" if img.mode != "LA" else "L")
-            array = np.asarray(img)
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path}: cannot read image ({error})") from error
-    if array.dtype not in (np.uint8, np.uint16, np.bool_):
-        if not np.issubdtype(array.dtype, np.integer) or array.min() < 0 or array.max() > 65535:
-            raise InputError(f"{path}: unsupported pixel format {array.dtype}")
-        array = array.astype(np.uint16)
-    return array
+    return read_raw(path)
 
 
 def parse_methods(specs: Iterable[str]) -> dict[str, Path]:

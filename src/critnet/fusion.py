@@ -1,4 +1,5 @@
-"""Tensor-in, tensor-out fusion for users: colour handling, IR resampling, devices (SPEC §5).
+"""Tensor-in, tensor-out fusion for users: colour handling, IR resampling, devices
+(docs/design.md §5).
 
 A colour visible image is fused through its luma: the network fuses the IR image with the
 visible Y channel, and the visible Cb/Cr are kept (BT.601 full-range YCbCr, the conversion PIL's
@@ -130,8 +131,9 @@ def fuse_tensors(
         gray: return a grey image even for a colour ``vis``.
         resize_ir: resample ``ir`` to ``vis``'s H×W (bicubic, see :func:`resample_to`) instead of
             refusing different sizes.
-        normalize: ``none`` (the network's output) or ``minmax`` (stretch the fused luma of each
-            image to [0, 1]; parity with the released code only).
+        normalize: ``none`` (the network's output, clamped to [0, 1]) or ``minmax`` (stretch
+            the raw, unclamped decoder output of each image to [0, 1], as the released code
+            does; parity only).
 
     Returns:
         B×1×H×W (grey) or B×3×H×W (colour ``vis``, Y fused, visible Cb/Cr kept), float32 in
@@ -167,13 +169,14 @@ def fuse_tensors(
         if resize_ir:
             ir_y = resample_to(ir_y, size)
         vis = vis.to(device, torch.float32)
-        colour = vis.shape[1] == 3 and not gray
+        color = vis.shape[1] == 3 and not gray
         ycc = rgb_to_ycbcr(vis) if vis.shape[1] == 3 else None
         vis_y = ycc[:, :1] if ycc is not None else vis
-        fused = model(ir_y, vis_y)
-        if normalize == "minmax":
-            fused = stretch_minmax(fused)
-        if colour:
+        if normalize == "minmax":  # the released code stretches the raw decoder output
+            fused = stretch_minmax(model(ir_y, vis_y, aux=True).fused)
+        else:
+            fused = model(ir_y, vis_y)
+        if color:
             fused = ycbcr_to_rgb(torch.cat([fused, ycc[:, 1:]], dim=1)).clamp(0.0, 1.0)
         fused = fused.to(out_device)
     return fused.clone()  # a normal tensor, usable outside inference mode

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from critnet.atomic import atomic_path
@@ -39,9 +38,8 @@ from critnet.bench.datasets import Dataset, load_dataset
 from critnet.bench.paper_tables import TABLE_FOR_DATASET
 from critnet.bench.table import csv_table, latex_table, markdown_table
 from critnet.errors import InputError
-from critnet.io import write_image
+from critnet.io import read_gray_uint8, write_image
 from critnet.metrics import PAPER_METRICS, FusionTriple, compute_on_triple, resolve_metric_names
-from critnet.metrics.prepare import to_gray_uint8
 
 GrayFusion = Callable[[np.ndarray, np.ndarray], np.ndarray]
 Scores = dict[str, dict[str, dict[str, float]]]  # method -> stem -> metric -> value
@@ -76,15 +74,7 @@ class Method:
 
 def load_gray(path: str | os.PathLike) -> np.ndarray:
     """An image file as ``(H, W) uint8`` grey (colour via MATLAB ``rgb2gray``, as the metrics)."""
-    path = Path(path)
-    try:
-        with Image.open(path) as img:
-            if img.mode not in ("L", "RGB"):
-                img = img.convert("RGBA" if "A" in img.mode else "RGB")
-            array = np.asarray(img)
-    except OSError as error:
-        raise InputError(f"{path}: cannot read image ({error})") from None
-    return to_gray_uint8(array)
+    return read_gray_uint8(path)
 
 
 def baseline_methods(names: Iterable[str] | None = None) -> list[Method]:

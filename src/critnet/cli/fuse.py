@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from critnet.api import FOLDER_EXTENSIONS, describe_weights, fuse_file, fuse_folder, load_model
+from critnet.api import FuseOptions, describe_weights, fuse_file, load_model
+from critnet.folder import FOLDER_EXTENSIONS, fuse_folder
 from critnet.fusion import DEVICES, OUTPUT_NORMALIZATIONS, resolve_device
 from critnet.io import NORMALIZATIONS
 from critnet.model import PRESETS
@@ -72,8 +73,8 @@ def fuse(
       critnet fuse --ir data/ir --vis data/vi -o out/
 
     In folder mode existing outputs are skipped, so rerunning an interrupted run resumes it
-    (--overwrite redoes them); files without a partner are listed; a pair that fails is
-    reported by name and the run goes on, ending with exit code 1.
+    (--overwrite redoes them); files without a partner are listed; a pair whose input is
+    unusable is reported by name and the run goes on, ending with exit code 1.
 
     \b
     Weights: the bundled default, or --weights NAME|PATH:
@@ -82,15 +83,16 @@ def fuse(
     ir_path, vis_path = _inputs(inputs, ir_input, vis_input)
     model = load_model(weights, device=resolve_device(device), preset=preset)
     used = f"weights: {describe_weights(weights)} on {next(model.parameters()).device}"
-    options = dict(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize, normalize=normalize,
-                   overwrite=overwrite)
+    options = FuseOptions(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize,
+                          normalize=normalize)
     if not _folder_mode(ir_path, vis_path):
-        fuse_file(ir_path, vis_path, output, model, **options)
+        fuse_file(ir_path, vis_path, output, model, options=options, overwrite=overwrite)
         click.echo(f"wrote {output} ({used})")
         return
     click.echo(used)
-    report = fuse_folder(ir_path, vis_path, output, model, ext=ext, progress=None,
-                         log=lambda line: tqdm.write(line, file=sys.stderr), **options)
+    report = fuse_folder(ir_path, vis_path, output, model, options=options, ext=ext,
+                         overwrite=overwrite, progress=None,
+                         log=lambda line: tqdm.write(line, file=sys.stderr))
     click.echo(f"{report.summary()} -> {output}")
     if report.failed:
         sys.exit(1)

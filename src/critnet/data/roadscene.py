@@ -1,4 +1,4 @@
-"""RoadScene training data (SPEC §4): 171 grey pairs, random 120×120 crops with flips.
+"""RoadScene training data (docs/design.md §4): 171 grey pairs, random 120×120 crops with flips.
 
 Train split = every pair of ``roadscene/subsets.csv`` not flagged ``in_cddfuse_test50``. Images
 are small (~500×400), so all of them and their saliency maps are preloaded in memory.
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import Tensor
 
 from critnet.errors import InputError
+from critnet.io import read_gray_uint8
 from critnet.saliency import histogram_contrast
 
 
@@ -52,18 +52,12 @@ def roadscene_split(root: str | os.PathLike, split: str = "train") -> list[str]:
     return sorted(r["stem"] for r in rows if (r["in_cddfuse_test50"].strip() == "1") == want_test)
 
 
-def load_grey_pair(root: str | os.PathLike, stem: str) -> GreyPair:
-    """Read ``ir/<stem>.jpg`` and ``vi/<stem>.jpg`` as grey (visible → BT.601 luma via PIL
-    ``convert('L')``) and compute both saliency maps on the whole images."""
+def load_gray_pair(root: str | os.PathLike, stem: str) -> GreyPair:
+    """Read ``ir/<stem>.jpg`` and ``vi/<stem>.jpg`` as gray with
+    :func:`critnet.io.read_gray_uint8` (MATLAB-exact, the metrics' gray; its docstring says why)
+    and compute both saliency maps on the whole images."""
     root = Path(root)
-    images = []
-    for folder in ("ir", "vi"):
-        path = root / folder / f"{stem}.jpg"
-        if not path.is_file():
-            raise InputError(f"{path}: image not found")
-        with Image.open(path) as image:
-            images.append(np.asarray(image.convert("L"), dtype=np.uint8))
-    ir, vis = images
+    ir, vis = (read_gray_uint8(root / folder / f"{stem}.jpg") for folder in ("ir", "vi"))
     if ir.shape != vis.shape:
         raise InputError(f"{root}: {stem} ir {ir.shape} and vi {vis.shape} differ in size")
     return GreyPair(stem, ir, vis, histogram_contrast(ir), histogram_contrast(vis))
@@ -94,7 +88,7 @@ class RoadSceneCrops:
         cls, root: str | os.PathLike, split: str = "train", **kwargs: int | bool
     ) -> RoadSceneCrops:
         """Preload the ``split`` pairs of the ``roadscene/`` folder ``root``."""
-        return cls([load_grey_pair(root, s) for s in roadscene_split(root, split)], **kwargs)
+        return cls([load_gray_pair(root, s) for s in roadscene_split(root, split)], **kwargs)
 
     def __len__(self) -> int:
         return len(self.pairs)

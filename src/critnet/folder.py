@@ -1,0 +1,127 @@
+"""Fusing two folders of pairs matched by file stem: resumable, one failed pair does not stop
+the run (docs/design.md §5)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from critnet.api import FuseOptions, fuse_file, ready_model
+from critnet.data.pairs import match_pairs
+from critnet.errors import InputError
+from critnet.model import CRITNet
+
+FOLDER_EXTENSIONS = ("png", "jpg", "bmp", "tif")
+
+
+@dataclass
+class FolderReport:
+    """What :func:`fuse_folder` did.
+
+    Attributes:
+        fused: outputs written.
+        skipped: outputs that existed already (kept; ``overwrite`` redoes them).
+        failed: ``(stem, message)`` for pairs whose input was unusable.
+        unmatched_ir, unmatched_vis: files without a partner (not fused).
+    """
+
+    fused: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    unmatched_ir: list[Path] = field(default_factory=list)
+    unmatched_vis: list[Path] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """``fused N, skipped M, failed K`` (one line)."""
+        text = f"fused {len(self.fused)}, skipped {len(self.skipped)}, failed {len(self.failed)}"
+        if self.skipped:
+            text += " (skipped outputs exist already; --overwrite redoes them)"
+        return text
+
+
+def fuse_folder(
+    ir_dir: str | os.PathLike,
+    vis_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    model: CRITNet | None = None,
+    *,
+    options: FuseOptions | None = None,
+    ext: str = "png",
+    overwrite: bool = False,
+    device: str | torch.device | None = None,
+    progress: bool | None = False,
+    log: Callable[[str], None] | None = None,
+    **overrides: Any,
+) -> FolderReport:
+    """Fuse every pair of ``ir_dir`` / ``vis_dir`` matched by file stem into
+    ``out_dir/<stem>.<ext>``.
+
+    Existing outputs are skipped unless ``overwrite`` (an interrupted run resumes where it
+    stopped; each output is written atomically). A pair whose input is unusable
+    (:class:`~critnet.errors.InputError`: unreadable, corrupt, sizes differ) is recorded in the
+    report and logged, and the run goes on; any other error (a bug, out of memory, a full disk)
+    stops the run.
+
+    Args:
+        options, overrides: a :class:`~critnet.api.FuseOptions` and/or its fields by keyword.
+        ext: output format, one of ``png`` (default), ``jpg``, ``bmp``, ``tif``.
+        progress: show a tqdm bar on stderr (``None``: only on a terminal).
+        log: called with one line per warning (unmatched files) and per failed pair.
+        Other arguments: as :func:`~critnet.api.fuse_file`.
+
+    Raises:
+        InputError: a folder is missing or empty, no stems match, ``out_dir`` is an input folder
+            or inside one, or an unknown ``ext``.
+        WeightsError: ``model`` is ``None`` and no weights are bundled.
+    """
+    options = FuseOptions.resolve(options, overrides)
+    ir_dir, vis_dir, out_dir = Path(ir_dir), Path(vis_dir), Path(out_dir)
+    if ext not in FOLDER_EXTENSIONS:
+        raise InputError(f"unknown output format {ext!r}; choose one of "
+                         f"{', '.join(FOLDER_EXTENSIONS)}")
+    for role, folder in (("IR", ir_dir), ("visible", vis_dir)):
+        if _inside(out_dir, folder):
+            raise InputError(f"{out_dir}: output folder is the {role} input folder or inside it "
+                             f"({folder}); choose another -o")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: exists and is not a folder")
+    match = match_pairs(ir_dir, vis_dir)
+    report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis)
+    say = log or (lambda _message: None)
+    for kind, files in (("IR", match.unmatched_ir), ("visible", match.unmatched_vis)):
+        if files:
+            say(f"warning: {len(files)} {kind} file(s) without a partner, not fused: "
+                f"{_name_list(files)}")
+    model = ready_model(model, device)
+    bar = tqdm(match.pairs, desc="fusing", unit="pair",
+               disable=None if progress is None else not progress)
+    for stem, ir_path, vis_path in bar:
+        out_path = out_dir / f"{stem}.{ext}"
+        if out_path.exists() and not overwrite:
+            report.skipped.append(out_path)
+            continue
+        try:
+            fuse_file(ir_path, vis_path, out_path, model, options=options, overwrite=True)
+        except InputError as error:
+            message = " ".join(str(error).split())
+            report.failed.append((stem, message))
+            say(f"failed: {stem}: {message}")
+            continue
+        report.fused.append(out_path)
+    return report
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
+
+
+def _name_list(paths: list[Path], limit: int = 10) -> str:
+    names = ", ".join(p.name for p in paths[:limit])
+    return names + (f", ... ({len(paths) - limit} more)" if len(paths) > limit else "")

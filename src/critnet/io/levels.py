@@ -1,0 +1,126 @@
+"""Sample values of a decoded image and their scaling to [0, 1] (docs/design.md §5).
+
+:func:`image_levels` turns a PIL image of any supported mode into raw sample values plus an
+:class:`ImageInfo`; :func:`normalize_levels` maps them to float32 in [0, 1]. The ``minmax`` and
+``percentile`` stretches are for **infrared images only**: a visible image is always scaled by
+its bit depth's full range (÷255, ÷65535), so a 16-bit visible image fuses like its 8-bit version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from critnet.errors import InputError
+
+#: IR normalisations (docs/design.md §5): ``full`` divides by the largest value of the bit depth,
+#: ``minmax`` stretches the image's own range, ``percentile`` its 0.5–99.5 % range.
+NORMALIZATIONS = ("full", "minmax", "percentile")
+PERCENTILES = (0.5, 99.5)
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+_COLOR_MODES = ("RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What was read.
+
+    Attributes:
+        name: the file path (or a label such as ``"visible array"``), used in error messages.
+        size: ``(width, height)`` after EXIF orientation.
+        bit_depth: 1, 8 or 16 bits per sample in the source.
+        color: ``True`` if the image has colour (gray-as-RGB counts as gray).
+        mode: the source's PIL mode (``"L"``, ``"RGB"``, ``"I;16"``, ...).
+    """
+
+    name: str
+    size: tuple[int, int]
+    bit_depth: int
+    color: bool
+    mode: str
+
+    @property
+    def peak(self) -> int:
+        """Largest value of the bit depth: 1, 255 or 65535."""
+        return 2**self.bit_depth - 1
+
+
+def default_normalization(bit_depth: int) -> str:
+    """The IR default: ``percentile`` for 16-bit data (thermal frames use a narrow range),
+    else ``full``. Visible images are always ``full``."""
+    return "percentile" if bit_depth > 8 else "full"
+
+
+def normalize_levels(levels: np.ndarray, peak: float, method: str = "full") -> np.ndarray:
+    """Map raw sample values to float32 in [0, 1].
+
+    Args:
+        levels: array of any shape holding values in ``[0, peak]`` (e.g. 0..65535).
+        peak: largest value of the bit depth (``255``, ``65535``; ``1.0`` for float data).
+        method: ``full`` (÷ peak), ``minmax`` (the image's own min..max → 0..1) or ``percentile``
+            (its 0.5 %..99.5 % range → 0..1, clipped). A flat image (no range to stretch) falls
+            back to ``full``.
+
+    Returns:
+        float32 array of ``levels``' shape, values in [0, 1].
+    """
+    if method not in NORMALIZATIONS:
+        raise InputError(f"unknown normalisation {method!r}; choose one of "
+                         f"{', '.join(NORMALIZATIONS)}")
+    x = levels.astype(np.float64)
+    lo, hi = 0.0, float(peak)
+    if method == "minmax":
+        lo, hi = float(x.min()), float(x.max())
+    elif method == "percentile":
+        lo, hi = (float(v) for v in np.percentile(x, PERCENTILES))
+        if hi <= lo:
+            lo, hi = float(x.min()), float(x.max())
+    if hi <= lo:
+        lo, hi = 0.0, float(peak)
+    return np.clip((x - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+
+def image_levels(img: Image.Image, name: str = "<image>") -> tuple[np.ndarray, ImageInfo]:
+    """Raw sample values of a PIL image and what they are.
+
+    Args:
+        img: a loaded PIL image of a supported mode.
+        name: the file name for messages.
+
+    Returns:
+        ``(levels, info)``: ``levels`` is float32, H×W (gray, including gray-as-RGB) or H×W×3
+        (color; palette, CMYK, YCbCr converted to RGB, alpha dropped), in ``[0, info.peak]``.
+
+    Raises:
+        InputError: an unsupported mode (e.g. 32-bit float, or 32-bit integers beyond 16 bits).
+    """
+    mode = img.mode
+    if mode == "1":
+        levels, bit_depth = np.asarray(img, dtype=np.float32), 1
+    elif mode in ("L", "LA", "La"):
+        levels, bit_depth = np.asarray(img.getchannel(0), dtype=np.float32), 8
+    elif mode in _SIXTEEN_BIT_MODES:
+        levels, bit_depth = np.asarray(img, dtype=np.float32), 16
+    elif mode == "I":
+        levels, bit_depth = np.asarray(img, dtype=np.float32), 16
+        if levels.size and (levels.min() < 0 or levels.max() > 65535):
+            raise InputError(f"{name}: 32-bit integer image with values outside 0..65535 is not "
+                             f"supported")
+    elif mode in ("P", "PA") or mode in _COLOR_MODES:
+        levels, bit_depth = np.asarray(img.convert("RGB"), dtype=np.float32), 8
+    else:
+        raise InputError(f"{name}: unsupported image mode {mode!r} (use 1/8/16-bit gray or "
+                         f"8-bit color)")
+    color = levels.ndim == 3
+    if color and _is_gray(levels):
+        levels, color = levels[..., 0].copy(), False
+    info = ImageInfo(name=name, size=img.size, bit_depth=bit_depth, color=color, mode=mode)
+    return levels, info
+
+
+def _is_gray(rgb: np.ndarray) -> bool:
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return bool(np.array_equal(red, green) and np.array_equal(green, blue))

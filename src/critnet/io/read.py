@@ -1,0 +1,134 @@
+"""Reading image files, one reader per contract (docs/design.md §5).
+
+============================  ================================================================
+:func:`read_image`            float32 in [0, 1], H×W or H×W×3, scaled by the bit depth (÷255,
+                              ÷65535): the **visible** image for fusion (never stretched).
+:func:`read_ir`               the same for the **infrared** image, with its normalisation
+                              (``full``, ``minmax``, ``percentile``; default by bit depth).
+:func:`read_raw`              the samples as stored, ``uint8`` or ``uint16``, H×W or H×W×3:
+                              for code that quantises by itself (the metrics).
+:func:`read_gray_uint8`       H×W ``uint8``, MATLAB-exact gray: metrics, benchmarks, training.
+============================  ================================================================
+
+Every reader applies EXIF orientation and raises :class:`~critnet.errors.InputError` with the
+file name and the problem on one line for anything unusable. Supported: PNG, JPEG, BMP and TIFF
+in modes ``1``, ``L``, ``LA``, ``P``/``PA``, ``RGB``, ``RGBA`` (alpha dropped), ``CMYK``,
+``YCbCr`` and 16-bit gray (``I;16``, ``I;16B``, or ``I`` holding 0..65535). Gray-as-RGB files
+(R = G = B everywhere) are read as gray.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from critnet.errors import InputError
+from critnet.io.levels import ImageInfo, default_normalization, image_levels, normalize_levels
+from critnet.metrics.prepare import to_gray_uint8
+
+
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Open ``path``, decode it fully (so truncation is caught here) and apply EXIF orientation.
+
+    Raises:
+        InputError: missing file, a folder, not an image, or a truncated/corrupt image.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not an image file")
+    try:
+        img = Image.open(path)
+    except UnidentifiedImageError:
+        raise InputError(f"{path}: not an image (unrecognised file format)") from None
+    except Image.DecompressionBombError as error:
+        raise InputError(f"{path}: image too large to open safely ({_one_line(error)})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise InputError(f"{path}: truncated, corrupt or unreadable image "
+                         f"({_one_line(error)})") from None
+    return oriented(img, str(path))
+
+
+def oriented(img: Image.Image, name: str) -> Image.Image:
+    """``img`` fully decoded, with its EXIF orientation applied (the pixels as displayed).
+
+    Raises:
+        InputError: a truncated or corrupt image, naming ``name``.
+    """
+    try:
+        img.load()
+        return ImageOps.exif_transpose(img)
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise InputError(f"{name}: truncated or corrupt image ({_one_line(error)})") from None
+
+
+def read_image(
+    path: str | os.PathLike, *, normalize: str = "full"
+) -> tuple[np.ndarray, ImageInfo]:
+    """Read an image file as float32 in [0, 1]; by default scaled by its bit depth only.
+
+    Args:
+        path: a PNG, JPEG, BMP or TIFF file.
+        normalize: ``full`` (÷255, ÷65535; what visible images always get), ``minmax`` or
+            ``percentile`` (see :func:`~critnet.io.levels.normalize_levels`).
+
+    Returns:
+        ``(image, info)``: ``image`` is H×W (gray, including gray-as-RGB) or H×W×3 (color,
+        alpha dropped), float32 in [0, 1].
+
+    Raises:
+        InputError: missing file, not an image, truncated/corrupt, or an unsupported mode.
+    """
+    levels, info = image_levels(open_image(path), str(path))
+    return normalize_levels(levels, info.peak, normalize), info
+
+
+def read_ir(
+    path: str | os.PathLike, *, normalize: str | None = None
+) -> tuple[np.ndarray, ImageInfo]:
+    """Read an infrared image as float32 in [0, 1] (as :func:`read_image`).
+
+    Args:
+        normalize: ``full``, ``minmax`` or ``percentile``; ``None`` picks
+            :func:`~critnet.io.levels.default_normalization` for the file's bit depth
+            (``percentile`` for 16-bit thermal frames, ``full`` otherwise).
+    """
+    levels, info = image_levels(open_image(path), str(path))
+    method = normalize or default_normalization(info.bit_depth)
+    return normalize_levels(levels, info.peak, method), info
+
+
+def read_raw(path: str | os.PathLike) -> np.ndarray:
+    """The samples as stored: H×W (gray, including gray-as-RGB) or H×W×3 (color), ``uint8``
+    (8-bit; 1-bit as 0/255) or ``uint16`` (16-bit), for code that quantises by itself."""
+    levels, info = image_levels(open_image(path), str(path))
+    if info.bit_depth == 1:
+        return (levels * 255).astype(np.uint8)
+    return levels.astype(np.uint8 if info.bit_depth == 8 else np.uint16)
+
+
+def read_gray_uint8(path: str | os.PathLike) -> np.ndarray:
+    """An image file as H×W ``uint8`` gray, exactly as the MATLAB metric toolboxes see it.
+
+    16-bit samples are quantised like MATLAB ``im2uint8`` (``round(x / 257)``), then color goes
+    through MATLAB ``rgb2gray`` (BT.601 weights 0.2989/0.5870/0.1140, rounded half away from
+    zero), see :func:`critnet.metrics.prepare.to_gray_uint8`.
+
+    This is the one gray conversion of the package outside fusion: metrics, benchmarks **and
+    training data** use it, so a network is trained on the same gray image it is scored on. PIL's
+    ``convert("L")`` (integer 299/587/114 arithmetic, also BT.601) differs from it by one level on
+    some pixels; training used it before, and switching changes nothing already trained (weights
+    are not retrained; the difference is below JPEG noise). Fusion itself fuses the BT.601
+    full-range Y channel in float (:func:`critnet.fusion.rgb_to_ycbcr`), not a quantised gray.
+    """
+    return to_gray_uint8(read_raw(path))
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception's message on one line (its type name when it has none)."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__

@@ -17,6 +17,8 @@ import yaml
 from critnet.errors import InputError
 from critnet.saliency import SaliencyWeights
 
+SipriaGrad = Literal["through", "detached"]
+
 
 @dataclass(frozen=True)
 class ModelSection:
@@ -55,6 +57,11 @@ class ScheduleSection:
         fuse_init: how ``D_fuse`` starts its first phaseM stage-2 block: ``fuse0`` (a copy of
             the trained ``D_fuse0``, zero weights on the SIPRIA features; see
             :meth:`CRITNet.init_fuse_from_fuse0`) or ``random`` (its initial random weights).
+        m2_sipria_grad: in phaseM stage 2 the SIPRIAs' parameters are frozen either way; with
+            ``through`` (the paper's text) ``ℓ_mit``'s gradient still flows through the SIPRIAs
+            into MIT; with ``detached`` (the released code) the SIPRIAs read detached MIT
+            features, so MIT gets gradient only through ``D_fuse``'s direct ``F_vis↔ir`` /
+            ``F_ir↔vis`` inputs.
     """
 
     epochs: int = 1000
@@ -68,11 +75,15 @@ class ScheduleSection:
     lr_gamma: float = 0.1
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     fuse_init: Literal["fuse0", "random"] = "fuse0"
+    m2_sipria_grad: SipriaGrad = "through"
 
     def __post_init__(self) -> None:
         if self.fuse_init not in ("fuse0", "random"):
             raise InputError(f"schedule.fuse_init must be 'fuse0' or 'random', "
                              f"got {self.fuse_init!r}")
+        if self.m2_sipria_grad not in ("through", "detached"):
+            raise InputError(f"schedule.m2_sipria_grad must be 'through' or 'detached', "
+                             f"got {self.m2_sipria_grad!r}")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from torch import Tensor
 from critnet.losses import interaction_loss, mit_loss, sipria_loss
 from critnet.model import CRITNet
 from critnet.saliency import saliency_weights
-from critnet.train.config import LossSection
+from critnet.train.config import LossSection, SipriaGrad
 
 Batch = dict[str, Tensor]
 
@@ -43,13 +43,19 @@ def phase_m1(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Tenso
     return {**terms, "total": terms["mit"]}
 
 
-def phase_m2(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Tensor]:
+def phase_m2(model: CRITNet, batch: Batch, loss: LossSection,
+             sipria_grad: SipriaGrad = "through") -> dict[str, Tensor]:
     """phaseM stage 2: ``ℓ_mit`` on ``D_fuse`` (all six features); SIPRIAs frozen (their
-    parameters do not require grad, but the gradient flows through them into MIT)."""
+    parameters do not require grad). ``sipria_grad`` (``schedule.m2_sipria_grad``):
+    ``through`` lets the gradient flow through the SIPRIAs into MIT; ``detached`` feeds them
+    detached MIT features, so MIT learns only through ``D_fuse``'s direct inputs."""
     ir, vis = batch["ir"], batch["vis"]
     f_vis_ir, f_ir_vis = model.transfer(ir, vis)
-    fused = _fuse_full(model, f_vis_ir, f_ir_vis, model.sipria_ir(f_vis_ir),
-                       model.sipria_vis(f_ir_vis))
+    if sipria_grad == "detached":
+        s_ir, s_vis = model.sipria_ir(f_vis_ir.detach()), model.sipria_vis(f_ir_vis.detach())
+    else:
+        s_ir, s_vis = model.sipria_ir(f_vis_ir), model.sipria_vis(f_ir_vis)
+    fused = _fuse_full(model, f_vis_ir, f_ir_vis, s_ir, s_vis)
     terms = mit_loss(fused, ir, vis, *_weights(batch, loss), loss.lambda_jg)
     return {**terms, "total": terms["mit"]}
 

@@ -179,7 +179,8 @@ class Trainer:
         if block.kind == "M1":
             return objectives.phase_m1(self.model, batch, loss)
         if block.kind == "M2":
-            return objectives.phase_m2(self.model, batch, loss)
+            return objectives.phase_m2(self.model, batch, loss,
+                                       self.config.schedule.m2_sipria_grad)
         if block.kind == "S":
             return objectives.phase_s(self.model, batch, loss, block.label_decoder)
         return objectives.phase_joint(self.model, batch, loss)

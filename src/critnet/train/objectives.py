@@ -23,13 +23,6 @@ def _weights(batch: Batch, loss: LossSection) -> tuple[Tensor, Tensor]:
     return saliency_weights(batch["sal_ir"], batch["sal_vis"], loss.saliency_weights)
 
 
-def _fuse_full(model: CRITNet, f_vis_ir: Tensor, f_ir_vis: Tensor, s_ir, s_vis) -> Tensor:
-    """``D_fuse`` on all six features (Eq. 11)."""
-    return model.decoder_fuse(
-        torch.cat([f_vis_ir, s_ir.f_ed, s_ir.f_en, f_ir_vis, s_vis.f_ed, s_vis.f_en], dim=1)
-    )
-
-
 def _prefixed(prefix: str, terms: dict[str, Tensor]) -> dict[str, Tensor]:
     return {f"{prefix}_{k}": v for k, v in terms.items()}
 
@@ -38,7 +31,7 @@ def phase_m1(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Tenso
     """phaseM stage 1: ``ℓ_mit`` on ``D_fuse0(cat(F_vis↔ir, F_ir↔vis))``; SIPRIA not run."""
     ir, vis = batch["ir"], batch["vis"]
     f_vis_ir, f_ir_vis = model.transfer(ir, vis)
-    fused = model.decoder_fuse0(torch.cat([f_vis_ir, f_ir_vis], dim=1))
+    fused = model.decode("fuse0", f_vis_ir, f_ir_vis)
     terms = mit_loss(fused, ir, vis, *_weights(batch, loss), loss.lambda_jg)
     return {**terms, "total": terms["mit"]}
 
@@ -55,7 +48,7 @@ def phase_m2(model: CRITNet, batch: Batch, loss: LossSection,
         s_ir, s_vis = model.sipria_ir(f_vis_ir.detach()), model.sipria_vis(f_ir_vis.detach())
     else:
         s_ir, s_vis = model.sipria_ir(f_vis_ir), model.sipria_vis(f_ir_vis)
-    fused = _fuse_full(model, f_vis_ir, f_ir_vis, s_ir, s_vis)
+    fused = model.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
     terms = mit_loss(fused, ir, vis, *_weights(batch, loss), loss.lambda_jg)
     return {**terms, "total": terms["mit"]}
 
@@ -76,9 +69,9 @@ def phase_s(model: CRITNet, batch: Batch, loss: LossSection,
     s_vis = model.sipria_vis(f_ir_vis)
     with torch.no_grad():
         if label_decoder == "fuse0":
-            label = model.decoder_fuse0(torch.cat([f_vis_ir, f_ir_vis], dim=1))
+            label = model.decode("fuse0", f_vis_ir, f_ir_vis)
         else:
-            label = _fuse_full(model, f_vis_ir, f_ir_vis, s_ir, s_vis)
+            label = model.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
     terms_ir = sipria_loss(s_ir, ir, vis, w_ir, w_vis, loss.lambda_edge)
     terms_vis = sipria_loss(s_vis, ir, vis, w_ir, w_vis, loss.lambda_edge)
     inter = interaction_loss(label, s_ir.image, s_vis.image)
@@ -95,7 +88,7 @@ def phase_joint(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Te
     f_vis_ir, f_ir_vis = model.transfer(ir, vis)
     s_ir = model.sipria_ir(f_vis_ir)
     s_vis = model.sipria_vis(f_ir_vis)
-    fused = _fuse_full(model, f_vis_ir, f_ir_vis, s_ir, s_vis)
+    fused = model.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
     terms = mit_loss(fused, ir, vis, w_ir, w_vis, loss.lambda_jg)
     terms_ir = sipria_loss(s_ir, ir, vis, w_ir, w_vis, loss.lambda_edge)
     terms_vis = sipria_loss(s_vis, ir, vis, w_ir, w_vis, loss.lambda_edge)

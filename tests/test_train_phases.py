@@ -154,9 +154,10 @@ def test_phase_m2_detached_still_trains_mit_through_the_direct_inputs(tmp_path):
 
 
 def test_m2_sipria_grad_is_validated_and_configs_set_it():
+    from critnet.errors import ConfigError
     from critnet.train.config import load_config
 
-    with pytest.raises(Exception, match="m2_sipria_grad"):
+    with pytest.raises(ConfigError, match="schedule.m2_sipria_grad must be one of"):
         TrainConfig.from_dict({"schedule": {"m2_sipria_grad": "sideways"}})
     configs = Path(__file__).parents[1] / "configs"
     assert load_config(configs / "cpu.yaml").schedule.m2_sipria_grad == "through"

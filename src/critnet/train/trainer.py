@@ -14,7 +14,7 @@ from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from critnet.data.roadscene import RoadSceneCrops
-from critnet.errors import InputError
+from critnet.errors import ConfigError, InputError
 from critnet.model import CRITNet, build_model
 from critnet.paths import data_root
 from critnet.train import objectives
@@ -119,7 +119,7 @@ class Trainer:
 
     # -- state ---------------------------------------------------------------------------------
     def _restore(self, payload: dict[str, Any]) -> None:
-        if payload["config"] != self.config.to_dict():
+        if _with_defaults(payload["config"]) != self.config.to_dict():
             raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: written by a different config "
                              f"({payload['config'].get('name')!r}); resume with the same one")
         self.model.load_state_dict(payload["model"])
@@ -263,6 +263,15 @@ class Trainer:
         steps = self.step - start_step
         return {"step": self.step, "total_steps": self.total_steps, "steps_run": steps,
                 "seconds": time.perf_counter() - started, "last": last_row}
+
+
+def _with_defaults(saved: dict[str, Any]) -> dict[str, Any] | None:
+    """A checkpoint's config with options added since it was written at their defaults
+    (``None`` if it no longer loads)."""
+    try:
+        return TrainConfig.from_dict(saved).to_dict()
+    except ConfigError:
+        return None
 
 
 def _postfix(row: dict[str, Any]) -> dict[str, str]:

@@ -110,3 +110,9 @@ def test_model_config_errors_are_config_errors():
     with pytest.raises(ConfigError, match=r"unknown model options: \['depth'\]"):
         CRITNetConfig.from_dict({"depth": 2})
     assert CRITNetConfig.from_dict(PRESET := preset_config("lite").to_dict()).to_dict() == PRESET
+
+
+def test_recorded_decisions_in_the_shipped_configs():
+    assert load_config(CONFIGS / "paper.yaml").schedule.fuse_init == "random"  # released code
+    assert load_config(CONFIGS / "cpu.yaml").schedule.fuse_init == "fuse0"
+    assert load_config(CONFIGS / "lambda_50.yaml").schedule.fuse_init == "fuse0"  # via base:

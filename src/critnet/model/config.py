@@ -27,7 +27,9 @@ class CRITNetConfig:
             (``F_vis<->ir := F_ir``, ``F_ir<->vis := F_vis``).
         sipria: ablation switch; ``False`` drops both SIPRIAs and ``D_fuse``
             (fusion by ``D_fuse0``).
-        shuffle_seed: seed of the fixed channel permutation of each SIPRIA.
+        shuffle_seed: seed of the fixed channel permutations: ``shuffle_seed`` for the infrared
+            SIPRIA, ``shuffle_seed + 1`` for the visible one, so the two differ (the released
+            code shares one permutation).
         preset: the preset name this config came from (informational, stored with weights).
     """
 

@@ -35,7 +35,7 @@ class FusionOutputs:
 class CRITNet(nn.Module):
     """The C-RITNet fusion network. Tensors in, tensors out; no file I/O.
 
-    Modules, by training phase (SPEC §3):
+    Modules, by training phase (docs/design.md §3):
         MIT: ``encoder_ir``, ``encoder_vis``, ``mrl`` (absent when ``mit=False``);
         ``decoder_fuse0`` (stage-1 decoder on ``cat(F_vis↔ir, F_ir↔vis)``);
         ``sipria_ir``, ``sipria_vis`` and ``decoder_fuse`` (absent when ``sipria=False``).
@@ -51,6 +51,8 @@ class CRITNet(nn.Module):
         self.decoder_fuse0 = FusionDecoder(2 * c, c)
         if config.sipria:
             e = config.edge_channels
+            # Each SIPRIA has its own channel permutation (seeds s and s+1); the released code
+            # shares one between them. The paper does not say; docs/training.md records it.
             self.sipria_ir = Sipria(c, e, config.attention_norm, seed=config.shuffle_seed)
             self.sipria_vis = Sipria(c, e, config.attention_norm, seed=config.shuffle_seed + 1)
             # reads the six features of Eq. 11, concatenated by :meth:`decode`

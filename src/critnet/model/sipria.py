@@ -38,8 +38,9 @@ class SipriaOutputs:
 class Sipria(nn.Module):
     """Structure-information-preserved redundant information acquisition, for one modality.
 
-    Input ``F`` (B×C×H×W) is channel-shuffled by a fixed seeded permutation (stored in the state
-    dict) and split into two **disjoint** halves ``F_grp1``, ``F_grp2`` that cover all channels.
+    Input ``F`` (B×C×H×W) is channel-shuffled by a fixed permutation drawn from ``seed`` (stored
+    in the state dict; :class:`CRITNet` gives its two SIPRIAs different seeds) and split into
+    two **disjoint** halves ``F_grp1``, ``F_grp2`` that cover all channels.
     """
 
     def __init__(self, channels: int, edge_width: int, norm: AttentionNorm, seed: int) -> None:

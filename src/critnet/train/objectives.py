@@ -1,4 +1,5 @@
-"""What one training step computes in each phase (SPEC §3): forward pass and named loss terms.
+"""What one training step computes in each phase (docs/design.md §3): forward pass and named
+loss terms.
 
 Each function returns a dict of scalar loss tensors; ``"total"`` is the one to back-propagate.
 Frozen parts run under ``torch.no_grad()`` so no backward work is wasted on them.

@@ -1,4 +1,5 @@
-"""The MPTP training loop (SPEC §3): data, phases, optimizers, checkpoints, logs, export."""
+"""The MPTP training loop (docs/design.md §3): data, phases, optimizers, checkpoints, logs,
+export."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from critnet.weights import save_weights
 
 
 def build_optimizers(model: CRITNet, config: TrainConfig) -> dict[str, torch.optim.Adam]:
-    """The Adam optimizers of SPEC §3 by name: ``A`` (MIT + ``D_fuse0``), ``B`` (MIT +
+    """The Adam optimizers of docs/design.md §3 by name: ``A`` (MIT + ``D_fuse0``), ``B`` (MIT +
     ``D_fuse``), ``C`` (``sipria_ir``), ``D`` (``sipria_vis``); with ``sipria: false`` only
     ``A``; with ``mptp: false`` one ``joint`` optimizer over everything but ``D_fuse0``."""
     s = config.schedule

@@ -1,4 +1,4 @@
-"""SIPRIA's channel groups and heads (SPEC §1, fixing two bugs of the released code)."""
+"""SIPRIA's channel groups and heads (docs/design.md §1, fixing two bugs of the released code)."""
 
 import torch
 

@@ -1,4 +1,4 @@
-"""One step of each MPTP phase (SPEC §3): exactly the right modules change."""
+"""One step of each MPTP phase (docs/design.md §3): exactly the right modules change."""
 
 from __future__ import annotations
 

@@ -82,3 +82,24 @@ def test_channels_last_features_give_the_same_attention_and_output():
     module.to(memory_format=torch.channels_last)
     torch.testing.assert_close(module(cl[0], cl[0], cl[1], residual=cl[2]), reference,
                                rtol=1e-5, atol=1e-6)
+
+
+def test_cosine_attention_uses_a_positive_temperature_whatever_the_parameter():
+    from critnet.model.attention import MIN_TEMPERATURE
+
+    torch.manual_seed(0)
+    q = torch.randn(1, 6, 8, 8)
+    positive = channel_attention_map(q, q, "cosine", torch.tensor(MIN_TEMPERATURE))
+    for stored in (0.0, -3.0):
+        attn = channel_attention_map(q, q, "cosine", torch.tensor(stored))
+        torch.testing.assert_close(attn, positive, rtol=0, atol=0)
+    # with a positive scale each channel attends to itself (cosine 1) more than to any other
+    sharp = channel_attention_map(q, q, "cosine", torch.tensor(50.0))
+    assert torch.equal(sharp[0].argmax(-1), torch.arange(6))
+    module = ChannelCrossAttention(6, "cosine")
+    with torch.no_grad():
+        module.temperature.fill_(-50.0)
+    attn = module.attention_map(q, q)
+    assert module.state_dict()["temperature"] == -50.0  # the stored value is kept
+    assert torch.equal(attn, channel_attention_map(module.query(q), module.key(q), "cosine",
+                                                   torch.tensor(MIN_TEMPERATURE)))

@@ -79,6 +79,9 @@ def test_paper_schedule_keeps_the_variant_and_takes_the_paper_schedule(tmp_path:
     assert config.name == "ablation_no_sipria_paper"
     assert config.ablation.sipria is False and config.ablation.mit is True
     assert config.model.preset == "paper" and config.schedule.epochs == 1000
+    generated = yaml.safe_load(plan.config.read_text())  # inherits, no hand-merged sections
+    assert generated["base"] == "../../configs/paper.yaml"
+    assert set(generated) == {"base", "loss", "ablation"}
 
 
 def test_train_all_calls_the_trainer_only_where_needed(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Gradient flow: every parameter is reachable from the outputs that train it (SPEC §1, §3).
+"""Gradient flow: every parameter is reachable from the outputs that train it
+(docs/design.md §1, §3).
 
 The released code never handed the MRL parameters to an optimizer and reused one edge head for
 both groups; these tests make sure every projection, head and decoder receives a gradient.

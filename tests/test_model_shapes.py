@@ -130,3 +130,18 @@ def test_channels_last_weights_give_the_same_result(grad):
     torch.testing.assert_close(fast.fused, reference.fused, rtol=0, atol=1e-5)
     torch.testing.assert_close(fast.sipria_vis.image, reference.sipria_vis.image, rtol=0,
                                atol=1e-5)
+
+
+def test_decode_is_what_forward_and_training_use(lite):
+    """One decode method for both decoders: forward's fused image is ``decode`` of the parts."""
+    ir, vis = torch.rand(2, 1, 1, 10, 12).unbind(0)
+    with torch.no_grad():
+        f_vis_ir, f_ir_vis = lite.transfer(ir, vis)
+        s_ir, s_vis = lite.sipria_ir(f_vis_ir), lite.sipria_vis(f_ir_vis)
+        full = lite.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
+        stage1 = lite.decode("fuse0", f_vis_ir, f_ir_vis)
+        assert torch.equal(lite(ir, vis, aux=True).fused, full)
+        assert torch.equal(lite(ir, vis, decoder="fuse0", aux=True).fused, stage1)
+        assert not torch.equal(full, stage1)
+    with pytest.raises(ValueError, match="needs both SIPRIA outputs"):
+        lite.decode("fuse", f_vis_ir, f_ir_vis)

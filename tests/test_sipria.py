@@ -1,4 +1,4 @@
-"""SIPRIA's channel groups and heads (SPEC §1, fixing two bugs of the released code)."""
+"""SIPRIA's channel groups and heads (docs/design.md §1, fixing two bugs of the released code)."""
 
 import torch
 
@@ -40,3 +40,11 @@ def test_the_two_edge_heads_are_distinct_modules_with_distinct_outputs():
     assert ids.isdisjoint(id(p) for p in sipria.edge_decoder2.parameters())
     out = sipria(torch.randn(2, 16, 9, 9))
     assert not torch.allclose(out.edge_ir, out.edge_vis)
+
+
+def test_the_two_sipria_of_a_model_have_different_permutations():
+    """A recorded choice (docs/training.md): seeds s and s+1; the released code shares one."""
+    model = build_model("lite", shuffle_seed=3)
+    assert torch.equal(model.sipria_ir.permutation, Sipria(16, 8, "cosine", seed=3).permutation)
+    assert torch.equal(model.sipria_vis.permutation, Sipria(16, 8, "cosine", seed=4).permutation)
+    assert not torch.equal(model.sipria_ir.permutation, model.sipria_vis.permutation)

@@ -1,6 +1,8 @@
-"""One step of each MPTP phase (SPEC §3): exactly the right modules change."""
+"""One step of each MPTP phase (docs/design.md §3): exactly the right modules change."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import torch
@@ -103,3 +105,63 @@ def test_no_mit_ablation_has_no_mrl(tmp_path):
     trainer = tiny_trainer(tmp_path, mit=False)
     changed = run_one_step(trainer, 0)
     assert "mrl" not in changed and changed["encoder_ir"] and changed["decoder_fuse0"]
+
+
+def mit_grads_via_sipria_only(sipria_grad: str) -> list[torch.Tensor | None]:
+    """MIT gradients of one phaseM-stage-2 loss, with D_fuse's weights on its direct
+    ``F_vis↔ir`` / ``F_ir↔vis`` inputs zeroed: the SIPRIA path is then MIT's only way in."""
+    from critnet.model import build_model
+    from critnet.train import objectives
+    from critnet.train.config import LossSection
+
+    torch.manual_seed(0)
+    model = build_model("lite", channels=8, growth=8)
+    c, e = model.config.channels, model.config.edge_channels
+    with torch.no_grad():
+        weight = model.decoder_fuse.body[0].weight
+        weight[:, :c] = 0  # F_vis↔ir
+        weight[:, 2 * c + 2 * e:3 * c + 2 * e] = 0  # F_ir↔vis (after F_ed_ir, F_en_ir)
+    for module in (model.sipria_ir, model.sipria_vis):
+        module.requires_grad_(False)  # frozen in stage 2, as the trainer sets them
+    batch = RoadSceneCrops(synthetic_pairs(2, 24, 24), crop=16).batch(0, [0, 1])
+    objectives.phase_m2(model, batch, LossSection(), sipria_grad)["total"].backward()
+    return [p.grad for p in model.mit_parameters()]
+
+
+def test_phase_m2_sipria_grad_through_reaches_mit_via_the_sipria():
+    grads = mit_grads_via_sipria_only("through")
+    assert all(g is not None for g in grads)
+    assert sum(float(g.abs().sum()) for g in grads) > 0
+
+
+def test_phase_m2_sipria_grad_detached_blocks_the_sipria_path():
+    grads = mit_grads_via_sipria_only("detached")
+    assert all(g is None or not g.any() for g in grads)
+
+
+def test_phase_m2_detached_still_trains_mit_through_the_direct_inputs(tmp_path):
+    config = TrainConfig.from_dict({
+        "model": {"preset": "lite", "overrides": {"channels": 8, "growth": 8}},
+        "data": {"crop": 24},
+        "schedule": {"epochs": 5, "phase_len": 1, "batch_size": 2,
+                     "m2_sipria_grad": "detached"},
+    })
+    dataset = RoadSceneCrops(synthetic_pairs(4, 32, 36), crop=24)
+    trainer = Trainer(config, tmp_path, dataset=dataset, progress=False)
+    assert run_one_step(trainer, 2) == {"encoder_ir": True, "encoder_vis": True, "mrl": True,
+                                        "decoder_fuse0": False, "sipria_ir": False,
+                                        "sipria_vis": False, "decoder_fuse": True}
+
+
+def test_m2_sipria_grad_is_validated_and_configs_set_it():
+    from critnet.errors import ConfigError
+    from critnet.train.config import load_config
+
+    with pytest.raises(ConfigError, match="schedule.m2_sipria_grad must be one of"):
+        TrainConfig.from_dict({"schedule": {"m2_sipria_grad": "sideways"}})
+    configs = Path(__file__).parents[1] / "configs"
+    assert load_config(configs / "cpu.yaml").schedule.m2_sipria_grad == "through"
+    detached = load_config(configs / "cpu_m2_detached.yaml")
+    assert detached.schedule.m2_sipria_grad == "detached"
+    assert detached.name == "cpu_m2_detached"
+    assert detached.model.preset == "lite" and detached.schedule.phase_len == 60

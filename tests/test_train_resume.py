@@ -81,3 +81,19 @@ def test_refuses_to_overwrite_or_resume_with_another_config(tmp_path):
     other = {**CONFIG, "loss": {"lambda_jg": 1}}
     with pytest.raises(InputError, match="different config"):
         trainer(tmp_path, resume=True, config=other)
+
+
+def test_resumes_a_checkpoint_written_before_an_option_existed(tmp_path):
+    """A checkpoint whose saved config lacks a later option (here ``m2_sipria_grad``) resumes
+    when the option is at its default, and is refused when it is not."""
+    from critnet.train.checkpoint import save_checkpoint
+
+    trainer(tmp_path, max_steps=1).run()
+    path = tmp_path / "checkpoint.pt"
+    payload = load_checkpoint(path)
+    del payload["config"]["schedule"]["m2_sipria_grad"]
+    save_checkpoint(path, {k: v for k, v in payload.items() if k not in ("format", "version")})
+    assert trainer(tmp_path, resume=True).step == 1
+    detached = {**CONFIG, "schedule": {**CONFIG["schedule"], "m2_sipria_grad": "detached"}}
+    with pytest.raises(InputError, match="different config"):
+        trainer(tmp_path, resume=True, config=detached)

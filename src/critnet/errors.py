@@ -11,3 +11,8 @@ class InputError(CritnetError, ValueError):
 
 class WeightsError(CritnetError, ValueError):
     """A weights name or file that cannot be loaded (unknown, corrupted, wrong preset)."""
+
+
+class ConfigError(CritnetError, ValueError):
+    """A training or model config that cannot be used: a YAML file, key or value (the message
+    names the file, when there is one, and the key)."""

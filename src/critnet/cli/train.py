@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 
@@ -24,19 +22,11 @@ def train(config_path: str, out_dir: str | None, resume: bool, max_steps: int | 
     \b
     Multi-GPU / multi-node: torchrun --nproc_per_node K -m critnet train --config ...
     """
-    from critnet.train import Trainer, load_config
-    from critnet.train.distributed import init_distributed, shutdown
+    from critnet.train import run_training
 
-    config = load_config(config_path)
-    context, torch_device = init_distributed(device or config.run.device)
-    try:
-        trainer = Trainer(config, Path(out_dir or Path("runs") / config.name),
-                          device=torch_device, context=context, resume=resume,
-                          max_steps=max_steps, progress=not no_progress)
-        summary = trainer.run()
-    finally:
-        shutdown(context)
-    if context.is_main:
+    summary = run_training(config_path, out_dir, resume=resume, max_steps=max_steps,
+                           device=device, progress=not no_progress)
+    if summary["is_main"]:
         click.echo(f"step {summary['step']}/{summary['total_steps']} "
                    f"({summary['steps_run']} steps in {summary['seconds']:.1f} s) -> "
-                   f"{trainer.out_dir}")
+                   f"{summary['out_dir']}")

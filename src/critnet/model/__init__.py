@@ -1,4 +1,4 @@
-"""The C-RITNet network (SPEC §1)."""
+"""The C-RITNet network (docs/design.md §1)."""
 
 from critnet.model.config import PRESETS, CRITNetConfig, preset_config
 from critnet.model.critnet import CRITNet, FusionOutputs, build_model

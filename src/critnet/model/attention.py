@@ -14,6 +14,13 @@ from torch import Tensor, nn
 from critnet.model.blocks import conv1x1
 from critnet.model.config import AttentionNorm
 
+MIN_TEMPERATURE = 1e-2
+"""The cosine attention uses ``max(temperature, MIN_TEMPERATURE)``: the learnable parameter is
+stored as the temperature itself (state-dict key ``...temperature``) and nothing stops training
+from pushing it to zero or below, where the map would go uniform or reverse (most similar
+channels weighted least). Clamping in the forward keeps the logit scale positive; the stored
+value is untouched, and where it is below the minimum its gradient is zero."""
+
 
 def channel_matrix(features: Tensor) -> Tensor:
     """B×C×H×W → B×C×(HW), a view (no copy) for both NCHW and channels-last layouts."""
@@ -40,8 +47,9 @@ def channel_attention_map(
     Args:
         query, key: B×C×H×W feature maps.
         norm: ``cosine``: Q and K are L2-normalised along HW and the logits are multiplied by
-            ``temperature`` (so the map does not change with image size); ``sqrt_d``: logits are
-            raw dot products divided by sqrt(HW).
+            ``max(temperature, MIN_TEMPERATURE)`` (so the map does not change with image size,
+            and the scale is always positive); ``sqrt_d``: logits are raw dot products divided
+            by sqrt(HW).
         temperature: scalar tensor, required for ``cosine``.
 
     Returns:
@@ -55,7 +63,8 @@ def channel_attention_map(
         # cos(q_i, k_j) = q_i·k_j / (|q_i| |k_j|): scale the C×C product, not the C×HW maps.
         q_norm = torch.linalg.vector_norm(q, dim=-1).clamp_min(1e-12)
         k_norm = torch.linalg.vector_norm(k, dim=-1).clamp_min(1e-12)
-        scale = temperature / (q_norm.unsqueeze(-1) * k_norm.unsqueeze(-2))
+        positive = temperature.clamp_min(MIN_TEMPERATURE)
+        scale = positive / (q_norm.unsqueeze(-1) * k_norm.unsqueeze(-2))
         logits = (q @ k.transpose(1, 2)) * scale
     else:
         logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])
@@ -79,7 +88,8 @@ class ChannelCrossAttention(nn.Module):
         self.key = conv1x1(channels, channels)
         self.value = conv1x1(channels, channels)
         self.out = conv1x1(channels, channels)
-        # Learnable temperature (init 1); only used by cosine attention.
+        # Learnable temperature (init 1); only used by cosine attention, which clamps it to
+        # at least MIN_TEMPERATURE.
         self.temperature = nn.Parameter(torch.ones(()), requires_grad=norm == "cosine")
 
     def attention_map(self, query_source: Tensor, key_source: Tensor) -> Tensor:

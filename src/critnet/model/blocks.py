@@ -1,4 +1,4 @@
-"""Convolutional building blocks: image inversion, RDN encoders, single-image heads, D_fuse."""
+"""Convolutional building blocks: image inversion, RDN encoders, conv+tanh heads, D_fuse."""
 
 from __future__ import annotations
 
@@ -72,22 +72,13 @@ class FeatureEncoder(nn.Module):
         return self.blocks(self.act(self.stem(inverted)))
 
 
-class ImageHead(nn.Module):
-    """conv3×3(→1) + tanh: the reconstruction (``D_rec``), edge (``D_ed``) and enhancement
-    (``D_en``) decoders. Output B×1×H×W in (-1, 1)."""
+class ConvTanh(nn.Module):
+    """conv3×3 + tanh, B×in×H×W → B×out×H×W in (-1, 1). With ``out_channels=1`` it is an
+    image head: the reconstruction (``D_rec``, Eq. 4), edge (``D_ed``, Eq. 8) and enhancement
+    (``D_en``, Eq. 15) decoders; with ``edge_width`` outputs it is an edge encoder ``E_ed``
+    (Eq. 7)."""
 
-    def __init__(self, in_channels: int) -> None:
-        super().__init__()
-        self.conv = conv3x3(in_channels, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return torch.tanh(self.conv(x))
-
-
-class EdgeEncoder(nn.Module):
-    """``E_ed`` (Eq. 7): conv3×3 + tanh."""
-
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int = 1) -> None:
         super().__init__()
         self.conv = conv3x3(in_channels, out_channels)
 

@@ -1,16 +1,19 @@
-"""Network configuration (SPEC §1) and the named presets."""
+"""Network configuration (docs/design.md §1) and the named presets. Bad options raise
+:class:`~critnet.errors.ConfigError` (a ``ValueError``)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
+from critnet.errors import ConfigError
+
 AttentionNorm = Literal["cosine", "sqrt_d"]
 
 
 @dataclass(frozen=True)
 class CRITNetConfig:
-    """Every architectural option of SPEC §1, with its defaults (the ``paper`` preset).
+    """Every architectural option of docs/design.md §1, with its defaults (the ``paper`` preset).
 
     Attributes:
         channels: feature width ``C`` (even: each SIPRIA splits it into two halves).
@@ -24,7 +27,9 @@ class CRITNetConfig:
             (``F_vis<->ir := F_ir``, ``F_ir<->vis := F_vis``).
         sipria: ablation switch; ``False`` drops both SIPRIAs and ``D_fuse``
             (fusion by ``D_fuse0``).
-        shuffle_seed: seed of the fixed channel permutation of each SIPRIA.
+        shuffle_seed: seed of the fixed channel permutations: ``shuffle_seed`` for the infrared
+            SIPRIA, ``shuffle_seed + 1`` for the visible one, so the two differ (the released
+            code shares one permutation).
         preset: the preset name this config came from (informational, stored with weights).
     """
 
@@ -41,11 +46,11 @@ class CRITNetConfig:
 
     def __post_init__(self) -> None:
         if self.channels < 2 or self.channels % 2:
-            raise ValueError(f"channels must be an even number >= 2, got {self.channels}")
+            raise ConfigError(f"channels must be an even number >= 2, got {self.channels}")
         if self.growth < 1 or self.n_rdb < 1 or self.n_dense < 1:
-            raise ValueError("growth, n_rdb and n_dense must all be >= 1")
+            raise ConfigError("growth, n_rdb and n_dense must all be >= 1")
         if self.attention_norm not in ("cosine", "sqrt_d"):
-            raise ValueError(
+            raise ConfigError(
                 f"attention_norm must be 'cosine' or 'sqrt_d', got {self.attention_norm!r}"
             )
 
@@ -67,7 +72,7 @@ class CRITNetConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
-            raise ValueError(f"unknown model options: {sorted(unknown)}")
+            raise ConfigError(f"unknown model options: {sorted(unknown)}")
         return cls(**values)
 
 
@@ -82,5 +87,9 @@ PRESETS: dict[str, CRITNetConfig] = {
 def preset_config(name: str, **overrides: Any) -> CRITNetConfig:
     """The config of preset ``name`` with ``overrides`` applied (e.g. ``mit=False``)."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    known = {f.name for f in fields(CRITNetConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"unknown model options: {unknown}")
     return replace(PRESETS[name], **overrides)

@@ -35,7 +35,7 @@ class FusionOutputs:
 class CRITNet(nn.Module):
     """The C-RITNet fusion network. Tensors in, tensors out; no file I/O.
 
-    Modules, by training phase (SPEC §3):
+    Modules, by training phase (docs/design.md §3):
         MIT: ``encoder_ir``, ``encoder_vis``, ``mrl`` (absent when ``mit=False``);
         ``decoder_fuse0`` (stage-1 decoder on ``cat(F_vis↔ir, F_ir↔vis)``);
         ``sipria_ir``, ``sipria_vis`` and ``decoder_fuse`` (absent when ``sipria=False``).
@@ -51,9 +51,11 @@ class CRITNet(nn.Module):
         self.decoder_fuse0 = FusionDecoder(2 * c, c)
         if config.sipria:
             e = config.edge_channels
+            # Each SIPRIA has its own channel permutation (seeds s and s+1); the released code
+            # shares one between them. The paper does not say; docs/training.md records it.
             self.sipria_ir = Sipria(c, e, config.attention_norm, seed=config.shuffle_seed)
             self.sipria_vis = Sipria(c, e, config.attention_norm, seed=config.shuffle_seed + 1)
-            # cat(F_vis↔ir, F_ed_ir, F_en_ir, F_ir↔vis, F_ed_vis, F_en_vis)  (Eq. 11)
+            # reads the six features of Eq. 11, concatenated by :meth:`decode`
             self.decoder_fuse = FusionDecoder(4 * c + 4 * e, c)
         else:
             self.sipria_ir = self.sipria_vis = self.decoder_fuse = None
@@ -88,7 +90,7 @@ class CRITNet(nn.Module):
         source, target = self.decoder_fuse0.body, self.decoder_fuse.body
         target[0].weight.zero_()
         target[0].weight[:, :c] = source[0].weight[:, :c]  # F_vis↔ir
-        start = c + 2 * e + c  # after F_vis↔ir, F_ed_ir, F_en_ir
+        start = c + 2 * e + c  # after F_vis↔ir, F_ed_ir, F_en_ir (:meth:`decode`'s order)
         target[0].weight[:, start:start + c] = source[0].weight[:, c:]  # F_ir↔vis
         target[0].bias.copy_(source[0].bias)
         target[2].load_state_dict(source[2].state_dict())
@@ -107,6 +109,36 @@ class CRITNet(nn.Module):
         if self.mrl is None:
             return f_ir, f_vis
         return self.mrl(f_ir, f_vis)
+
+    def decode(
+        self,
+        decoder: Decoder,
+        f_vis_ir: Tensor,
+        f_ir_vis: Tensor,
+        s_ir: SipriaOutputs | None = None,
+        s_vis: SipriaOutputs | None = None,
+    ) -> Tensor:
+        """FRR: the fused image from the transferred (and SIPRIA) features.
+
+        ``fuse0`` (stage 1): ``D_fuse0(cat(F_vis↔ir, F_ir↔vis))``; ``fuse`` (Eq. 11):
+        ``D_fuse(cat(F_vis↔ir, F_ed_ir, F_en_ir, F_ir↔vis, F_ed_vis, F_en_vis))``, the SIPRIA
+        features taken from ``s_ir`` (input ``F_vis↔ir``) and ``s_vis`` (input ``F_ir↔vis``).
+
+        Args:
+            decoder: ``fuse`` or ``fuse0``.
+            f_vis_ir, f_ir_vis: B×C×H×W, from :meth:`transfer`.
+            s_ir, s_vis: the two SIPRIAs' outputs; needed for ``fuse`` only.
+
+        Returns:
+            B×1×H×W in (-1, 1), not clamped.
+        """
+        if decoder == "fuse0":
+            return self.decoder_fuse0(torch.cat([f_vis_ir, f_ir_vis], dim=1))
+        if s_ir is None or s_vis is None:
+            raise ValueError("decoder 'fuse' needs both SIPRIA outputs (s_ir, s_vis)")
+        return self.decoder_fuse(
+            torch.cat([f_vis_ir, s_ir.f_ed, s_ir.f_en, f_ir_vis, s_vis.f_ed, s_vis.f_en], dim=1)
+        )
 
     def forward(
         self, ir: Tensor, vis: Tensor, *, decoder: Decoder | None = None, aux: bool = False
@@ -135,12 +167,7 @@ class CRITNet(nn.Module):
         run_sipria = self.config.sipria and (decoder == "fuse" or aux)
         s_ir = self.sipria_ir(f_vis_ir) if run_sipria else None
         s_vis = self.sipria_vis(f_ir_vis) if run_sipria else None
-        if decoder == "fuse":
-            fused = self.decoder_fuse(
-                torch.cat([f_vis_ir, s_ir.f_ed, s_ir.f_en, f_ir_vis, s_vis.f_ed, s_vis.f_en], 1)
-            )
-        else:
-            fused = self.decoder_fuse0(torch.cat([f_vis_ir, f_ir_vis], dim=1))
+        fused = self.decode(decoder, f_vis_ir, f_ir_vis, s_ir, s_vis)
         if aux:
             return FusionOutputs(fused=fused, sipria_ir=s_ir, sipria_vis=s_vis)
         return fused.clamp(0.0, 1.0)

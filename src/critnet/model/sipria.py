@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from critnet.model.attention import ChannelCrossAttention
-from critnet.model.blocks import EdgeEncoder, ImageHead
+from critnet.model.blocks import ConvTanh
 from critnet.model.config import AttentionNorm
 
 
@@ -38,8 +38,9 @@ class SipriaOutputs:
 class Sipria(nn.Module):
     """Structure-information-preserved redundant information acquisition, for one modality.
 
-    Input ``F`` (B×C×H×W) is channel-shuffled by a fixed seeded permutation (stored in the state
-    dict) and split into two **disjoint** halves ``F_grp1``, ``F_grp2`` that cover all channels.
+    Input ``F`` (B×C×H×W) is channel-shuffled by a fixed permutation drawn from ``seed`` (stored
+    in the state dict; :class:`CRITNet` gives its two SIPRIAs different seeds) and split into
+    two **disjoint** halves ``F_grp1``, ``F_grp2`` that cover all channels.
     """
 
     def __init__(self, channels: int, edge_width: int, norm: AttentionNorm, seed: int) -> None:
@@ -48,18 +49,18 @@ class Sipria(nn.Module):
         generator = torch.Generator().manual_seed(seed)
         self.register_buffer("permutation", torch.randperm(channels, generator=generator))
         # RIASSI (Eq. 4)
-        self.rec1 = ImageHead(half)  # D1_rec: F_grp1 -> Î_grp2 (≈ I_vis)
-        self.rec2 = ImageHead(half)  # D2_rec: F_grp2 -> Î_grp1 (≈ I_ir)
+        self.rec1 = ConvTanh(half)  # D1_rec: F_grp1 -> Î_grp2 (≈ I_vis)
+        self.rec2 = ConvTanh(half)  # D2_rec: F_grp2 -> Î_grp1 (≈ I_ir)
         # SIP (Eq. 5–6): two attention directions, six projections in all
         self.grp2_from_grp1 = ChannelCrossAttention(half, norm)  # Q_grp2, K_grp1, V_grp1
         self.grp1_from_grp2 = ChannelCrossAttention(half, norm)  # Q_grp1, K_grp2, V_grp2
         # Eq. 7–8: distinct edge encoders and decoders per group
-        self.edge_encoder1 = EdgeEncoder(half, edge_width)  # E1_ed
-        self.edge_encoder2 = EdgeEncoder(half, edge_width)  # E2_ed
-        self.edge_decoder1 = ImageHead(edge_width)  # D1_ed
-        self.edge_decoder2 = ImageHead(edge_width)  # D2_ed
+        self.edge_encoder1 = ConvTanh(half, edge_width)  # E1_ed
+        self.edge_encoder2 = ConvTanh(half, edge_width)  # E2_ed
+        self.edge_decoder1 = ConvTanh(edge_width)  # D1_ed
+        self.edge_decoder2 = ConvTanh(edge_width)  # D2_ed
         # Eq. 15
-        self.enhance_decoder = ImageHead(channels)  # D_en
+        self.enhance_decoder = ConvTanh(channels)  # D_en
 
     def groups(self, features: Tensor) -> tuple[Tensor, Tensor]:
         """Channel shuffle then split: ``(F_grp1, F_grp2)``, disjoint, covering all channels."""

@@ -1,8 +1,9 @@
 """Training configuration: YAML (with ``base:`` inheritance) turned into typed dataclasses.
 
 A config file has the sections below; any key left out takes the default shown here (the
-paper's setting, SPEC §3). ``base: other.yaml`` (relative to the file) loads that file first
-and deep-merges this one over it. Unknown keys are errors.
+paper's setting, docs/design.md §3). ``base: other.yaml`` (relative to the file) loads that file
+first and deep-merges this one over it (``model.overrides`` is replaced, not merged). Unknown
+keys and values of the wrong type are :class:`ConfigError` s naming the file and the key.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Literal, get_type_hints
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import yaml
 
-from critnet.errors import InputError
+from critnet.errors import ConfigError
+from critnet.model.config import CRITNetConfig, preset_config
 from critnet.saliency import SaliencyWeights
+
+SipriaGrad = Literal["through", "detached"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,22 @@ class ModelSection:
 
     preset: str = "paper"
     overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.overrides, dict):
+            raise ConfigError(f"model.overrides must be a mapping, got {self.overrides!r}")
+        for switch in ("mit", "sipria"):
+            if switch in self.overrides:
+                raise ConfigError(f"model.overrides.{switch}: the ablation switches live in "
+                                  f"ablation.{switch}")
+        allowed = {f.name for f in fields(CRITNetConfig)} - {"mit", "sipria", "preset"}
+        unknown = sorted(set(self.overrides) - allowed)
+        if unknown:
+            raise ConfigError(f"model.overrides: unknown keys {unknown}; known: {sorted(allowed)}")
+        try:
+            preset_config(self.preset, **self.overrides)
+        except ValueError as error:
+            raise ConfigError(f"model: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -39,7 +59,7 @@ class DataSection:
 
 @dataclass(frozen=True)
 class ScheduleSection:
-    """MPTP schedule (SPEC §3).
+    """MPTP schedule (docs/design.md §3).
 
     Attributes:
         epochs: total epochs (one epoch = one crop per training pair).
@@ -55,6 +75,11 @@ class ScheduleSection:
         fuse_init: how ``D_fuse`` starts its first phaseM stage-2 block: ``fuse0`` (a copy of
             the trained ``D_fuse0``, zero weights on the SIPRIA features; see
             :meth:`CRITNet.init_fuse_from_fuse0`) or ``random`` (its initial random weights).
+        m2_sipria_grad: in phaseM stage 2 the SIPRIAs' parameters are frozen either way; with
+            ``through`` (the paper's text) ``ℓ_mit``'s gradient still flows through the SIPRIAs
+            into MIT; with ``detached`` (the released code) the SIPRIAs read detached MIT
+            features, so MIT gets gradient only through ``D_fuse``'s direct ``F_vis↔ir`` /
+            ``F_ir↔vis`` inputs.
     """
 
     epochs: int = 1000
@@ -68,17 +93,13 @@ class ScheduleSection:
     lr_gamma: float = 0.1
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     fuse_init: Literal["fuse0", "random"] = "fuse0"
-
-    def __post_init__(self) -> None:
-        if self.fuse_init not in ("fuse0", "random"):
-            raise InputError(f"schedule.fuse_init must be 'fuse0' or 'random', "
-                             f"got {self.fuse_init!r}")
+    m2_sipria_grad: SipriaGrad = "through"
 
 
 @dataclass(frozen=True)
 class LossSection:
-    """Loss weights (SPEC §2): ``λ_JG``, ``λ_edge`` (paper: 20), ``ℓ_inter`` weight (1) and the
-    saliency weight option (``difference`` / ``ratio``)."""
+    """Loss weights (docs/design.md §2): ``λ_JG``, ``λ_edge`` (paper: 20), ``ℓ_inter`` weight
+    (1) and the saliency weight option (``difference`` / ``ratio``)."""
 
     lambda_jg: float = 20.0
     lambda_edge: float = 20.0
@@ -134,25 +155,48 @@ class TrainConfig:
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    """``cls`` from a mapping, each value checked against its field's type (``where``: the
+    section's dotted prefix, for messages)."""
     if not isinstance(values, dict):
-        raise InputError(f"config section {where or '<top>'} must be a mapping, got {values!r}")
+        raise ConfigError(f"config section {where.rstrip('.') or '<top>'} must be a mapping, "
+                          f"got {values!r}")
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise InputError(f"unknown config keys in {where or '<top>'}: {unknown}")
+        raise ConfigError(f"unknown config keys in {where.rstrip('.') or '<top>'}: {unknown}; "
+                          f"known: {sorted(known)}")
     kwargs = {}
     for name, value in values.items():
         hint = hints[name]
         if is_dataclass(hint):
             kwargs[name] = _build(hint, value or {}, f"{where}{name}.")
-        elif hint in (float, "float") and isinstance(value, (int, str)):
-            kwargs[name] = float(value)
-        elif hint is int and not isinstance(value, int):
-            raise InputError(f"config key {where}{name} must be an integer, got {value!r}")
         else:
-            kwargs[name] = value
+            kwargs[name] = _checked(hint, value, f"{where}{name}")
     return cls(**kwargs)
+
+
+def _checked(hint: Any, value: Any, key: str) -> Any:
+    """``value`` if it fits ``hint`` (floats also from ints and strings such as ``1e-3``)."""
+    if get_origin(hint) is Literal:
+        if value not in get_args(hint):
+            raise ConfigError(f"config key {key} must be one of "
+                              f"{', '.join(map(repr, get_args(hint)))}, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConfigError(f"config key {key} must be a number, got {value!r}")
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"config key {key} must be a number, got {value!r}") from None
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"config key {key} must be an integer, got {value!r}")
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(f"config key {key} must be true or false, got {value!r}")
+    if hint is str and not isinstance(value, str):
+        raise ConfigError(f"config key {key} must be a string, got {value!r}")
+    return value
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -168,25 +212,35 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     path = path.resolve()
     if path in seen:
-        raise InputError(f"{path}: circular 'base:' inheritance")
+        raise ConfigError(f"{path}: circular 'base:' inheritance")
     if not path.is_file():
-        raise InputError(f"{path}: config file not found")
-    with path.open() as handle:
-        values = yaml.safe_load(handle) or {}
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        with path.open() as handle:
+            values = yaml.safe_load(handle) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
     if not isinstance(values, dict):
-        raise InputError(f"{path}: a config file must hold a mapping")
+        raise ConfigError(f"{path}: a config file must hold a mapping")
     base = values.pop("base", None)
     if base is None:
         return values
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base must be a file name, got {base!r}")
     return _merge(_read_yaml(path.parent / base, (*seen, path)), values)
 
 
 def load_config(path: str | os.PathLike) -> TrainConfig:
-    """Read a YAML config (following ``base:``); ``name`` defaults to the file's stem."""
+    """Read a YAML config (following ``base:``); ``name`` defaults to the file's stem.
+
+    Raises:
+        ConfigError: a missing, unreadable or circular file, an unknown key or a bad value;
+            one line naming the file and the key.
+    """
     path = Path(path)
     values = _read_yaml(path)
     values.setdefault("name", path.stem)
     try:
         return TrainConfig.from_dict(values)
-    except TypeError as error:
-        raise InputError(f"{path}: {error}") from None
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

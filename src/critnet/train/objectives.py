@@ -1,4 +1,5 @@
-"""What one training step computes in each phase (SPEC §3): forward pass and named loss terms.
+"""What one training step computes in each phase (docs/design.md §3): forward pass and named
+loss terms.
 
 Each function returns a dict of scalar loss tensors; ``"total"`` is the one to back-propagate.
 Frozen parts run under ``torch.no_grad()`` so no backward work is wasted on them.
@@ -14,20 +15,13 @@ from torch import Tensor
 from critnet.losses import interaction_loss, mit_loss, sipria_loss
 from critnet.model import CRITNet
 from critnet.saliency import saliency_weights
-from critnet.train.config import LossSection
+from critnet.train.config import LossSection, SipriaGrad
 
 Batch = dict[str, Tensor]
 
 
 def _weights(batch: Batch, loss: LossSection) -> tuple[Tensor, Tensor]:
     return saliency_weights(batch["sal_ir"], batch["sal_vis"], loss.saliency_weights)
-
-
-def _fuse_full(model: CRITNet, f_vis_ir: Tensor, f_ir_vis: Tensor, s_ir, s_vis) -> Tensor:
-    """``D_fuse`` on all six features (Eq. 11)."""
-    return model.decoder_fuse(
-        torch.cat([f_vis_ir, s_ir.f_ed, s_ir.f_en, f_ir_vis, s_vis.f_ed, s_vis.f_en], dim=1)
-    )
 
 
 def _prefixed(prefix: str, terms: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -38,18 +32,24 @@ def phase_m1(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Tenso
     """phaseM stage 1: ``ℓ_mit`` on ``D_fuse0(cat(F_vis↔ir, F_ir↔vis))``; SIPRIA not run."""
     ir, vis = batch["ir"], batch["vis"]
     f_vis_ir, f_ir_vis = model.transfer(ir, vis)
-    fused = model.decoder_fuse0(torch.cat([f_vis_ir, f_ir_vis], dim=1))
+    fused = model.decode("fuse0", f_vis_ir, f_ir_vis)
     terms = mit_loss(fused, ir, vis, *_weights(batch, loss), loss.lambda_jg)
     return {**terms, "total": terms["mit"]}
 
 
-def phase_m2(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Tensor]:
+def phase_m2(model: CRITNet, batch: Batch, loss: LossSection,
+             sipria_grad: SipriaGrad = "through") -> dict[str, Tensor]:
     """phaseM stage 2: ``ℓ_mit`` on ``D_fuse`` (all six features); SIPRIAs frozen (their
-    parameters do not require grad, but the gradient flows through them into MIT)."""
+    parameters do not require grad). ``sipria_grad`` (``schedule.m2_sipria_grad``):
+    ``through`` lets the gradient flow through the SIPRIAs into MIT; ``detached`` feeds them
+    detached MIT features, so MIT learns only through ``D_fuse``'s direct inputs."""
     ir, vis = batch["ir"], batch["vis"]
     f_vis_ir, f_ir_vis = model.transfer(ir, vis)
-    fused = _fuse_full(model, f_vis_ir, f_ir_vis, model.sipria_ir(f_vis_ir),
-                       model.sipria_vis(f_ir_vis))
+    if sipria_grad == "detached":
+        s_ir, s_vis = model.sipria_ir(f_vis_ir.detach()), model.sipria_vis(f_ir_vis.detach())
+    else:
+        s_ir, s_vis = model.sipria_ir(f_vis_ir), model.sipria_vis(f_ir_vis)
+    fused = model.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
     terms = mit_loss(fused, ir, vis, *_weights(batch, loss), loss.lambda_jg)
     return {**terms, "total": terms["mit"]}
 
@@ -70,9 +70,9 @@ def phase_s(model: CRITNet, batch: Batch, loss: LossSection,
     s_vis = model.sipria_vis(f_ir_vis)
     with torch.no_grad():
         if label_decoder == "fuse0":
-            label = model.decoder_fuse0(torch.cat([f_vis_ir, f_ir_vis], dim=1))
+            label = model.decode("fuse0", f_vis_ir, f_ir_vis)
         else:
-            label = _fuse_full(model, f_vis_ir, f_ir_vis, s_ir, s_vis)
+            label = model.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
     terms_ir = sipria_loss(s_ir, ir, vis, w_ir, w_vis, loss.lambda_edge)
     terms_vis = sipria_loss(s_vis, ir, vis, w_ir, w_vis, loss.lambda_edge)
     inter = interaction_loss(label, s_ir.image, s_vis.image)
@@ -89,7 +89,7 @@ def phase_joint(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Te
     f_vis_ir, f_ir_vis = model.transfer(ir, vis)
     s_ir = model.sipria_ir(f_vis_ir)
     s_vis = model.sipria_vis(f_ir_vis)
-    fused = _fuse_full(model, f_vis_ir, f_ir_vis, s_ir, s_vis)
+    fused = model.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
     terms = mit_loss(fused, ir, vis, w_ir, w_vis, loss.lambda_jg)
     terms_ir = sipria_loss(s_ir, ir, vis, w_ir, w_vis, loss.lambda_edge)
     terms_vis = sipria_loss(s_vis, ir, vis, w_ir, w_vis, loss.lambda_edge)

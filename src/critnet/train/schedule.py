@@ -1,4 +1,4 @@
-"""The mutual promotion training paradigm as a schedule of blocks (SPEC §3, Algorithm 1).
+"""The mutual promotion training paradigm as a schedule of blocks (docs/design.md §3, Algorithm 1).
 
 Training is cut into blocks of ``phase_len`` epochs. Block ``b``:
     * ``b == 0``: phaseM stage 1 (``M1``): MIT + ``D_fuse0`` on ``ℓ_mit``, optimizer A.

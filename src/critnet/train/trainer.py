@@ -1,4 +1,5 @@
-"""The MPTP training loop (SPEC §3): data, phases, optimizers, checkpoints, logs, export."""
+"""The MPTP training loop (docs/design.md §3): data, phases, optimizers, checkpoints, logs,
+export."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from critnet.data.roadscene import RoadSceneCrops
-from critnet.errors import InputError
+from critnet.errors import ConfigError, InputError
 from critnet.model import CRITNet, build_model
 from critnet.paths import data_root
 from critnet.train import objectives
@@ -38,7 +39,7 @@ from critnet.weights import save_weights
 
 
 def build_optimizers(model: CRITNet, config: TrainConfig) -> dict[str, torch.optim.Adam]:
-    """The Adam optimizers of SPEC §3 by name: ``A`` (MIT + ``D_fuse0``), ``B`` (MIT +
+    """The Adam optimizers of docs/design.md §3 by name: ``A`` (MIT + ``D_fuse0``), ``B`` (MIT +
     ``D_fuse``), ``C`` (``sipria_ir``), ``D`` (``sipria_vis``); with ``sipria: false`` only
     ``A``; with ``mptp: false`` one ``joint`` optimizer over everything but ``D_fuse0``."""
     s = config.schedule
@@ -119,7 +120,7 @@ class Trainer:
 
     # -- state ---------------------------------------------------------------------------------
     def _restore(self, payload: dict[str, Any]) -> None:
-        if payload["config"] != self.config.to_dict():
+        if _with_defaults(payload["config"]) != self.config.to_dict():
             raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: written by a different config "
                              f"({payload['config'].get('name')!r}); resume with the same one")
         self.model.load_state_dict(payload["model"])
@@ -179,7 +180,8 @@ class Trainer:
         if block.kind == "M1":
             return objectives.phase_m1(self.model, batch, loss)
         if block.kind == "M2":
-            return objectives.phase_m2(self.model, batch, loss)
+            return objectives.phase_m2(self.model, batch, loss,
+                                       self.config.schedule.m2_sipria_grad)
         if block.kind == "S":
             return objectives.phase_s(self.model, batch, loss, block.label_decoder)
         return objectives.phase_joint(self.model, batch, loss)
@@ -262,6 +264,15 @@ class Trainer:
         steps = self.step - start_step
         return {"step": self.step, "total_steps": self.total_steps, "steps_run": steps,
                 "seconds": time.perf_counter() - started, "last": last_row}
+
+
+def _with_defaults(saved: dict[str, Any]) -> dict[str, Any] | None:
+    """A checkpoint's config with options added since it was written at their defaults
+    (``None`` if it no longer loads)."""
+    try:
+        return TrainConfig.from_dict(saved).to_dict()
+    except ConfigError:
+        return None
 
 
 def _postfix(row: dict[str, Any]) -> dict[str, str]:

@@ -37,11 +37,11 @@ from critnet.atomic import atomic_path
 from critnet.baselines import BASELINES
 from critnet.bench.datasets import Dataset, load_dataset
 from critnet.bench.paper_tables import TABLE_FOR_DATASET
-from critnet.bench.table import csv_table, latex_table, markdown_table
 from critnet.errors import InputError
 from critnet.io import write_image
 from critnet.metrics import PAPER_METRICS, FusionTriple, compute_on_triple, resolve_metric_names
 from critnet.metrics.prepare import to_gray_uint8
+from critnet.tables import format_table
 
 GrayFusion = Callable[[np.ndarray, np.ndarray], np.ndarray]
 Scores = dict[str, dict[str, dict[str, float]]]  # method -> stem -> metric -> value
@@ -415,7 +415,7 @@ def _write_tables(result: CompareResult, std: dict[str, dict[str, float]], comma
     ds, out, metrics = result.dataset, result.out_dir, result.metrics
     title = f"{ds.spec.title}: {len(ds.pairs)} pairs, evaluated grey"
     kinds = {m.name: {"kind": m.kind, "source": m.source} for m in result.methods}
-    md = [f"# {title}", "", markdown_table(result.mean, metrics, first=first_column),
+    md = [f"# {title}", "", format_table(result.mean, metrics, "markdown", first=first_column),
           "Bold: best; italic: second best; ↑/↓: higher/lower is better. "
           "Means over the pairs.", ""]
     if ds.spec.note:
@@ -425,9 +425,9 @@ def _write_tables(result: CompareResult, std: dict[str, dict[str, float]], comma
         md += ["", f"Command: `{command}`"]
     result.files += [
         _write_text(out / "table.md", "\n".join(md).rstrip() + "\n"),
-        _write_text(out / "table.csv", csv_table(result.mean, metrics, extra=kinds)),
-        _write_text(out / "table.tex", latex_table(result.mean, metrics, caption=title,
-                                                   first=first_column)),
+        _write_text(out / "table.csv", format_table(result.mean, metrics, "csv", extra=kinds)),
+        _write_text(out / "table.tex", format_table(result.mean, metrics, "latex",
+                                                     caption=title, first=first_column)),
     ]
     fragment = {
         "dataset": ds.key, "title": ds.spec.title, "note": ds.spec.note, "pairs": len(ds.pairs),

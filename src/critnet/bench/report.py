@@ -15,7 +15,7 @@ from pathlib import Path
 
 from critnet.atomic import atomic_path
 from critnet.bench.paper_tables import METRIC_ORDER, TABLES, PaperTable
-from critnet.bench.table import format_value, markdown_table
+from critnet.tables import format_table, format_value
 
 # Section order, and the command that fills each section.
 SECTIONS: dict[str, str] = {
@@ -82,7 +82,7 @@ def _section(key: str, fragment: dict | None, base: str) -> list[str]:
         lines = [f"## {title}: pending", "", f"Not run yet. Command: `{SECTIONS[key]}`", ""]
         if paper is not None:
             lines += [f"Paper, {paper.caption} — {paper.test_set}:", "",
-                      markdown_table(paper.rows, METRIC_ORDER, first="Paper row")]
+                      format_table(paper.rows, METRIC_ORDER, first="Paper row")]
         return lines
     metrics = fragment["metrics"]
     mean = {name: {m: (math.nan if v is None else v) for m, v in vals.items()}
@@ -92,14 +92,14 @@ def _section(key: str, fragment: dict | None, base: str) -> list[str]:
     if fragment.get("note"):
         lines += [f"Test set: {fragment['note']}.", ""]
     lines += ["Measured here (means over the pairs, grey):", "",
-              markdown_table(mean, metrics, first=fragment.get("first_column", "Method"))]
+              format_table(mean, metrics, first=fragment.get("first_column", "Method"))]
     kinds = {}
     for method in fragment["methods"]:
         kinds.setdefault(method["kind"], []).append(method["name"])
     lines += ["Rows: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in kinds.items()) + ".", ""]
     if paper is not None:
         lines += [f"Paper, {paper.caption} — {paper.test_set}:", "",
-                  markdown_table(paper.rows, METRIC_ORDER, first="Paper row")]
+                  format_table(paper.rows, METRIC_ORDER, first="Paper row")]
         both = side_by_side(mean, paper, metrics)
         if both:
             lines += ["Rows in both (measured here / paper; different test sets):", "", both]

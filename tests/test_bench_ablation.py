@@ -10,7 +10,9 @@ import pytest
 import yaml
 from bench_helpers import make_data_root
 
-from critnet.bench.ablation import STUDIES, plan_runs, run_study, train_all
+from critnet.bench.ablation import plan_runs, run_study, train_all
+from critnet.bench.compare import RunOptions
+from critnet.bench.registry import STUDIES
 from critnet.errors import CritnetError, InputError
 
 CPU = {"model": {"preset": "lite"}, "schedule": {"epochs": 4, "phase_len": 2, "batch_size": 2}}
@@ -113,7 +115,8 @@ def test_run_study_trains_once_then_evaluates_on_tno(tmp_path: Path) -> None:
     configs, runs, out = _configs(tmp_path / "configs"), tmp_path / "runs", tmp_path / "out"
     trainer = FakeTrainer()
     result = run_study("ablation", out, configs_dir=configs, runs_dir=runs, train=trainer,
-                       data_root=root, busy_seconds=0, progress=False, log=lambda _: None)
+                       busy_seconds=0, log=lambda _: None,
+                       options=RunOptions(data_root=root, progress=False))
     assert len(trainer.calls) == 4
     assert [m.name for m in result.methods] == ["w/o MIT", "w/o SIPRIA", "w/o MPTP", "Ours"]
     assert "| Configuration | CC ↑" in (out / "table.md").read_text()
@@ -123,8 +126,8 @@ def test_run_study_trains_once_then_evaluates_on_tno(tmp_path: Path) -> None:
     again = FakeTrainer()
     for folder in runs.iterdir():
         (folder / "checkpoint.pt").unlink()
-    run_study("ablation", out, configs_dir=configs, runs_dir=runs, train=again, data_root=root,
-              plots=False, progress=False, log=lambda _: None)
+    run_study("ablation", out, configs_dir=configs, runs_dir=runs, train=again,
+              log=lambda _: None, options=RunOptions(data_root=root, plots=False, progress=False))
     assert again.calls == []
 
 
@@ -138,11 +141,12 @@ def test_trained_only_evaluates_finished_runs_and_trains_nothing(tmp_path: Path)
     save_weights(build_model("lite", mit=False), runs / "ablation_no_mit" / "weights.safetensors",
                  epoch="2")  # a block-end snapshot of an unfinished run
     notes: list[str] = []
-    result = run_study("ablation", out, configs_dir=configs, runs_dir=runs, data_root=root,
-                       trained_only=True, train=FakeTrainer(), plots=False, progress=False,
-                       log=notes.append)
+    result = run_study("ablation", out, configs_dir=configs, runs_dir=runs,
+                       trained_only=True, train=FakeTrainer(), log=notes.append,
+                       options=RunOptions(data_root=root, plots=False, progress=False))
     assert [m.name for m in result.methods] == ["Ours"]
     assert sum("not trained yet" in n for n in notes) == 3
     with pytest.raises(CritnetError, match="no finished run"):
-        run_study("lambda", out, configs_dir=configs, runs_dir=tmp_path / "none", data_root=root,
-                  trained_only=True, plots=False, progress=False, log=notes.append)
+        run_study("lambda", out, configs_dir=configs, runs_dir=tmp_path / "none",
+                  trained_only=True, log=notes.append,
+                  options=RunOptions(data_root=root, plots=False, progress=False))

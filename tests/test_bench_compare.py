@@ -11,9 +11,10 @@ from bench_helpers import TNO_STEMS, make_data_root
 from click.testing import CliRunner
 from PIL import Image
 
-from critnet.bench import compare as compare_module
-from critnet.bench.compare import Method, compare, select_methods
+from critnet.bench import scores as scores_module
+from critnet.bench.compare import RunOptions, compare
 from critnet.bench.datasets import load_dataset
+from critnet.bench.methods import Method, select_methods, weights_label
 from critnet.errors import InputError
 
 
@@ -55,7 +56,8 @@ def test_compare_writes_every_output_and_resumes(root: Path, tmp_path: Path,
     extra = Method("Darker", "baseline", "test rule v1", fuse=darker)
     before = _snapshot(root)
     out = tmp_path / "out"
-    result = compare("tno42", out, data_root=root, extra_methods=[extra], progress=False)
+    result = compare("tno42", out, extra_methods=[extra],
+                     options=RunOptions(data_root=root, progress=False))
 
     assert [m.name for m in result.methods] == ["Blur", "Average", "Maximum", "LP", "Darker"]
     assert len(calls) == 3
@@ -83,9 +85,9 @@ def test_compare_writes_every_output_and_resumes(root: Path, tmp_path: Path,
     def fail(*_args, **_kwargs):
         raise AssertionError("score recomputed on resume")
 
-    monkeypatch.setattr(compare_module, "compute_on_triple", fail)
-    again = compare("tno42", out, data_root=root, extra_methods=[extra], plots=False,
-                    progress=False)
+    monkeypatch.setattr(scores_module, "score_pair", fail)
+    again = compare("tno42", out, extra_methods=[extra],
+                    options=RunOptions(data_root=root, plots=False, progress=False))
     assert len(calls) == 3
     assert again.mean == result.mean
 
@@ -93,11 +95,11 @@ def test_compare_writes_every_output_and_resumes(root: Path, tmp_path: Path,
 def test_changed_source_recomputes_that_method(root: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     one = Method("Rule", "baseline", "v1", fuse=lambda ir, vis: ir)
-    compare("tno42", out, data_root=root, methods="Rule", weights=[], extra_methods=[one],
-            plots=False, progress=False)
+    compare("tno42", out, methods="Rule", weights=[], extra_methods=[one],
+            options=RunOptions(data_root=root, plots=False, progress=False))
     two = Method("Rule", "baseline", "v2", fuse=lambda ir, vis: vis)
-    result = compare("tno42", out, data_root=root, methods="Rule", weights=[],
-                     extra_methods=[two], plots=False, progress=False)
+    result = compare("tno42", out, methods="Rule", weights=[], extra_methods=[two],
+                     options=RunOptions(data_root=root, plots=False, progress=False))
     vis = np.asarray(Image.open(root / "tno/vi/01_alpha.png"))[..., 0]
     assert np.array_equal(np.asarray(Image.open(out / "fused/Rule/01_alpha.png")), vis)
     assert (out / "fused/Rule/SOURCE.txt").read_text().strip() == "v2"
@@ -106,7 +108,8 @@ def test_changed_source_recomputes_that_method(root: Path, tmp_path: Path) -> No
 
 def test_output_inside_an_input_folder_is_refused(root: Path) -> None:
     with pytest.raises(InputError, match="inside the input folder"):
-        compare("tno42", root / "tno" / "bench", data_root=root, plots=False, progress=False)
+        compare("tno42", root / "tno" / "bench",
+                options=RunOptions(data_root=root, plots=False, progress=False))
 
 
 def test_select_methods_by_name_or_kind() -> None:
@@ -124,8 +127,8 @@ def test_our_model_row_from_a_weights_file(root: Path, tmp_path: Path) -> None:
 
     weights = save_weights(build_model("lite"), tmp_path / "tiny.safetensors")
     out = tmp_path / "out"
-    result = compare("tno42", out, data_root=root, weights=[str(weights)], methods="ours,LP",
-                     metrics="CC,EN", zoom=(2, 2, 10, 10), progress=False)
+    result = compare("tno42", out, weights=[str(weights)], methods="ours,LP", metrics="CC,EN",
+                     options=RunOptions(data_root=root, zoom=(2, 2, 10, 10), progress=False))
     assert [m.name for m in result.methods] == ["LP", "C-RITNet"]
     assert "sha256:" in result.methods[1].source
     assert sorted(p.stem for p in (out / "fused/C-RITNet").glob("*.png")) == list(TNO_STEMS)
@@ -151,20 +154,18 @@ def test_cli_compare_prints_the_table(root: Path, tmp_path: Path,
 
 
 def test_weights_rows_are_named_by_label_run_folder_or_stem() -> None:
-    from critnet.bench.compare import _weights_label
 
-    assert _weights_label("ratio=runs/a/weights.safetensors", 2) == (
+    assert weights_label("ratio=runs/a/weights.safetensors", 2) == (
         "C-RITNet (ratio)", "runs/a/weights.safetensors")
-    assert _weights_label("docs/results/runs/lambda_50/weights.safetensors", 2) == (
+    assert weights_label("docs/results/runs/lambda_50/weights.safetensors", 2) == (
         "C-RITNet (lambda_50)", "docs/results/runs/lambda_50/weights.safetensors")
-    assert _weights_label("lite", 2) == ("C-RITNet (lite)", "lite")
-    assert _weights_label("x/tiny.safetensors", 1) == ("C-RITNet", "x/tiny.safetensors")
+    assert weights_label("lite", 2) == ("C-RITNet (lite)", "lite")
+    assert weights_label("x/tiny.safetensors", 1) == ("C-RITNet", "x/tiny.safetensors")
 
 
 def test_an_existing_file_with_equals_in_its_path_is_not_a_label(tmp_path, monkeypatch) -> None:
-    from critnet.bench.compare import _weights_label
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a=b").mkdir()
     (tmp_path / "a=b" / "w.safetensors").write_bytes(b"")
-    assert _weights_label("a=b/w.safetensors", 2) == ("C-RITNet (w)", "a=b/w.safetensors")
+    assert weights_label("a=b/w.safetensors", 2) == ("C-RITNet (w)", "a=b/w.safetensors")

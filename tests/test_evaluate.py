@@ -15,9 +15,9 @@ from critnet.cli import main
 from critnet.errors import InputError
 from critnet.evaluate import (
     evaluate_methods,
-    format_table,
+    nan_notes,
     parse_methods,
-    rank_marks,
+    summarize,
 )
 from critnet.metrics import compute_metrics
 
@@ -80,31 +80,47 @@ def test_size_mismatch_names_the_file(folders: Path) -> None:
         evaluate_methods(folders / "ir", folders / "vi", {"avg": folders / "avg"})
 
 
+def test_nan_rule_leaves_nan_pairs_out_and_counts_them() -> None:
+    per_image = {"A": {"p": {"CC": 0.2, "PSNR": 60.0}, "q": {"CC": math.nan, "PSNR": 62.0},
+                       "r": {"CC": 0.4, "PSNR": math.inf}},
+                 "B": {"p": {"CC": math.nan, "PSNR": 1.0}, "q": {"CC": math.nan, "PSNR": 3.0},
+                       "r": {"CC": math.nan, "PSNR": 5.0}}}
+    summary = summarize(per_image, ["CC", "PSNR"])
+    assert summary.mean["A"]["CC"] == pytest.approx(0.3)  # over the two defined pairs
+    assert summary.std["A"]["CC"] == pytest.approx(0.1)
+    assert summary.nan_pairs == {"A": {"CC": 1, "PSNR": 0}, "B": {"CC": 3, "PSNR": 0}}
+    assert math.isnan(summary.mean["B"]["CC"])  # no defined pair: NaN
+    assert summary.mean["A"]["PSNR"] == math.inf  # inf is a value and propagates
+    assert summary.mean["B"]["PSNR"] == 3.0
+    assert nan_notes(summary.nan_pairs) == [
+        "A: CC undefined (NaN) on 1 pair(s), left out of its mean",
+        "B: CC undefined (NaN) on 3 pair(s), left out of its mean"]
+
+
+def test_constant_fused_image_gives_nan_cc_reported_by_the_cli(folders: Path, tmp_path: Path,
+                                                                capsys) -> None:
+    _save(folders / "flat" / "a.png", np.full((40, 48), 128, np.uint8))  # CC undefined
+    for stem in "bc":
+        _save(folders / "flat" / f"{stem}.png",
+              np.asarray(Image.open(folders / "avg" / f"{stem}.png")))
+    result = evaluate_methods(folders / "ir", folders / "vi", {"flat": folders / "flat"}, "CC")
+    assert math.isnan(result.per_image["flat"]["a"]["CC"])
+    assert result.nan_pairs == {"flat": {"CC": 1}}
+    assert result.means["flat"]["CC"] == pytest.approx(
+        (result.per_image["flat"]["b"]["CC"] + result.per_image["flat"]["c"]["CC"]) / 2)
+    out = tmp_path / "all.json"
+    main(["evaluate", "--ir", str(folders / "ir"), "--vis", str(folders / "vi"),
+          "--fused", str(folders / "flat"), "--metrics", "CC", "--no-progress",
+          "--json", str(out)])
+    assert "flat: CC undefined (NaN) on 1 pair(s)" in capsys.readouterr().err
+    assert json.loads(out.read_text())["nan_pairs"] == {"flat": {"CC": 1}}
+
+
 def test_parse_methods_names_by_folder_or_prefix(tmp_path: Path) -> None:
     assert parse_methods(["out/SeAFusion/", "Ours=runs/x"]) == {
         "SeAFusion": Path("out/SeAFusion/"), "Ours": Path("runs/x")}
     with pytest.raises(InputError, match="both named"):
         parse_methods(["a/x", "b/x"])
-
-
-def test_ranking_respects_lower_better_and_ignores_nan() -> None:
-    means = {"A": {"EN": 7.0, "Qcv": 300.0}, "B": {"EN": 6.0, "Qcv": 200.0},
-             "C": {"EN": 6.5, "Qcv": math.nan}}
-    marks = rank_marks(means, ["EN", "Qcv"])
-    assert marks == {("A", "EN"): "best", ("C", "EN"): "second", ("B", "Qcv"): "best",
-                     ("A", "Qcv"): "second"}
-
-
-def test_table_formats_mark_best_and_second() -> None:
-    means = {"A": {"EN": 7.0, "Qcv": 300.0}, "B": {"EN": 6.0, "Qcv": 200.0}}
-    md = format_table(means, ["EN", "Qcv"])
-    assert "| Method | EN ↑ | Qcv ↓ |" in md
-    assert "| A | **7.0000** | *300.0000* |" in md and "| B | *6.0000* | **200.0000** |" in md
-    tex = format_table(means, ["EN", "Qcv"], "latex", digits=2)
-    assert "\\textbf{7.00}" in tex and "$\\downarrow$" in tex and "\\textit{300.00}" in tex
-    assert format_table(means, ["EN"], "csv").splitlines() == ["method,EN", "A,7.0", "B,6.0"]
-    assert json.loads(format_table(means, ["EN"], "json")) == {"A": {"EN": 7.0}, "B": {"EN": 6.0}}
-    assert "7.0000*" in format_table(means, ["EN"], "text")
 
 
 def test_cli_writes_every_output(folders: Path, tmp_path: Path, capsys) -> None:

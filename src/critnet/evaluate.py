@@ -1,14 +1,22 @@
-"""Evaluate fused-image folders with the fusion metrics, and format paper-style tables.
+"""Score fused images with the fusion metrics: one pair (:func:`score_pair`), folders of them
+(:func:`evaluate_methods`), and the means over the pairs (:func:`summarize`, the one NaN rule).
 
-Library half of ``critnet evaluate`` (the CLI only parses arguments)::
+Library half of ``critnet evaluate`` (the CLI only parses arguments); tables are rendered by
+:mod:`critnet.tables`::
 
-    from critnet.evaluate import evaluate_methods, format_table
+    from critnet.evaluate import evaluate_methods
+    from critnet.tables import format_table
     result = evaluate_methods("tno/ir", "tno/vi", {"SeAFusion": "tno_fused/SeAFusion"}, "paper")
-    print(format_table(result.means, result.metrics, fmt="markdown"))
+    print(format_table(result.means, result.metrics, "markdown"))
 
 Pairs are matched by file stem (:func:`critnet.data.pairs.match_pairs`); each method folder must
 hold one fused image per pair, of the pair's size. Means are taken over the images that every
 method has, so the rows of a table are comparable.
+
+NaN rule (``docs/metrics.md``): a metric undefined on a pair (NaN, e.g. CC of a constant image)
+is left out of that metric's mean and standard deviation, and the number of such pairs is
+reported beside the mean (:attr:`Summary.nan_pairs`); with no defined pair the mean is NaN.
+Infinite values (PSNR of a perfect fusion) are values and propagate.
 """
 
 from __future__ import annotations
@@ -37,8 +45,7 @@ from critnet.metrics import (
     resolve_metric_names,
     to_gray_uint8,
 )
-
-FORMATS = ("markdown", "latex", "csv", "json", "text")
+from critnet.tables import json_number
 
 
 @dataclass
@@ -50,8 +57,9 @@ class EvaluationResult:
         methods: method names, in row order.
         images: the stems evaluated (common to every method), sorted.
         per_image: ``{method: {stem: {metric: value}}}``.
-        means: ``{method: {metric: mean over images}}`` (NaN if any image gives NaN, as a
-            MATLAB ``mean`` would).
+        means: ``{method: {metric: mean over images}}`` (NaN pairs left out, see
+            :func:`summarize`).
+        nan_pairs: ``{method: {metric: pairs where the metric is NaN}}``.
         skipped: ``{method: [stems]}`` of pairs left out by ``skip_missing``.
     """
 
@@ -60,6 +68,7 @@ class EvaluationResult:
     images: list[str]
     per_image: dict[str, dict[str, dict[str, float]]]
     means: dict[str, dict[str, float]] = field(default_factory=dict)
+    nan_pairs: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -123,32 +132,77 @@ def _plan(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
     return pairs, fused, missing
 
 
-def _evaluate_pair(task: tuple[str, Path, Path, list[tuple[str, Path]], list[str], str]
-                   ) -> tuple[str, dict[str, dict[str, float]]]:
-    """One pair, every method: read once, reuse the sources' cached work across methods."""
-    stem, ir_path, vis_path, fused_paths, metrics, mode = task
-    ir, vis = read_image(ir_path), read_image(vis_path)
+def score_pair(ir: np.ndarray, vis: np.ndarray, fused: Mapping[str, np.ndarray],
+               metrics: Sequence[str], mode: str = "gray") -> dict[str, dict[str, float]]:
+    """Score several fused images of one pair, sharing the sources' cached work across them.
+
+    Args:
+        ir, vis: the sources, ``(H, W)`` or ``(H, W, 3)``, any dtype :func:`to_gray_uint8` takes.
+        fused: ``{method: fused image}``, each of the sources' ``(H, W)``.
+        metrics: registry names.
+        mode: ``"gray"`` or ``"vifb"`` (see :func:`critnet.metrics.compute_metrics`).
+
+    Returns:
+        ``{method: {metric: value}}``; NaN where a metric is undefined.
+    """
     out: dict[str, dict[str, float]] = {}
     base: FusionTriple | None = None
-    for method, path in fused_paths:
-        fused = read_image(path)
-        if fused.shape[:2] != ir.shape[:2] or vis.shape[:2] != ir.shape[:2]:
-            raise InputError(f"{path}: size {fused.shape[1]}x{fused.shape[0]} differs from its "
-                             f"pair ({ir_path}: {ir.shape[1]}x{ir.shape[0]}, {vis_path}: "
-                             f"{vis.shape[1]}x{vis.shape[0]})")
+    for method, image in fused.items():
         if mode == "gray":
-            base = base or FusionTriple.from_images(ir, vis, fused)
-            out[method] = compute_on_triple(base.with_fused(to_gray_uint8(fused)), metrics)
+            base = base or FusionTriple.from_images(ir, vis, image)
+            out[method] = compute_on_triple(base.with_fused(to_gray_uint8(image)), metrics)
         else:
-            out[method] = compute_metrics(ir, vis, fused, metrics, mode=mode)
-    return stem, out
+            out[method] = compute_metrics(ir, vis, image, metrics, mode=mode)
+    return out
 
 
-def mean_values(per_image: Mapping[str, Mapping[str, Mapping[str, float]]], metrics: Sequence[str]
-                ) -> dict[str, dict[str, float]]:
-    """``{method: {stem: {metric: v}}}`` -> ``{method: {metric: mean}}`` (NaN propagates)."""
-    return {method: {m: float(np.mean([row[m] for row in images.values()])) for m in metrics}
-            for method, images in per_image.items()}
+def _evaluate_pair(task: tuple[str, Path, Path, list[tuple[str, Path]], list[str], str]
+                   ) -> tuple[str, dict[str, dict[str, float]]]:
+    """One pair, every method: read the files, check sizes, :func:`score_pair`."""
+    stem, ir_path, vis_path, fused_paths, metrics, mode = task
+    ir, vis = read_image(ir_path), read_image(vis_path)
+    fused: dict[str, np.ndarray] = {}
+    for method, path in fused_paths:
+        fused[method] = read_image(path)
+        if fused[method].shape[:2] != ir.shape[:2] or vis.shape[:2] != ir.shape[:2]:
+            raise InputError(f"{path}: size {fused[method].shape[1]}x{fused[method].shape[0]} "
+                             f"differs from its pair ({ir_path}: {ir.shape[1]}x{ir.shape[0]}, "
+                             f"{vis_path}: {vis.shape[1]}x{vis.shape[0]})")
+    return stem, score_pair(ir, vis, fused, metrics, mode)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Per method and metric, over the pairs: ``mean`` and ``std`` (population) of the defined
+    values, and ``nan_pairs``, how many pairs were left out because the metric is NaN there."""
+
+    mean: dict[str, dict[str, float]]
+    std: dict[str, dict[str, float]]
+    nan_pairs: dict[str, dict[str, int]]
+
+
+def nan_notes(nan_pairs: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """One line per method and metric with NaN pairs (tables' footnotes, CLI notes)."""
+    return [f"{method}: {metric} undefined (NaN) on {count} pair(s), left out of its mean"
+            for method, counts in nan_pairs.items() for metric, count in counts.items() if count]
+
+
+def summarize(per_image: Mapping[str, Mapping[str, Mapping[str, float]]],
+              metrics: Sequence[str]) -> Summary:
+    """``{method: {stem: {metric: v}}}`` -> :class:`Summary` with the NaN rule: NaN values are
+    left out (and counted), a mean over no defined value is NaN, ±inf propagates."""
+    mean: dict[str, dict[str, float]] = {}
+    std: dict[str, dict[str, float]] = {}
+    nan_pairs: dict[str, dict[str, int]] = {}
+    for method, per_stem in per_image.items():
+        mean[method], std[method], nan_pairs[method] = {}, {}, {}
+        for metric in metrics:
+            values = np.array([row[metric] for row in per_stem.values()], dtype=np.float64)
+            defined = values[~np.isnan(values)]
+            mean[method][metric] = float(defined.mean()) if defined.size else math.nan
+            std[method][metric] = float(defined.std()) if defined.size else math.nan
+            nan_pairs[method][metric] = int(values.size - defined.size)
+    return Summary(mean, std, nan_pairs)
 
 
 def evaluate_methods(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
@@ -201,118 +255,10 @@ def evaluate_methods(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
                 bar.update()
     if bar is not None:
         bar.close()
+    summary = summarize(per_image, names)
     return EvaluationResult(metrics=names, methods=list(methods),
                             images=[stem for stem, _, _ in pairs], per_image=per_image,
-                            means=mean_values(per_image, names), skipped=missing)
-
-
-# --- ranking and tables ---------------------------------------------------------------------
-
-def rank_marks(means: Mapping[str, Mapping[str, float]], metrics: Sequence[str]
-               ) -> dict[tuple[str, str], str]:
-    """``{(method, metric): "best" | "second"}`` per column, respecting ``lower_better``.
-
-    Ties share a rank; NaN never ranks. With one method nothing is marked.
-    """
-    marks: dict[tuple[str, str], str] = {}
-    if len(means) < 2:
-        return marks
-    for metric in metrics:
-        sign = 1.0 if METRICS[metric].lower_better else -1.0
-        values = sorted({sign * row[metric] for row in means.values()
-                         if not math.isnan(row[metric])})
-        for method, row in means.items():
-            v = row[metric]
-            if math.isnan(v):
-                continue
-            if values and sign * v == values[0]:
-                marks[(method, metric)] = "best"
-            elif len(values) > 1 and sign * v == values[1]:
-                marks[(method, metric)] = "second"
-    return marks
-
-
-def _fmt(value: float, digits: int) -> str:
-    return "NaN" if math.isnan(value) else f"{value:.{digits}f}"
-
-
-def format_table(means: Mapping[str, Mapping[str, float]], metrics: Sequence[str] | None = None,
-                 fmt: str = "markdown", *, digits: int = 4, caption: str | None = None) -> str:
-    """Methods × metrics table of means, laid out like the paper's Tables 2–4.
-
-    Headers carry ↑/↓ from ``lower_better``; per column the best value is bold and the second
-    italic (Markdown ``**x**``/``*x*``, LaTeX ``\\textbf``/``\\textit``; the plain ``text``
-    format appends ``*``/``+``; ``csv``/``json`` carry numbers only).
-
-    Args:
-        means: ``{method: {metric: value}}`` (row order kept).
-        metrics: columns; default: the keys of the first row.
-        fmt: one of ``markdown``, ``latex``, ``csv``, ``json``, ``text``.
-        digits: decimals shown.
-        caption: LaTeX caption / Markdown title line.
-    """
-    if metrics is None:
-        metrics = list(next(iter(means.values()), {}))
-    metrics = list(metrics)
-    if fmt == "json":
-        return json.dumps({m: {k: _json_number(v) for k, v in row.items() if k in metrics}
-                           for m, row in means.items()}, indent=2)
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["method", *metrics])
-        for method, row in means.items():
-            writer.writerow([method, *(repr(float(row[m])) for m in metrics)])
-        return buf.getvalue()
-    marks = rank_marks(means, metrics)
-    headers = [f"{m} {METRICS[m].arrow}" for m in metrics]
-    if fmt == "markdown":
-        style = {"best": "**{}**", "second": "*{}*"}
-        lines = [f"**{caption}**", ""] if caption else []
-        lines += ["| Method | " + " | ".join(headers) + " |",
-                  "|---|" + "---:|" * len(metrics)]
-        for method, row in means.items():
-            cells = [style.get(marks.get((method, m), ""), "{}").format(_fmt(row[m], digits))
-                     for m in metrics]
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        return "\n".join(lines) + "\n"
-    if fmt == "latex":
-        style = {"best": "\\textbf{{{}}}", "second": "\\textit{{{}}}"}
-        arrows = {"↑": "$\\uparrow$", "↓": "$\\downarrow$"}
-        head = [f"{_tex(m)} {arrows[METRICS[m].arrow]}" for m in metrics]
-        lines = ["\\begin{table}[t]", "\\centering"]
-        if caption:
-            lines.append(f"\\caption{{{_tex(caption)}}}")
-        lines += [f"\\begin{{tabular}}{{l{'c' * len(metrics)}}}", "\\hline",
-                  "Method & " + " & ".join(head) + " \\\\", "\\hline"]
-        for method, row in means.items():
-            cells = [style.get(marks.get((method, m), ""), "{}").format(_fmt(row[m], digits))
-                     for m in metrics]
-            lines.append(f"{_tex(method)} & " + " & ".join(cells) + " \\\\")
-        lines += ["\\hline", "\\end{tabular}", "\\end{table}"]
-        return "\n".join(lines) + "\n"
-    if fmt == "text":
-        suffix = {"best": "*", "second": "+"}
-        rows = [["Method", *headers]]
-        for method, row in means.items():
-            rows.append([method, *(_fmt(row[m], digits) + suffix.get(marks.get((method, m), ""),
-                                                                      " ") for m in metrics)])
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        out = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in rows]
-        out.append("(* best, + second; ↑ higher is better, ↓ lower is better)")
-        return "\n".join(out) + "\n"
-    raise InputError(f"unknown table format {fmt!r}; use one of {', '.join(FORMATS)}")
-
-
-def _tex(text: str) -> str:
-    for char in "\\&%$#_{}":
-        text = text.replace(char, "\\" + char)
-    return text
-
-
-def _json_number(value: float) -> float | None:
-    return None if math.isnan(value) or math.isinf(value) else float(value)
+                            means=summary.mean, nan_pairs=summary.nan_pairs, skipped=missing)
 
 
 def per_image_csv(result: EvaluationResult) -> str:
@@ -335,8 +281,9 @@ def result_json(result: EvaluationResult) -> str:
         "methods": result.methods,
         "images": result.images,
         "skipped": result.skipped,
-        "means": {k: {m: _json_number(v) for m, v in row.items()}
+        "means": {k: {m: json_number(v) for m, v in row.items()}
                   for k, row in result.means.items()},
-        "per_image": {k: {s: {m: _json_number(v) for m, v in row.items()}
+        "nan_pairs": result.nan_pairs,
+        "per_image": {k: {s: {m: json_number(v) for m, v in row.items()}
                           for s, row in rows.items()} for k, rows in result.per_image.items()},
     }, indent=2)

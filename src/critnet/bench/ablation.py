@@ -24,7 +24,9 @@ from pathlib import Path
 import yaml
 
 from critnet.atomic import atomic_path
-from critnet.bench.compare import CompareResult, compare, model_method
+from critnet.bench.compare import CompareResult, RunOptions, compare
+from critnet.bench.methods import model_method
+from critnet.bench.registry import STUDIES, Study
 from critnet.errors import CritnetError, InputError
 
 TrainFn = Callable[[Path, Path, bool, int | None], None]
@@ -32,36 +34,6 @@ SCHEDULES = ("cpu", "paper")
 WEIGHTS = "weights.safetensors"
 CHECKPOINT = "checkpoint.pt"
 BUSY_SECONDS = 600.0  # a run written to this recently is taken to be training elsewhere
-
-
-@dataclass(frozen=True)
-class Study:
-    """One training study.
-
-    Attributes:
-        key: ``ablation`` or ``lambda``.
-        paper_table: key into :data:`critnet.bench.paper_tables.TABLES`.
-        dataset: benchmark dataset it is evaluated on.
-        runs: ``(row label, config stem)`` in table order (labels as in the paper's table).
-        figure: the paper's figure this study's grid corresponds to.
-    """
-
-    key: str
-    paper_table: str
-    dataset: str
-    runs: tuple[tuple[str, str], ...]
-    figure: str
-
-
-STUDIES: dict[str, Study] = {
-    "ablation": Study("ablation", "table1", "tno42",
-                      (("w/o MIT", "ablation_no_mit"), ("w/o SIPRIA", "ablation_no_sipria"),
-                       ("w/o MPTP", "ablation_no_mptp"), ("Ours", "cpu")), "Fig. 3"),
-    "lambda": Study("lambda", "table5", "roadscene50",
-                    # λ = 20 is the default: the full model's run, never trained twice.
-                    (("λ = 1", "lambda_1"), ("λ = 20", "cpu"), ("λ = 50", "lambda_50"),
-                     ("λ = 100", "lambda_100")), "Fig. 11"),
-}
 
 
 @dataclass
@@ -193,20 +165,14 @@ def run_study(study: str | Study, out_dir: str | os.PathLike, *,
               train: TrainFn | None = None,
               max_steps: int | None = None,
               busy_seconds: float = BUSY_SECONDS,
-              data_root: str | os.PathLike | None = None,
-              device: str = "cpu",
-              grid_pairs: Sequence[str] | None = None,
-              zoom: tuple[int, int, int, int] | None = None,
-              plots: bool = True,
-              command: str = "",
-              progress: bool = True,
               trained_only: bool = False,
-              log: Callable[[str], None] = print) -> CompareResult:
+              log: Callable[[str], None] = print,
+              options: RunOptions | None = None) -> CompareResult:
     """Train what is missing for ``study``, then evaluate its models on the study's dataset and
     write the table (paper layout), plots and visual comparison into ``out_dir``.
 
     Args:
-        study: ``ablation`` / ``lambda`` or a :class:`Study`.
+        study: a key of :data:`critnet.bench.registry.STUDIES` or a :class:`Study`.
         configs_dir: where ``<stem>.yaml`` and ``paper.yaml`` live.
         runs_dir: where run folders are found and created.
         schedule: ``cpu`` (the configs as written) or ``paper`` (paper schedule, for a GPU).
@@ -215,8 +181,11 @@ def run_study(study: str | Study, out_dir: str | os.PathLike, *,
         busy_seconds: refuse to resume a run folder written to more recently than this.
         trained_only: train nothing; evaluate only the variants whose run has finished, and
             list the others in the output's notes.
-        Other arguments as in :func:`critnet.bench.compare.compare`.
+        log: where progress lines go.
+        options: data root, device, grid, plots, recorded command, progress bars (as in
+            :func:`critnet.bench.compare.compare`; default :class:`RunOptions`).
     """
+    options = options or RunOptions()
     study = STUDIES[study] if isinstance(study, str) else study
     plans = plan_runs(study, Path(configs_dir), Path(runs_dir), schedule)
     if trained_only:
@@ -227,10 +196,9 @@ def run_study(study: str | Study, out_dir: str | os.PathLike, *,
         if not plans:
             raise CritnetError(f"no finished run for study {study.key!r} in {runs_dir}")
     else:
-        train_all(plans, train or library_trainer(device=None, progress=progress),
+        train_all(plans, train or library_trainer(device=None, progress=options.progress),
                   max_steps=max_steps, busy_seconds=busy_seconds, log=log)
-    rows = [model_method(p.label, p.weights, device=device) for p in plans]
+    rows = [model_method(p.label, p.weights, device=options.device) for p in plans]
     return compare(study.dataset, out_dir, methods="ours", weights=[], extra_methods=rows,
-                   data_root=data_root, device=device, grid_pairs=grid_pairs, zoom=zoom,
-                   plots=plots, command=command, progress=progress, paper_table=study.paper_table,
-                   first_column="Configuration" if study.key == "ablation" else "λ_edge, λ_JG")
+                   paper_table=study.paper_table, first_column=study.first_column,
+                   options=options)

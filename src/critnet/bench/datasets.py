@@ -1,5 +1,6 @@
-"""Benchmark datasets (SPEC §4): where the pairs are, which stems form the test set, and which
-published methods' fused outputs exist for them.
+"""Benchmark datasets resolved on disk (docs/design.md §4): the test pairs of a
+:data:`critnet.bench.registry.DATASETS` entry and the published methods' fused outputs found
+for them.
 
 Quick use::
 
@@ -11,39 +12,14 @@ Quick use::
 
 from __future__ import annotations
 
-import csv
 import os
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from critnet.bench.registry import DATASETS, DatasetSpec
 from critnet.data.pairs import list_images, match_pairs
 from critnet.errors import InputError
 from critnet.paths import data_root
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """How to find one benchmark dataset under the data root.
-
-    Attributes:
-        key: CLI name (``roadscene50``, ``tno42``, ...).
-        title: human name for tables and plots.
-        folder: pair folder under the data root (holding ``ir/`` and ``vi/``).
-        select: ``(data folder, all stems) -> test stems`` (sorted).
-        fused_dirs: ``(root-relative folder, subfolder)`` pairs; every method folder
-            ``root/folder/<METHOD>/subfolder/`` holding the test stems is a comparison row. Earlier
-            entries win when two folders provide the same method name.
-        note: one line on how this set relates to the paper's.
-    """
-
-    key: str
-    title: str
-    folder: str
-    select: Callable[[Path, list[str]], list[str]]
-    fused_dirs: tuple[tuple[str, str], ...] = ()
-    note: str = ""
 
 
 @dataclass
@@ -51,7 +27,7 @@ class Dataset:
     """A resolved benchmark dataset.
 
     Attributes:
-        spec: its :class:`DatasetSpec`.
+        spec: its :class:`critnet.bench.registry.DatasetSpec`.
         root: the data root it was found under.
         pairs: ``(stem, ir_path, vis_path)`` for the test stems, sorted by stem.
         fused_methods: ``{method: {stem: fused path}}`` for published methods covering every stem.
@@ -73,56 +49,15 @@ class Dataset:
         return [stem for stem, _, _ in self.pairs]
 
 
-def _all(_folder: Path, stems: list[str]) -> list[str]:
-    return sorted(stems)
-
-
-def _roadscene_test50(folder: Path, stems: list[str]) -> list[str]:
-    table = folder / "subsets.csv"
-    if not table.is_file():
-        raise InputError(f"{table}: not found (needed for the RoadScene 50-pair test subset)")
-    with table.open(newline="") as handle:
-        chosen = {row["stem"] for row in csv.DictReader(handle)
-                  if row.get("in_cddfuse_test50", "").strip() == "1"}
-    missing = sorted(chosen - set(stems))
-    if missing:
-        raise InputError(f"{folder}: test stems listed in subsets.csv have no pair: {missing[:5]}")
-    return sorted(chosen)
-
-
-def _tno42(_folder: Path, stems: list[str]) -> list[str]:
-    return sorted(s for s in stems if re.match(r"^\d\d_", s))
-
-
-SPECS: dict[str, DatasetSpec] = {s.key: s for s in [
-    DatasetSpec("roadscene50", "RoadScene (50-pair test subset)", "roadscene", _roadscene_test50,
-                (("peer_fused", "roadscene50"), ("peer_fused", "roadscene")),
-                "paper: 38 pairs of an unpublished split; here the public CDDFuse 50-pair subset"),
-    DatasetSpec("tno42", "TNO-42", "tno", _tno42,
-                (("peer_fused", "tno42"), ("peer_fused", "tno"), ("tno_fused", "")),
-                "paper: 40 TNO + VOT2020-RGBT pairs; here the Linfeng-Tang TNO 42 (no VOT)"),
-    DatasetSpec("vifb21", "VIFB-21", "vifb", _all,
-                (("peer_fused", "vifb21"), ("peer_fused", "vifb"), ("vifb_fused", "")),
-                "not in the paper; VIFB's 21 pairs (published outputs are colour, scored grey)"),
-    DatasetSpec("otcbvs", "OTCBVS (2 pairs)", "otcbvs", _all,
-                (("peer_fused", "otcbvs"), ("vifb_fused", "")),
-                "paper: 40 OTCBVS pairs; here the 2 OSU Color-Thermal pairs shipped with VIFB"),
-    DatasetSpec("msrs", "MSRS (5 pairs)", "msrs", _all, (("peer_fused", "msrs"),),
-                "not in the paper; 5 MSRS samples"),
-]}
-
-DATASETS: tuple[str, ...] = tuple(SPECS)
-
-
 def load_dataset(key: str, root: str | os.PathLike | None = None) -> Dataset:
     """Resolve dataset ``key`` under ``root`` (default :func:`critnet.paths.data_root`).
 
     Raises:
         InputError: unknown key, or the dataset's folder / test stems are missing.
     """
-    if key not in SPECS:
-        raise InputError(f"unknown dataset {key!r}; choose one of {', '.join(SPECS)}")
-    spec = SPECS[key]
+    if key not in DATASETS:
+        raise InputError(f"unknown dataset {key!r}; choose one of {', '.join(DATASETS)}")
+    spec = DATASETS[key]
     root = Path(root) if root is not None else data_root()
     folder = root / spec.folder
     if not folder.is_dir():

@@ -17,6 +17,8 @@ from matplotlib.figure import Figure
 from scipy import ndimage
 
 from critnet.atomic import atomic_path
+from critnet.bench.datasets import Dataset
+from critnet.bench.methods import Method, load_gray
 from critnet.errors import InputError
 
 Box = tuple[int, int, int, int]  # x, y, w, h in pixels
@@ -139,22 +141,21 @@ def draw_grid(rows: Sequence[tuple[str, Sequence[tuple[str, np.ndarray]]]],
     return path
 
 
-def qualitative_grid(dataset, methods, fused: Mapping[str, Mapping[str, Path]],
+def qualitative_grid(dataset: Dataset, methods: Sequence[Method],
+                     fused: Mapping[str, Mapping[str, Path]],
                      stems: Sequence[str], path: str | os.PathLike, *,
                      zoom: Box | None = None) -> Path:
     """The comparison figure for ``stems`` of ``dataset``: IR, VIS, then every method.
 
     Args:
-        dataset: a :class:`critnet.bench.datasets.Dataset`.
-        methods: :class:`critnet.bench.compare.Method` rows (column order).
+        dataset: the resolved dataset (its pairs give the IR and VIS columns).
+        methods: the rows of the comparison, in column order.
         fused: ``{method name: {stem: fused file}}``.
         stems: the pairs to show (one grid row each).
         path: PNG to write.
         zoom: one ``(x, y, w, h)`` box for every row; ``None`` picks one per row with
             :func:`auto_zoom` over the methods' results.
     """
-    from critnet.bench.compare import load_gray
-
     by_stem = {stem: (ir, vis) for stem, ir, vis in dataset.pairs}
     rows = []
     for stem in stems:

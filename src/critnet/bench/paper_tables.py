@@ -7,9 +7,10 @@ lower is better for Qcv only).
 
 Caveats noted while transcribing:
 
-* The paper's test sets are not the ones we have (SPEC §4): RoadScene 38 pairs of an unpublished
-  split (we use the public 50-pair CDDFuse subset), TNO-VOT 40 pairs (we have TNO-42, no VOT),
-  OTCBVS 40 pairs (we have 2). Our numbers are therefore comparable in kind, not digit for digit.
+* The paper's test sets are not the ones we have (docs/design.md §4): RoadScene 38 pairs of an
+  unpublished split (we use the public 50-pair CDDFuse subset), TNO-VOT 40 pairs (we have TNO-42,
+  no VOT), OTCBVS 40 pairs (we have 2). Our numbers are therefore comparable in kind, not digit
+  for digit.
 * Table 5's λ = 20 row repeats Table 2's "Ours" except Q^AB/F (0.4904 here, 0.4733 in Table 2).
   Its λ = 50 row has Q^AB/F 0.1678 and SCD 0.5740 — FusionGAN's values in Table 4 — and its
   λ = 100 SCD (1.2984) is U2Fusion's in Table 4; they look like copy slips but are kept as printed.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-METRIC_ORDER: tuple[str, ...] = ("CC", "EN", "Qabf", "Qcv", "SCD", "SSIM")
+from critnet.metrics import PAPER_METRICS
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class PaperTable:
 
 def _rows(*rows: tuple[str, float, float, float, float, float, float]
           ) -> dict[str, dict[str, float]]:
-    return {label: dict(zip(METRIC_ORDER, values, strict=True)) for label, *values in rows}
+    return {label: dict(zip(PAPER_METRICS, values, strict=True)) for label, *values in rows}
 
 
 # Table 1: ablation study, 40 TNO-VOT pairs.
@@ -113,10 +114,3 @@ TABLE5 = PaperTable(
 )
 
 TABLES: dict[str, PaperTable] = {t.key: t for t in (TABLE1, TABLE2, TABLE3, TABLE4, TABLE5)}
-
-# Which published table a benchmark dataset corresponds to (closest match; see caveats above).
-TABLE_FOR_DATASET: dict[str, str] = {
-    "roadscene50": "table2",
-    "tno42": "table3",
-    "otcbvs": "table4",
-}

@@ -14,27 +14,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from critnet.atomic import atomic_path
-from critnet.bench.paper_tables import METRIC_ORDER, TABLES, PaperTable
-from critnet.bench.table import format_value, markdown_table
+from critnet.bench.paper_tables import TABLES, PaperTable
+from critnet.bench.registry import DATASETS, STUDIES, section_keys
+from critnet.metrics import PAPER_METRICS
+from critnet.tables import format_table, format_value
 
-# Section order, and the command that fills each section.
-SECTIONS: dict[str, str] = {
-    "roadscene50": "critnet bench compare --dataset roadscene50 --out docs/results/roadscene50",
-    "tno42": "critnet bench compare --dataset tno42 --out docs/results/tno42",
-    "otcbvs": "critnet bench compare --dataset otcbvs --out docs/results/otcbvs",
-    "vifb21": "critnet bench compare --dataset vifb21 --out docs/results/vifb21",
-    "msrs": "critnet bench compare --dataset msrs --out docs/results/msrs",
-    "ablation": "critnet bench ablation --runs docs/results/runs --out docs/results/ablation",
-    "lambda": "critnet bench lambda --runs docs/results/runs --out docs/results/lambda",
-}
-STUDY_TITLES = {"ablation": "Ablation (Table 1)", "lambda": "λ_edge = λ_JG (Table 5)"}
-PAPER_FOR_SECTION = {"roadscene50": "table2", "tno42": "table3", "otcbvs": "table4",
-                     "ablation": "table1", "lambda": "table5"}
 FIGURES = (("distributions.png", "per-image distribution"),
            ("curves.png", "per-image values (paper layout)"),
            ("grid.png", "qualitative comparison"))
 OUR_PREFIX = "C-RITNet"
-
 
 FINDINGS_NAME = "FINDINGS.md"
 
@@ -63,7 +51,7 @@ def side_by_side(mean: Mapping[str, Mapping[str, float]], paper: PaperTable,
     pairs = [(name, row) for name in mean if (row := paper_row_for(name, paper))]
     if not pairs:
         return ""
-    shown = [m for m in metrics if m in METRIC_ORDER]
+    shown = [m for m in metrics if m in PAPER_METRICS]
     lines = ["| Row (here / paper) | " + " | ".join(shown) + " |",
              "|---|" + "---:|" * len(shown)]
     for name, row in pairs:
@@ -75,14 +63,15 @@ def side_by_side(mean: Mapping[str, Mapping[str, float]], paper: PaperTable,
 
 
 def _section(key: str, fragment: dict | None, base: str) -> list[str]:
-    paper_key = (fragment or {}).get("paper_table") or PAPER_FOR_SECTION.get(key)
+    entry = DATASETS.get(key) or STUDIES.get(key)
+    paper_key = (fragment or {}).get("paper_table") or (entry.paper_table if entry else None)
     paper = TABLES.get(paper_key) if paper_key else None
-    title = STUDY_TITLES.get(key, key)
+    title = STUDIES[key].title if key in STUDIES else key
     if fragment is None:
-        lines = [f"## {title}: pending", "", f"Not run yet. Command: `{SECTIONS[key]}`", ""]
+        lines = [f"## {title}: pending", "", f"Not run yet. Command: `{entry.command}`", ""]
         if paper is not None:
             lines += [f"Paper, {paper.caption} — {paper.test_set}:", "",
-                      markdown_table(paper.rows, METRIC_ORDER, first="Paper row")]
+                      format_table(paper.rows, PAPER_METRICS, first="Paper row")]
         return lines
     metrics = fragment["metrics"]
     mean = {name: {m: (math.nan if v is None else v) for m, v in vals.items()}
@@ -92,14 +81,14 @@ def _section(key: str, fragment: dict | None, base: str) -> list[str]:
     if fragment.get("note"):
         lines += [f"Test set: {fragment['note']}.", ""]
     lines += ["Measured here (means over the pairs, grey):", "",
-              markdown_table(mean, metrics, first=fragment.get("first_column", "Method"))]
+              format_table(mean, metrics, first=fragment.get("first_column", "Method"))]
     kinds = {}
     for method in fragment["methods"]:
         kinds.setdefault(method["kind"], []).append(method["name"])
     lines += ["Rows: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in kinds.items()) + ".", ""]
     if paper is not None:
         lines += [f"Paper, {paper.caption} — {paper.test_set}:", "",
-                  markdown_table(paper.rows, METRIC_ORDER, first="Paper row")]
+                  format_table(paper.rows, PAPER_METRICS, first="Paper row")]
         both = side_by_side(mean, paper, metrics)
         if both:
             lines += ["Rows in both (measured here / paper; different test sets):", "", both]
@@ -132,14 +121,15 @@ def build_report(results_dir: str | os.PathLike, *, link_base: str = "results") 
         "bold is best and italic second in each column. Classic baselines (`critnet.baselines`: "
         "pixel average, pixel maximum, Laplacian pyramid) are reference rows anyone can rerun.",
         "",
-        "The paper's test sets are not public (SPEC §4): its numbers are shown beside ours for "
-        "orientation, not as a digit-for-digit reproduction.",
+        "The paper's test sets are not public (docs/design.md §4): its numbers are shown beside "
+        "ours for orientation, not as a digit-for-digit reproduction.",
         "",
     ]
     findings = Path(results_dir) / FINDINGS_NAME
     if findings.is_file():  # the hand-written reading of the measurements
         lines += [findings.read_text().strip(), ""]
-    keys = list(SECTIONS) + [k for k in fragments if k not in SECTIONS]
+    known = section_keys()
+    keys = known + [k for k in fragments if k not in known]
     for key in keys:
         lines += _section(key, fragments.get(key), link_base)
     return "\n".join(lines).rstrip() + "\n"

@@ -7,9 +7,8 @@ import sys
 
 import click
 
+from critnet.bench.registry import DATASETS, STUDIES
 from critnet.errors import InputError
-
-DATASET_KEYS = ("roadscene50", "tno42", "vifb21", "otcbvs", "msrs")
 
 
 def _zoom(_ctx: click.Context, _param: click.Parameter, value: str | None
@@ -62,7 +61,7 @@ def bench() -> None:
 
 
 @bench.command("compare")
-@click.option("--dataset", required=True, type=click.Choice(DATASET_KEYS))
+@click.option("--dataset", required=True, type=click.Choice(list(DATASETS)))
 @click.option("--methods", default=None,
               help="Rows to keep, comma-separated names or kinds (published, baseline, ours).")
 @click.option("--weights", multiple=True,
@@ -76,16 +75,19 @@ def compare_command(dataset: str, methods: str | None, weights: tuple[str, ...],
                     zoom: tuple[int, int, int, int] | None, device: str,
                     no_progress: bool) -> None:
     """Compare our model, classic baselines and published outputs on one dataset (Tables 2-4)."""
-    from critnet.bench.compare import compare
+    from critnet.bench.compare import RunOptions, compare
 
     result = compare(dataset, out_dir, methods=methods, weights=list(weights) or None,
-                     metrics=metrics, device=device, grid_pairs=pairs, zoom=zoom,
-                     command=_command(), progress=not no_progress)
+                     metrics=metrics, options=RunOptions(device=device, grid_pairs=pairs,
+                                                         zoom=zoom, command=_command(),
+                                                         progress=not no_progress))
     _summary(result)
 
 
-def _study(key: str):
-    @bench.command(key)
+def _study(key: str) -> click.Command:
+    """``critnet bench <key>`` for the study ``STUDIES[key]``."""
+
+    @bench.command(key, help=STUDIES[key].help)
     @click.option("--configs", "configs_dir", default="configs", show_default=True,
                   type=click.Path(file_okay=False), help="Folder of the variant YAML configs.")
     @click.option("--runs", "runs_dir", default="runs", show_default=True,
@@ -106,31 +108,25 @@ def _study(key: str):
                 zoom: tuple[int, int, int, int] | None, device: str, no_progress: bool) -> None:
         from pathlib import Path
 
-        from critnet.bench.ablation import STUDIES, plan_runs, run_study
+        from critnet.bench.ablation import plan_runs, run_study
+        from critnet.bench.compare import RunOptions
 
         if plan_only:
             for plan in plan_runs(STUDIES[key], Path(configs_dir), Path(runs_dir), schedule):
                 click.echo(f"{plan.label}: {plan.action} {plan.config} -> {plan.run_dir}")
             return
         result = run_study(key, out_dir, configs_dir=configs_dir, runs_dir=runs_dir,
-                           schedule=schedule, max_steps=max_steps, device=device,
-                           grid_pairs=pairs, zoom=zoom, command=_command(),
-                           progress=not no_progress, trained_only=trained_only,
-                           log=click.echo)
+                           schedule=schedule, max_steps=max_steps, trained_only=trained_only,
+                           log=click.echo,
+                           options=RunOptions(device=device, grid_pairs=pairs, zoom=zoom,
+                                              command=_command(), progress=not no_progress))
         _summary(result)
 
-    command.__doc__ = {
-        "ablation": "Train (or reuse) the three ablations and the full model, evaluate on "
-                    "TNO-42 (Table 1, Fig. 3).",
-        "lambda": "Train (or reuse) λ_edge = λ_JG ∈ {1, 20, 50, 100}, evaluate on RoadScene-50 "
-                  "(Table 5, Fig. 11).",
-    }[key]
-    command.help = command.__doc__
     return command
 
 
-ablation_command = _study("ablation")
-lambda_command = _study("lambda")
+for _key in STUDIES:
+    _study(_key)
 
 
 @bench.command("report")

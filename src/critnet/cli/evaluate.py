@@ -10,11 +10,12 @@ import click
 from critnet.atomic import atomic_path
 from critnet.evaluate import (
     evaluate_methods,
-    format_table,
+    nan_notes,
     parse_methods,
     per_image_csv,
     result_json,
 )
+from critnet.tables import format_table
 
 
 def _write(path: str, text: str) -> None:
@@ -65,6 +66,8 @@ def evaluate(ir_dir: str, vis_dir: str, fused: tuple[str, ...], metrics: str, mo
                                   progress=not no_progress)
     for warning in caught:
         click.echo(f"critnet: warning: {warning.message}", err=True)
+    for note in nan_notes(result.nan_pairs):
+        click.echo(f"critnet: note: {note}", err=True)
     markdown = format_table(result.means, result.metrics, "markdown", digits=digits)
     click.echo(f"{len(result.images)} image pairs, {len(result.methods)} method(s), "
                f"mode {mode}\n")

@@ -79,9 +79,6 @@ def qabf_tang(t: FusionTriple) -> float:
     return qabf_scaled(t, 1.0)
 
 
-_NABF_KERNEL_V = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
-
-
 def _nabf_edges(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Kumar's Sobel (÷8, mirror padding without edge repeat): (g, α), ``(H, W)`` each."""
     p = np.pad(x, 1, mode="reflect")

@@ -21,16 +21,11 @@ def _local_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mu, correlate_valid(x * x, _SSIM_WINDOW) - mu * mu
 
 
-def ssim_pair(x: np.ndarray, y: np.ndarray) -> float:
-    """Mean SSIM of two ``(H, W)`` 0–255 arrays with VIFB's settings: 11×11 Gaussian window
-    (σ = 1.5), 'valid' filtering (map ``(H-10, W-10)``), C1 = (0.01·255)², C2 = (0.03·255)²."""
-    mu_x, var_x = _local_moments(x)
-    mu_y, var_y = _local_moments(y)
-    return _ssim_from_moments(x, y, mu_x, var_x, mu_y, var_y)
-
-
 def _ssim_from_moments(x: np.ndarray, y: np.ndarray, mu_x: np.ndarray, var_x: np.ndarray,
                        mu_y: np.ndarray, var_y: np.ndarray) -> float:
+    """Mean SSIM of two ``(H, W)`` 0–255 arrays from their local moments, VIFB's settings:
+    11×11 Gaussian window (σ = 1.5), 'valid' filtering (map ``(H-10, W-10)``),
+    C1 = (0.01·255)², C2 = (0.03·255)²."""
     cov = correlate_valid(x * y, _SSIM_WINDOW) - mu_x * mu_y
     num = (2.0 * mu_x * mu_y + _C1) * (2.0 * cov + _C2)
     den = (mu_x * mu_x + mu_y * mu_y + _C1) * (var_x + var_y + _C2)

@@ -1,0 +1,162 @@
+"""Tables of metric means, laid out like the paper's Tables 1–5: the one renderer behind
+``critnet evaluate`` and ``critnet bench``.
+
+Quick use::
+
+    from critnet.tables import format_table
+    means = {"SeAFusion": {"CC": 0.61, "Qcv": 420.0}, "Ours": {"CC": 0.66, "Qcv": 380.0}}
+    print(format_table(means, ["CC", "Qcv"], "markdown", first="Configuration"))
+
+Headers carry ↑/↓ from each metric's ``lower_better``; per column the best value is bold and the
+second italic (ties share a rank, NaN never ranks, a one-row table is not marked). Values show
+with ``digits`` decimals (4, the paper's precision, Q^CV included); NaN shows as ``NaN``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+
+from critnet.errors import InputError
+from critnet.metrics import METRICS
+
+Means = Mapping[str, Mapping[str, float]]  # row label -> metric -> value, rows in display order
+FORMATS = ("markdown", "latex", "csv", "json", "text")
+
+
+def rank_marks(means: Means, metrics: Sequence[str]) -> dict[tuple[str, str], str]:
+    """``{(row, metric): "best" | "second"}`` per column, respecting ``lower_better``.
+
+    Ties share a rank; NaN (or a missing value) never ranks. With one row nothing is marked.
+    """
+    marks: dict[tuple[str, str], str] = {}
+    if len(means) < 2:
+        return marks
+    for metric in metrics:
+        sign = 1.0 if METRICS[metric].lower_better else -1.0
+        column = {row: _value(values, metric) for row, values in means.items()}
+        ranked = sorted({sign * v for v in column.values() if not math.isnan(v)})
+        for row, value in column.items():
+            if math.isnan(value):
+                continue
+            if sign * value == ranked[0]:
+                marks[(row, metric)] = "best"
+            elif len(ranked) > 1 and sign * value == ranked[1]:
+                marks[(row, metric)] = "second"
+    return marks
+
+
+def format_value(value: float, digits: int = 4) -> str:
+    """``value`` with ``digits`` decimals; NaN as ``NaN``."""
+    return "NaN" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def format_table(means: Means, metrics: Sequence[str] | None = None, fmt: str = "markdown", *,
+                 first: str | None = None, digits: int = 4, caption: str | None = None,
+                 extra: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """Rows × metrics table of ``means`` in one format.
+
+    Args:
+        means: ``{row label: {metric: value}}`` (row order kept); a missing metric is NaN.
+        metrics: columns (registry names); default: the keys of the first row.
+        fmt: ``markdown`` (``**best**``, ``*second*``), ``latex`` (``\\textbf``/``\\textit``,
+            ``$\\uparrow$``/``$\\downarrow$``), ``csv`` (full float precision, no marks),
+            ``json`` (``{row: {metric: number | null}}``) or ``text`` (aligned, ``*``/``+`` marks).
+        first: title of the row-label column (``Configuration``, ``λ_edge, λ_JG``); default
+            ``Method`` (``method`` in CSV). LaTeX writes ``λ`` as ``$\\lambda$``. Unused by JSON.
+        digits: decimals shown (not CSV / JSON).
+        caption: Markdown title line / LaTeX caption.
+        extra: CSV only: further text columns per row, ``{row: {column: text}}`` (sorted by
+            column name, empty where a row has none).
+
+    Raises:
+        InputError: unknown ``fmt``.
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"unknown table format {fmt!r}; use one of {', '.join(FORMATS)}")
+    metrics = list(next(iter(means.values()), {}) if metrics is None else metrics)
+    if fmt == "json":
+        return json.dumps({row: {m: json_number(_value(values, m)) for m in metrics}
+                           for row, values in means.items()}, indent=2)
+    if fmt == "csv":
+        return _csv(means, metrics, first or "method", extra or {})
+    marks = rank_marks(means, metrics)
+    render = {"markdown": _markdown, "latex": _latex, "text": _text}[fmt]
+    return render(means, metrics, marks, first or "Method", digits, caption)
+
+
+def json_number(value: float) -> float | None:
+    """``value`` for JSON: NaN and ±inf become ``None`` (``null``)."""
+    return None if math.isnan(value) or math.isinf(value) else float(value)
+
+
+def _value(values: Mapping[str, float], metric: str) -> float:
+    return float(values.get(metric, math.nan))
+
+
+def _cells(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
+           digits: int, style: Mapping[str, str]) -> dict[str, list[str]]:
+    """``{row: [formatted cell per metric]}`` with ``style[mark]`` applied to marked cells."""
+    return {row: [style.get(marks.get((row, m), ""), "{}").format(
+        format_value(_value(values, m), digits)) for m in metrics]
+        for row, values in means.items()}
+
+
+def _markdown(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
+              first: str, digits: int, caption: str | None) -> str:
+    lines = [f"**{caption}**", ""] if caption else []
+    lines += [f"| {first} | " + " | ".join(f"{m} {METRICS[m].arrow}" for m in metrics) + " |",
+              "|---|" + "---:|" * len(metrics)]
+    cells = _cells(means, metrics, marks, digits, {"best": "**{}**", "second": "*{}*"})
+    lines += [f"| {row} | " + " | ".join(values) + " |" for row, values in cells.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _latex(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
+           first: str, digits: int, caption: str | None) -> str:
+    arrows = {"↑": "$\\uparrow$", "↓": "$\\downarrow$"}
+    head = [f"{_tex(m)} {arrows[METRICS[m].arrow]}" for m in metrics]
+    lines = ["\\begin{table}[t]", "\\centering"]
+    if caption:
+        lines.append(f"\\caption{{{_tex(caption)}}}")
+    lines += [f"\\begin{{tabular}}{{l{'c' * len(metrics)}}}", "\\hline",
+              _tex(first).replace("λ", "$\\lambda$") + " & " + " & ".join(head) + " \\\\",
+              "\\hline"]
+    cells = _cells(means, metrics, marks, digits,
+                   {"best": "\\textbf{{{}}}", "second": "\\textit{{{}}}"})
+    lines += [f"{_tex(row)} & " + " & ".join(values) + " \\\\" for row, values in cells.items()]
+    lines += ["\\hline", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _text(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
+          first: str, digits: int, _caption: str | None) -> str:
+    cells = _cells(means, metrics, marks, digits, {"best": "{}*", "second": "{}+", "": "{} "})
+    rows = [[first, *(f"{m} {METRICS[m].arrow}" for m in metrics)]]
+    rows += [[row, *values] for row, values in cells.items()]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                     for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in rows]
+    out.append("(* best, + second; ↑ higher is better, ↓ lower is better)")
+    return "\n".join(out) + "\n"
+
+
+def _csv(means: Means, metrics: Sequence[str], first: str,
+         extra: Mapping[str, Mapping[str, str]]) -> str:
+    extra_columns = sorted({c for columns in extra.values() for c in columns})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([first, *metrics, *extra_columns])
+    for row, values in means.items():
+        writer.writerow([row, *(repr(_value(values, m)) for m in metrics),
+                         *(extra.get(row, {}).get(c, "") for c in extra_columns)])
+    return buffer.getvalue()
+
+
+def _tex(text: str) -> str:
+    for char in "\\&%$#_{}":
+        text = text.replace(char, "\\" + char)
+    return text

@@ -252,6 +252,8 @@ class Trainer:
                 bar.set_postfix(_postfix(row), refresh=False)
                 bar.update(1)
                 if block_done or self.step % every == 0 or self.step >= self._stop:
+                    if log is not None:
+                        log.sync()  # every row up to the checkpoint's step is on disk
                     self.save(block_end=block if block_done else None)
         finally:
             bar.close()

@@ -81,3 +81,24 @@ def test_refuses_to_overwrite_or_resume_with_another_config(tmp_path):
     other = {**CONFIG, "loss": {"lambda_jg": 1}}
     with pytest.raises(InputError, match="different config"):
         trainer(tmp_path, resume=True, config=other)
+
+
+def test_weights_saved_before_the_first_stage2_step_fuse_with_fuse0(tmp_path):
+    """block0/block1 snapshots and a --max-steps stop before phaseM stage 2 have an untrained
+    D_fuse: their files record decoder=fuse0 and load fusing with D_fuse0."""
+    from critnet.weights import read_metadata
+
+    run = trainer(tmp_path, max_steps=12)  # M1 steps 1-6, S 7-12: stops at the end of block 1
+    run.run()
+    for name in ("block0", "block1", "weights"):
+        assert read_metadata(tmp_path / f"{name}.safetensors")["decoder"] == "fuse0", name
+    loaded = load_weights(tmp_path / "weights.safetensors")
+    assert loaded.default_decoder == "fuse0"
+    ir, vis = torch.rand(1, 1, 16, 12), torch.rand(1, 1, 16, 12)
+    run.model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(ir, vis), run.model(ir, vis, decoder="fuse0"))
+
+    trainer(tmp_path, resume=True, max_steps=13).run()  # one stage-2 step trains D_fuse
+    assert read_metadata(tmp_path / "weights.safetensors")["decoder"] == "fuse"
+    assert load_weights(tmp_path / "weights.safetensors").default_decoder == "fuse"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 import torch
@@ -102,3 +103,23 @@ def test_weights_saved_before_the_first_stage2_step_fuse_with_fuse0(tmp_path):
     trainer(tmp_path, resume=True, max_steps=13).run()  # one stage-2 step trains D_fuse
     assert read_metadata(tmp_path / "weights.safetensors")["decoder"] == "fuse"
     assert load_weights(tmp_path / "weights.safetensors").default_decoder == "fuse"
+
+
+def test_train_without_data_says_where_the_data_must_be(capsys, tmp_path, monkeypatch):
+    from fusing_helpers import run_cli
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("CRITNET_DATA", str(empty))
+    config = Path(__file__).resolve().parents[1] / "configs" / "cpu.yaml"
+    code, _, err = run_cli(capsys, "train", "--config", config, "--out",
+                           tmp_path / "run", "--no-progress")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert str(empty / "roadscene" / "subsets.csv") in lines[0]
+    assert "CRITNET_DATA" in lines[0] and "data.root" in lines[0]
+
+    code, out, _ = run_cli(capsys, "train", "--help")
+    assert code == 0
+    assert "CRITNET_DATA" in out and "data.root" in out and "roadscene" in out

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from critnet._quiet import quiet_decoding
 from critnet.atomic import atomic_path
 from critnet.errors import InputError
 
@@ -93,6 +94,7 @@ def normalize_levels(levels: np.ndarray, peak: float, method: str) -> np.ndarray
     return np.clip((x - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
+@quiet_decoding()
 def open_image(path: str | os.PathLike) -> Image.Image:
     """Open ``path``, decode it fully (so truncation is caught here) and apply EXIF orientation.
 

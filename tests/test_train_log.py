@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import signal
 import subprocess
 import sys
@@ -25,13 +26,13 @@ CONFIG = {
 
 #: Runs CONFIG in ``out`` and SIGKILLs itself once step ``kill_at`` is logged (checkpoint at 8).
 KILLED_RUN = textwrap.dedent("""
-    import os, signal, sys
+    import json, os, signal, sys
     from critnet.data.roadscene import RoadSceneCrops
     from critnet.data.synthetic import synthetic_pairs
     from critnet.train import TrainConfig, Trainer
     from critnet.train.log import StepLog
 
-    config, out, kill_at = eval(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    config, out, kill_at = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     write = StepLog.write
 
     def write_then_die(self, row, **kwargs):
@@ -56,8 +57,8 @@ def trainer(out, **kwargs) -> Trainer:
 
 
 def test_run_killed_between_checkpoints_then_resumed_logs_every_step_once(tmp_path):
-    killed = subprocess.run([sys.executable, "-c", KILLED_RUN, repr(CONFIG), str(tmp_path), "10"],
-                            capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-c", KILLED_RUN, json.dumps(CONFIG), str(tmp_path), "10"]
+    killed = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert 8 in steps(tmp_path)  # synced at the checkpoint of step 8
     resumed = trainer(tmp_path, resume=True)

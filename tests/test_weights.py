@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from critnet.errors import WeightsError
+from critnet.errors import WeightsError, WeightsWarning
 from critnet.model import build_model
 from critnet.weights import load_weights, read_metadata, resolve_weights, save_weights
 
@@ -107,7 +107,7 @@ def test_weights_without_a_checksum_load_with_a_warning(tmp_path):
     meta = read_metadata(path)
     del meta["tensors_sha256"]
     save_file(load_file(str(path)), str(path), metadata=meta)
-    with pytest.warns(UserWarning, match=r"w\.safetensors: no tensor checksum"):
+    with pytest.warns(WeightsWarning, match=r"w\.safetensors: no tensor checksum"):
         load_weights(path)
 
 

@@ -11,3 +11,7 @@ class InputError(CritnetError, ValueError):
 
 class WeightsError(CritnetError, ValueError):
     """A weights name or file that cannot be loaded (unknown, corrupted, wrong preset)."""
+
+
+class WeightsWarning(UserWarning):
+    """A weights file that loads but cannot be fully checked (e.g. no tensor checksum)."""

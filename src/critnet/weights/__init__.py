@@ -21,7 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from critnet.atomic import atomic_path
-from critnet.errors import WeightsError
+from critnet.errors import WeightsError, WeightsWarning
 from critnet.model import CRITNet, CRITNetConfig
 from critnet.model.critnet import Decoder
 from critnet.weights.integrity import (
@@ -169,7 +169,7 @@ def _check_tensors(path: Path, state: dict[str, torch.Tensor], checksum: str | N
     """Tensor data must match the stored checksum (warn when there is none) and be finite."""
     if checksum is None:
         warnings.warn(f"{path}: no tensor checksum in its metadata (written by an older "
-                      f"critnet); corruption cannot be detected", stacklevel=3)
+                      f"critnet); corruption cannot be detected", WeightsWarning, stacklevel=3)
     elif tensors_sha256(state) != checksum:
         raise WeightsError(f"{path}: tensor data does not match its checksum (corrupted file)")
     bad = first_non_finite(state)

@@ -31,11 +31,12 @@ from critnet.weights.integrity import (
     tensors_sha256,
 )
 
-WEIGHTS_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+WEIGHTS_DIR = PACKAGE_DIR  # where bundled names are looked up
 FORMAT = "critnet"
 DECODER_KEY = "decoder"
 
-#: SHA-256 of each bundled weights file, checked whenever one is loaded.
+#: SHA-256 of each weights file shipped in :data:`PACKAGE_DIR`, checked whenever one is loaded.
 BUNDLED_SHA256 = {
     "lite": "96478bff1836981108f12fe350bcd84294592d30d6ab93676a36013417b842b6",
 }
@@ -158,8 +159,8 @@ def load_weights(
 
 
 def _check_bundled(path: Path) -> None:
-    """A bundled file must match its shipped SHA-256."""
-    expected = BUNDLED_SHA256.get(path.stem) if path.resolve().parent == WEIGHTS_DIR else None
+    """A file shipped in the package must match its SHA-256 in :data:`BUNDLED_SHA256`."""
+    expected = BUNDLED_SHA256.get(path.stem) if path.resolve().parent == PACKAGE_DIR else None
     if expected is not None and file_sha256(path) != expected:
         raise WeightsError(f"{path}: bundled weights file does not match its shipped SHA-256 "
                            f"(corrupted install; reinstall critnet)")

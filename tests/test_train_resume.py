@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 import torch
@@ -97,3 +98,44 @@ def test_resumes_a_checkpoint_written_before_an_option_existed(tmp_path):
     detached = {**CONFIG, "schedule": {**CONFIG["schedule"], "m2_sipria_grad": "detached"}}
     with pytest.raises(InputError, match="different config"):
         trainer(tmp_path, resume=True, config=detached)
+
+
+def test_weights_saved_before_the_first_stage2_step_fuse_with_fuse0(tmp_path):
+    """block0/block1 snapshots and a --max-steps stop before phaseM stage 2 have an untrained
+    D_fuse: their files record decoder=fuse0 and load fusing with D_fuse0."""
+    from critnet.weights import read_metadata
+
+    run = trainer(tmp_path, max_steps=12)  # M1 steps 1-6, S 7-12: stops at the end of block 1
+    run.run()
+    for name in ("block0", "block1", "weights"):
+        assert read_metadata(tmp_path / f"{name}.safetensors")["decoder"] == "fuse0", name
+    loaded = load_weights(tmp_path / "weights.safetensors")
+    assert loaded.default_decoder == "fuse0"
+    ir, vis = torch.rand(1, 1, 16, 12), torch.rand(1, 1, 16, 12)
+    run.model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(ir, vis), run.model(ir, vis, decoder="fuse0"))
+
+    trainer(tmp_path, resume=True, max_steps=13).run()  # one stage-2 step trains D_fuse
+    assert read_metadata(tmp_path / "weights.safetensors")["decoder"] == "fuse"
+    assert load_weights(tmp_path / "weights.safetensors").default_decoder == "fuse"
+
+
+def test_train_without_data_says_where_the_data_must_be(capsys, tmp_path, monkeypatch):
+    from fusing_helpers import run_cli
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("CRITNET_DATA", str(empty))
+    config = Path(__file__).resolve().parents[1] / "configs" / "cpu.yaml"
+    code, _, err = run_cli(capsys, "train", "--config", config, "--out",
+                           tmp_path / "run", "--no-progress")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert str(empty / "roadscene" / "subsets.csv") in lines[0]
+    assert "CRITNET_DATA" in lines[0] and "data.root" in lines[0]
+
+    code, out, _ = run_cli(capsys, "train", "--help")
+    assert code == 0
+    assert "CRITNET_DATA" in out and "data.root" in out and "roadscene" in out

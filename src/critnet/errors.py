@@ -16,3 +16,7 @@ class WeightsError(CritnetError, ValueError):
 class ConfigError(CritnetError, ValueError):
     """A training or model config that cannot be used: a YAML file, key or value (the message
     names the file, when there is one, and the key)."""
+
+
+class WeightsWarning(UserWarning):
+    """A weights file that loads but cannot be fully checked (e.g. no tensor checksum)."""

@@ -19,6 +19,9 @@ def train(config_path: str, out_dir: str | None, resume: bool, max_steps: int | 
           device: str | None, no_progress: bool) -> None:
     """Train C-RITNet with the mutual promotion training paradigm.
 
+    Training reads RoadScene from DATA/roadscene (subsets.csv, ir/, vi/), where DATA is the
+    config's data.root, else the CRITNET_DATA environment variable, else ../shared/data.
+
     \b
     Multi-GPU / multi-node: torchrun --nproc_per_node K -m critnet train --config ...
     """

@@ -43,7 +43,10 @@ def roadscene_split(root: str | os.PathLike, split: str = "train") -> list[str]:
     """
     table = Path(root) / "subsets.csv"
     if not table.is_file():
-        raise InputError(f"{table}: RoadScene subsets table not found")
+        raise InputError(f"{table}: RoadScene subsets table not found; the data root must hold "
+                         f"roadscene/subsets.csv, roadscene/ir/ and roadscene/vi/: set the "
+                         f"CRITNET_DATA environment variable (or data.root in the training "
+                         f"config) to that folder")
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     with table.open(newline="") as handle:

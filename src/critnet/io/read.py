@@ -25,11 +25,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from critnet._quiet import quiet_decoding
 from critnet.errors import InputError
 from critnet.io.levels import ImageInfo, default_normalization, image_levels, normalize_levels
 from critnet.metrics.prepare import to_gray_uint8
 
 
+@quiet_decoding()
 def open_image(path: str | os.PathLike) -> Image.Image:
     """Open ``path``, decode it fully (so truncation is caught here) and apply EXIF orientation.
 

@@ -8,6 +8,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from critnet.atomic import atomic_path
+
 #: CSV columns, fixed for every phase (terms a phase does not compute are left empty).
 TERMS = ["total", "int", "jgrad", "mit",
          "ir_rec", "ir_grad", "ir_en_content", "ir_en_edge", "ir_en", "ir_sipria",
@@ -19,22 +21,26 @@ COLUMNS = ["step", "epoch", "block", "phase", "lr", *TERMS, "wall_time"]
 class StepLog:
     """Appends one row per step to ``log.csv`` (and TensorBoard scalars when enabled).
 
-    On resume, rows after the checkpoint's step (written by the interrupted run) are dropped.
+    The trainer calls :meth:`sync` before every checkpoint, so the file on disk holds every row
+    up to the checkpoint's step. On resume the log is rewritten (atomically) to the complete,
+    in-order rows up to the checkpoint's step: rows written after it by the interrupted run,
+    and a row cut short by a kill, are dropped, so each step appears exactly once.
     """
 
     def __init__(self, out_dir: str | os.PathLike, *, resume_step: int | None = None,
                  tensorboard: bool = False) -> None:
         self.path = Path(out_dir) / "log.csv"
-        kept: list[dict[str, str]] = []
-        if resume_step is not None and self.path.is_file():
-            with self.path.open(newline="") as handle:
-                kept = [r for r in csv.DictReader(handle) if int(r["step"]) <= resume_step]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("w", newline="")
+        kept = _rows_up_to(self.path, resume_step) if resume_step is not None else []
+        if resume_step is not None and [int(r["step"]) for r in kept] != list(
+                range(1, resume_step + 1)):
+            warnings.warn(f"{self.path}: rows for some of steps 1..{resume_step} are missing "
+                          f"(written before the log was synced at checkpoints)", stacklevel=2)
+        with atomic_path(self.path) as tmp, tmp.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(kept)
+        self._file = self.path.open("a", newline="")
         self._writer = csv.DictWriter(self._file, fieldnames=COLUMNS)
-        self._writer.writeheader()
-        self._writer.writerows(kept)
-        self._file.flush()
         self._tb = None
         if tensorboard:
             try:
@@ -55,10 +61,35 @@ class StepLog:
                     self._tb.add_scalar(f"loss/{key}", row[key], row["step"])
             self._tb.add_scalar("lr", row["lr"], row["step"])
 
+    def sync(self) -> None:
+        """Push every row written so far to disk (before a checkpoint refers to them)."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        if self._tb is not None:
+            self._tb.flush()
+
     def close(self) -> None:
         self._file.close()
         if self._tb is not None:
             self._tb.close()
+
+
+def _rows_up_to(path: Path, step: int) -> list[dict[str, str]]:
+    """The complete rows of steps 1..``step`` at the start of ``path``, in order; reading stops
+    at the first row that is cut short, out of order or after ``step``."""
+    if not path.is_file():
+        return []
+    kept: list[dict[str, str]] = []
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            complete = None not in row and all(row.get(k) is not None for k in COLUMNS)
+            if not complete or not row["step"].isdigit():
+                break
+            current = int(row["step"])
+            if current > step or (kept and current <= int(kept[-1]["step"])):
+                break
+            kept.append(row)
+    return kept
 
 
 def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int = 25) -> Path:
@@ -70,8 +101,6 @@ def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-
-    from critnet.atomic import atomic_path
 
     with Path(log_csv).open(newline="") as handle:
         rows = list(csv.DictReader(handle))

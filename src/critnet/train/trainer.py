@@ -17,6 +17,7 @@ from tqdm import tqdm
 from critnet.data.roadscene import RoadSceneCrops
 from critnet.errors import ConfigError, InputError
 from critnet.model import CRITNet, build_model
+from critnet.model.critnet import Decoder
 from critnet.paths import data_root
 from critnet.train import objectives
 from critnet.train.checkpoint import (
@@ -148,11 +149,21 @@ class Trainer:
                 meta = {"config_name": self.config.name, "step": str(self.step),
                         "epoch": str(self.step // self.steps_per_epoch),
                         "wall_time_s": f"{self.wall_time:.1f}"}
-                save_weights(self.model, self.out_dir / "weights.safetensors", **meta)
+                decoder = self._trained_decoder()
+                save_weights(self.model, self.out_dir / "weights.safetensors", decoder=decoder,
+                             **meta)
                 if block_end is not None:
                     save_weights(self.model, self.out_dir / f"block{block_end.index}.safetensors",
-                                 block=str(block_end.index), phase=block_end.kind, **meta)
+                                 decoder=decoder, block=str(block_end.index),
+                                 phase=block_end.kind, **meta)
         barrier(self.context)
+
+    def _trained_decoder(self) -> Decoder:
+        """``fuse`` once a step has trained ``D_fuse`` (phaseM stage 2 or joint), else
+        ``fuse0``: a snapshot before the first stage-2 block has an untrained ``D_fuse``."""
+        trains_fuse = [b for b in self.blocks if b.kind in ("M2", "joint")]
+        started = any(self.step > b.start * self.steps_per_epoch for b in trains_fuse)
+        return "fuse" if started else "fuse0"
 
     # -- one step ------------------------------------------------------------------------------
     def _enter(self, block: Block) -> None:
@@ -254,6 +265,8 @@ class Trainer:
                 bar.set_postfix(_postfix(row), refresh=False)
                 bar.update(1)
                 if block_done or self.step % every == 0 or self.step >= self._stop:
+                    if log is not None:
+                        log.sync()  # every row up to the checkpoint's step is on disk
                     self.save(block_end=block if block_done else None)
         finally:
             bar.close()

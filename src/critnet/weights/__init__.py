@@ -1,14 +1,19 @@
 """Bundled weights and safetensors weight files (loaded without executing code).
 
-A critnet weights file is a ``.safetensors`` state dict whose metadata holds ``format=critnet``
-and ``config`` (the JSON of :class:`~critnet.model.CRITNetConfig`), so a file alone rebuilds its
-model. Bundled files live in this folder as ``<name>.safetensors`` with a model card ``<name>.md``.
+A critnet weights file is a ``.safetensors`` state dict whose metadata holds ``format=critnet``,
+``config`` (the JSON of :class:`~critnet.model.CRITNetConfig`), so a file alone rebuilds its
+model, ``tensors_sha256`` (checked on load; see :mod:`critnet.weights.integrity`) and
+``decoder``, the trained decoder that fuses by default (``fuse0`` for a snapshot taken before the
+first phaseM stage-2 block, whose ``D_fuse`` is untrained; SPEC §3). Bundled files live in this
+folder as ``<name>.safetensors`` with a model card ``<name>.md`` and a SHA-256 in
+:data:`BUNDLED_SHA256`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -16,11 +21,34 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from critnet.atomic import atomic_path
-from critnet.errors import WeightsError
+from critnet.errors import WeightsError, WeightsWarning
 from critnet.model import CRITNet, CRITNetConfig
+from critnet.model.critnet import Decoder
+from critnet.weights.integrity import (
+    CHECKSUM_KEY,
+    file_sha256,
+    first_non_finite,
+    tensors_sha256,
+)
 
-WEIGHTS_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+WEIGHTS_DIR = PACKAGE_DIR  # where bundled names are looked up
 FORMAT = "critnet"
+DECODER_KEY = "decoder"
+
+#: SHA-256 of each weights file shipped in :data:`PACKAGE_DIR`, checked whenever one is loaded.
+BUNDLED_SHA256 = {
+    "lite": "96478bff1836981108f12fe350bcd84294592d30d6ab93676a36013417b842b6",
+}
+
+
+class StageOneModel(CRITNet):
+    """A full C-RITNet whose ``D_fuse`` is untrained (weights saved before the first phaseM
+    stage-2 block): it fuses with ``D_fuse0`` unless a decoder is named."""
+
+    @property
+    def default_decoder(self) -> Decoder:
+        return "fuse0"
 
 
 def bundled_weights() -> dict[str, Path]:
@@ -36,11 +64,14 @@ def default_weights_name() -> str | None:
     return "lite" if "lite" in names else next(iter(names))
 
 
-def save_weights(model: CRITNet, path: str | os.PathLike, **metadata: str) -> Path:
-    """Write ``model``'s weights (fp32) and config to ``path`` atomically."""
+def save_weights(model: CRITNet, path: str | os.PathLike, *, decoder: Decoder | None = None,
+                 **metadata: str) -> Path:
+    """Write ``model``'s weights (fp32), config, tensor checksum and trained decoder (default:
+    the model's ``default_decoder``) to ``path`` atomically."""
     state = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype)
              .contiguous() for k, v in model.state_dict().items()}
-    meta = {"format": FORMAT, "config": json.dumps(model.config.to_dict()), **metadata}
+    meta = {**metadata, "format": FORMAT, "config": json.dumps(model.config.to_dict()),
+            DECODER_KEY: decoder or model.default_decoder, CHECKSUM_KEY: tensors_sha256(state)}
     path = Path(path)
     with atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=meta)
@@ -86,11 +117,18 @@ def load_weights(
 ) -> CRITNet:
     """Build the model a weights file describes and load its tensors (no code executed).
 
+    The model is a :class:`StageOneModel` (fusing with ``D_fuse0``) when the file records
+    ``decoder=fuse0`` for a config with SIPRIA. A file without a tensor checksum (written by an
+    older critnet) loads with a warning.
+
     Raises:
-        WeightsError: unknown name, missing/corrupted file, not a critnet file, or a file whose
-            preset differs from ``preset`` (when given) or whose tensors do not fit its config.
+        WeightsError: unknown name, missing/corrupted file (tensor data not matching its
+            checksum, a bundled file not matching its shipped SHA-256), not a critnet file,
+            NaN/Inf tensors, or a file whose preset differs from ``preset`` (when given) or whose
+            tensors do not fit its config.
     """
     path = resolve_weights(name_or_path)
+    _check_bundled(path)
     metadata = read_metadata(path)
     try:
         state = load_file(str(path))
@@ -104,7 +142,7 @@ def load_weights(
         raise WeightsError(f"{path}: invalid model config in metadata ({error})") from None
     if preset is not None and config.preset != preset:
         raise WeightsError(f"{path}: weights are for preset {config.preset!r}, not {preset!r}")
-    model = CRITNet(config)
+    model = _model_class(path, config, metadata.get(DECODER_KEY))(config)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
@@ -112,8 +150,39 @@ def load_weights(
         detail = first[1].strip() if len(first) > 1 else first[0]
         raise WeightsError(f"{path}: tensors do not match preset {config.preset!r} ({detail})") \
             from None
+    _check_tensors(path, state, metadata.get(CHECKSUM_KEY))
     model = model.to(device).eval()
     if torch.device(device).type == "cpu":
         # Same results, ~15% faster CPU inference (oneDNN convolutions prefer NHWC).
         model = model.to(memory_format=torch.channels_last)
     return model
+
+
+def _check_bundled(path: Path) -> None:
+    """A file shipped in the package must match its SHA-256 in :data:`BUNDLED_SHA256`."""
+    expected = BUNDLED_SHA256.get(path.stem) if path.resolve().parent == PACKAGE_DIR else None
+    if expected is not None and file_sha256(path) != expected:
+        raise WeightsError(f"{path}: bundled weights file does not match its shipped SHA-256 "
+                           f"(corrupted install; reinstall critnet)")
+
+
+def _check_tensors(path: Path, state: dict[str, torch.Tensor], checksum: str | None) -> None:
+    """Tensor data must match the stored checksum (warn when there is none) and be finite."""
+    if checksum is None:
+        warnings.warn(f"{path}: no tensor checksum in its metadata (written by an older "
+                      f"critnet); corruption cannot be detected", WeightsWarning, stacklevel=3)
+    elif tensors_sha256(state) != checksum:
+        raise WeightsError(f"{path}: tensor data does not match its checksum (corrupted file)")
+    bad = first_non_finite(state)
+    if bad is not None:
+        raise WeightsError(f"{path}: tensor {bad!r} holds NaN or Inf values")
+
+
+def _model_class(path: Path, config: CRITNetConfig, decoder: str | None) -> type[CRITNet]:
+    """:class:`StageOneModel` for ``decoder=fuse0`` with SIPRIA; no key: today's default."""
+    if decoder is None:
+        return CRITNet
+    if decoder not in ("fuse", "fuse0") or (decoder == "fuse" and not config.sipria):
+        raise WeightsError(f"{path}: invalid decoder {decoder!r} in metadata for a config "
+                           f"with sipria={config.sipria}")
+    return StageOneModel if decoder == "fuse0" and config.sipria else CRITNet

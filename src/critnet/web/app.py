@@ -1,0 +1,335 @@
+"""The HTTP side of ``critnet serve``: one static page and a small JSON API.
+
+Routes (every ``/api`` answer is JSON; a user error is ``{"error": "one line"}`` with status
+400, 404 or 413, never a traceback):
+
+- ``GET /``: the page; ``GET /static/...``: its script and style.
+- ``GET /api/info``: weights, scenes, metric names and the server's limits.
+- ``POST /api/upload?name=FILE``: the raw file as the body; kept in the session folder until
+  fused. Bodies over the size limit are refused before and while reading.
+- ``POST /api/fuse``: ``{"ir": id, "vis": id}`` or ``{"scene": name}``, plus ``"options"``.
+- ``POST /api/batch``: ``{"ir": [ids], "vis": [ids]}`` matched by file stem, or
+  ``{"ir_dir": path, "vis_dir": path}`` inside a folder given with ``--folders``.
+- ``GET /api/result/{id}/{ir|vis|fused}.png``: a result image, only for the session that made it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import shutil
+import traceback
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from critnet.data.pairs import match_pairs
+from critnet.errors import CritnetError, InputError
+from critnet.io import NORMALIZATIONS
+from critnet.metrics import METRICS, PAPER_METRICS
+from critnet.web.pipeline import (
+    IMAGE_NAMES,
+    SCENES,
+    FuseOptions,
+    Models,
+    Source,
+    fuse_pair,
+    write_scene,
+)
+from critnet.web.sessions import Session, SessionStore, Upload
+
+STATIC = Path(__file__).parent / "static"
+COOKIE = "critnet_session"
+MB = 1024 * 1024
+log = logging.getLogger("critnet.serve")
+
+
+class HTTPError(CritnetError):
+    """A user error with its HTTP status (413 too large, 404 not found)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Limits:
+    """What one request may ask of the server."""
+
+    max_upload_bytes: int = 50 * MB
+    max_pixels: int = 25_000_000
+    max_batch: int = 100
+
+
+@dataclass
+class Server:
+    """Everything the routes share."""
+
+    models: Models
+    sessions: SessionStore
+    limits: Limits = field(default_factory=Limits)
+    folders: list[Path] = field(default_factory=list)
+
+
+def create_app(server: Server) -> Starlette:
+    """The Starlette app for ``server``; its session folders are removed when the app stops."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            server.sessions.close()
+
+    async def page(_request: Request) -> Response:
+        return FileResponse(STATIC / "index.html")
+
+    async def info(request: Request) -> Response:
+        return _answer(request, server, lambda _session: _info(server))
+
+    async def upload(request: Request) -> Response:
+        token, session = server.sessions.get(request.cookies.get(COOKIE))
+        try:
+            payload = await _receive_upload(request, server, session)
+        except CritnetError as error:
+            return _json(_error(error), token, getattr(error, "status", 400))
+        return _json(payload, token)
+
+    async def fuse(request: Request) -> Response:
+        body = await _json_body(request)
+        return await _answer_async(request, server, lambda s: _fuse_one(server, s, body))
+
+    async def batch(request: Request) -> Response:
+        body = await _json_body(request)
+        return await _answer_async(request, server, lambda s: _fuse_batch(server, s, body))
+
+    async def result(request: Request) -> Response:
+        token, session = server.sessions.get(request.cookies.get(COOKIE))
+        folder = session.results.get(request.path_params["rid"])
+        name = request.path_params["name"]
+        if folder is None or name not in IMAGE_NAMES or not (folder / f"{name}.png").is_file():
+            return _json({"error": "no such result in this session (it may have expired)"},
+                         token, 404)
+        response = FileResponse(folder / f"{name}.png", media_type="image/png")
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    routes = [
+        Route("/", page),
+        Route("/api/info", info),
+        Route("/api/upload", upload, methods=["POST"]),
+        Route("/api/fuse", fuse, methods=["POST"]),
+        Route("/api/batch", batch, methods=["POST"]),
+        Route("/api/result/{rid:str}/{name:str}.png", result),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _info(server: Server) -> dict[str, Any]:
+    return {
+        "weights": list(server.models.choices),
+        "scenes": list(SCENES),
+        "paper_metrics": list(PAPER_METRICS),
+        "metrics": {name: {"lower_better": m.lower_better, "description": m.description}
+                    for name, m in METRICS.items()},
+        "ir_normalizations": list(NORMALIZATIONS),
+        "max_upload_bytes": server.limits.max_upload_bytes,
+        "max_pixels": server.limits.max_pixels,
+        "folders": [str(f) for f in server.folders],
+    }
+
+
+async def _receive_upload(request: Request, server: Server, session: Session) -> dict[str, str]:
+    """Stream the body into the session folder, refusing it past the size limit."""
+    name = Path(request.query_params.get("name", "upload")).name or "upload"
+    limit = server.limits.max_upload_bytes
+    too_big = HTTPError(f"{name}: larger than this server's upload limit of {limit / MB:g} MB "
+                        f"(--max-upload-mb)", 413)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_big
+    upload_id = server.sessions.new_id()
+    suffix = re.sub(r"[^a-z0-9]", "", Path(name).suffix.lower())[:5]
+    path = session.folder / "uploads" / f"{upload_id}.{suffix or 'bin'}"
+    path.parent.mkdir(exist_ok=True)
+    size = 0
+    try:
+        with open(path, "wb") as file:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_big
+                file.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        path.unlink()
+        raise InputError(f"{name}: empty file")
+    session.uploads[upload_id] = Upload(path=path, name=name)
+    return {"id": upload_id, "name": name}
+
+
+def _options(body: dict[str, Any]) -> FuseOptions:
+    raw = body.get("options") or {}
+    if not isinstance(raw, dict):
+        raise InputError("options must be an object")
+    ir_normalize = raw.get("ir_normalize") or None
+    if ir_normalize not in (None, *NORMALIZATIONS):
+        raise InputError(f"unknown IR normalisation {ir_normalize!r}; use "
+                         f"{', '.join(NORMALIZATIONS)}")
+    normalize = raw.get("normalize") or "none"
+    if normalize not in ("none", "minmax"):
+        raise InputError(f"unknown output normalisation {normalize!r}; use none or minmax")
+    return FuseOptions(weights=str(raw.get("weights") or ""), gray=bool(raw.get("gray")),
+                       resize_ir=bool(raw.get("resize_ir")), ir_normalize=ir_normalize,
+                       normalize=normalize, metrics=str(raw.get("metrics") or "paper"))
+
+
+def _take_upload(session: Session, upload_id: Any, role: str) -> Source:
+    upload = session.uploads.pop(str(upload_id), None)
+    if upload is None:
+        raise InputError(f"no {role} image uploaded in this session (choose a file first)")
+    return Source(upload.path, upload.name)
+
+
+def _fuse_one(server: Server, session: Session, body: dict[str, Any]) -> dict[str, Any]:
+    options = _options(body)
+    result_id = server.sessions.new_id()
+    folder = session.folder / "results" / result_id
+    if body.get("scene"):
+        ir, vis = write_scene(str(body["scene"]), session.folder / "scenes")
+        owned: list[Source] = []
+    else:
+        ir = _take_upload(session, body.get("ir"), "IR")
+        try:
+            vis = _take_upload(session, body.get("vis"), "visible")
+        except InputError:
+            ir.path.unlink(missing_ok=True)
+            raise
+        owned = [ir, vis]
+    try:
+        return _fuse_into(server, session, ir, vis, options, result_id, folder,
+                          name=str(body.get("scene") or Path(vis.name).stem))
+    finally:
+        for source in owned:
+            source.path.unlink(missing_ok=True)
+
+
+def _fuse_into(server: Server, session: Session, ir: Source, vis: Source, options: FuseOptions,
+               result_id: str, folder: Path, *, name: str) -> dict[str, Any]:
+    model = server.models.get(options.weights)
+    try:
+        with server.models.run_lock:
+            metrics = fuse_pair(ir, vis, model, options, folder,
+                                max_pixels=server.limits.max_pixels)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    server.sessions.add_result(session, result_id, folder)
+    return {"id": result_id, "name": name, "ir_name": ir.name, "vis_name": vis.name,
+            "metrics": {k: (None if v != v else v) for k, v in metrics.items()},
+            "images": {n: f"/api/result/{result_id}/{n}.png" for n in IMAGE_NAMES}}
+
+
+def _fuse_batch(server: Server, session: Session, body: dict[str, Any]) -> dict[str, Any]:
+    options = _options(body)
+    if body.get("ir_dir") or body.get("vis_dir"):
+        pairs, unmatched, owned = _folder_pairs(server, body), [], False
+    else:
+        pairs, unmatched = _upload_pairs(session, body)
+        owned = True
+    if not pairs:
+        raise InputError("no pairs: IR and visible files are matched by file name (stem)")
+    if len(pairs) > server.limits.max_batch:
+        raise InputError(f"{len(pairs)} pairs is more than this server's limit of "
+                         f"{server.limits.max_batch} per batch")
+    results, errors = [], []
+    for ir, vis in pairs:
+        result_id = server.sessions.new_id()
+        try:
+            results.append(_fuse_into(server, session, ir, vis, options, result_id,
+                                      session.folder / "results" / result_id,
+                                      name=Path(vis.name).stem))
+        except CritnetError as error:
+            errors.append({"name": Path(vis.name).stem, "error": str(error)})
+        finally:
+            if owned:
+                ir.path.unlink(missing_ok=True)
+                vis.path.unlink(missing_ok=True)
+    return {"results": results, "errors": errors, "unmatched": unmatched}
+
+
+def _upload_pairs(session: Session,
+                  body: dict[str, Any]) -> tuple[list[tuple[Source, Source]], list[str]]:
+    taken = {role: [_take_upload(session, i, role) for i in body.get(role) or []]
+             for role in ("ir", "vis")}
+    by_stem = {role: {Path(s.name).stem: s for s in sources} for role, sources in taken.items()}
+    stems = sorted(by_stem["ir"].keys() & by_stem["vis"].keys())
+    unmatched = sorted(s.name for role in ("ir", "vis") for stem, s in by_stem[role].items()
+                       if stem not in stems)
+    for role in ("ir", "vis"):
+        for stem, source in by_stem[role].items():
+            if stem not in stems:
+                source.path.unlink(missing_ok=True)
+    return [(by_stem["ir"][s], by_stem["vis"][s]) for s in stems], unmatched
+
+
+def _folder_pairs(server: Server, body: dict[str, Any]) -> list[tuple[Source, Source]]:
+    if not server.folders:
+        raise InputError("this server reads no folders; start it with --folders DIR")
+    dirs = []
+    for key, role in (("ir_dir", "IR"), ("vis_dir", "visible")):
+        folder = Path(str(body.get(key) or "")).expanduser().resolve()
+        if not any(folder == root or root in folder.parents for root in server.folders):
+            raise InputError(f"{folder}: {role} folder is not inside a folder given with "
+                             f"--folders ({', '.join(map(str, server.folders))})")
+        dirs.append(folder)
+    match = match_pairs(dirs[0], dirs[1])
+    return [(Source(ir, ir.name), Source(vis, vis.name)) for _, ir, vis in match.pairs]
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    return body if isinstance(body, dict) else {"_invalid": True}
+
+
+def _answer(request: Request, server: Server, work: Any) -> Response:
+    token, session = server.sessions.get(request.cookies.get(COOKIE))
+    return _json(work(session), token)
+
+
+async def _answer_async(request: Request, server: Server, work: Any) -> Response:
+    """Run ``work(session)`` off the event loop; user errors become one-line JSON."""
+    token, session = server.sessions.get(request.cookies.get(COOKIE))
+    try:
+        return _json(await run_in_threadpool(work, session), token)
+    except CritnetError as error:
+        return _json(_error(error), token, getattr(error, "status", 400))
+    except Exception as error:  # a bug: log it, show one line
+        log.error("%s", traceback.format_exc())
+        return _json({"error": f"internal error ({type(error).__name__}); see the server log"},
+                     token, 500)
+
+
+def _error(error: Exception) -> dict[str, str]:
+    return {"error": " ".join(str(error).split())}
+
+
+def _json(payload: dict[str, Any], token: str, status: int = 200) -> Response:
+    response = JSONResponse(payload, status_code=status)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+    return response

@@ -238,6 +238,7 @@ def _fuse_into(server: Server, session: Session, ir: Source, vis: Source, option
         raise
     server.sessions.add_result(session, result_id, folder)
     return {"id": result_id, "name": name, "ir_name": ir.name, "vis_name": vis.name,
+            "weights": options.weights or server.models.default,
             "metrics": {k: (None if v != v else v) for k, v in metrics.items()},
             "images": {n: f"/api/result/{result_id}/{n}.png" for n in IMAGE_NAMES}}
 

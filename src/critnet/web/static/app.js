@@ -96,6 +96,7 @@ async function show(result) {
   $("compare").width = fused.naturalWidth;
   $("compare").height = fused.naturalHeight;
   showMetrics(result.metrics);
+  $("result_name").textContent = `${result.name}: ${result.ir_name} + ${result.vis_name}, weights ${result.weights}`;
   $("result").hidden = false;
   $("result").dataset.id = result.id;
   drawCompare();
@@ -129,6 +130,9 @@ function drawCompare() {
   ctx.imageSmoothingEnabled = false;
   ctx.globalAlpha = 1;
   ctx.drawImage(other, 0, 0, w, h);
+  const name = $("compare_with").selectedOptions[0].text;
+  $("compare_legend").textContent = $("compare_mode").value === "swipe"
+    ? `left: fused, right: ${name}` : `${Math.round(100 * t)} % fused over ${name}`;
   if ($("compare_mode").value === "swipe") {
     const x = Math.round(w * t);
     ctx.drawImage(images.fused, 0, 0, x, h, 0, 0, x, h);
@@ -151,8 +155,9 @@ function drawZooms() {
   if (!current) return;
   const factor = Number($("zoom_factor").value), size = 192 / factor;
   const w = images.fused.naturalWidth, h = images.fused.naturalHeight;
-  const x0 = Math.min(Math.max(zoomCentre[0] - size / 2, 0), Math.max(w - size, 0));
-  const y0 = Math.min(Math.max(zoomCentre[1] - size / 2, 0), Math.max(h - size, 0));
+  const x0 = Math.round(Math.min(Math.max(zoomCentre[0] - size / 2, 0), Math.max(w - size, 0)));
+  const y0 = Math.round(Math.min(Math.max(zoomCentre[1] - size / 2, 0), Math.max(h - size, 0)));
+  $("zoom_fused").dataset.origin = `${x0},${y0}`;
   for (const name of ["ir", "vis", "fused"]) {
     const ctx = $(`zoom_${name}`).getContext("2d");
     ctx.imageSmoothingEnabled = false;

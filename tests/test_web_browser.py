@@ -171,6 +171,8 @@ def test_batch_tab_lists_pairs_sortable_by_metric(page, tmp_path: Path):
 def test_scene_compare_zoom_and_screenshot(page, tmp_path: Path):
     page.click(".tab[data-tab=pair]")
     previous = page.get_attribute("#result", "data-id")
+    page.set_input_files("#ir_file", [])
+    page.set_input_files("#vis_file", [])
     page.select_option("#scene", "night-road")
     page.click("#scene_button")
     _wait_for_new_result(page, previous)

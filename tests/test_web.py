@@ -3,7 +3,10 @@ line, sessions are isolated, files stay in the server's temporary folder and are
 
 from __future__ import annotations
 
+import http.client
 import io
+import json
+import socket
 import struct
 import zlib
 from pathlib import Path
@@ -15,16 +18,18 @@ from PIL import Image
 pytest.importorskip("starlette", reason="critnet[web] not installed")
 pytest.importorskip("uvicorn", reason="critnet[web] not installed")
 
+from fusing_helpers import run_cli  # noqa: E402
 from web_helpers import Client, running, write_pair  # noqa: E402
 
 import critnet  # noqa: E402
-from critnet.errors import CritnetError  # noqa: E402
+from critnet.errors import CritnetError, InputError  # noqa: E402
 from critnet.io import to_uint  # noqa: E402
 from critnet.metrics import compute_metrics  # noqa: E402
 from critnet.web import require_web  # noqa: E402
 from critnet.web.app import Limits, Server  # noqa: E402
 from critnet.web.pipeline import Models  # noqa: E402
 from critnet.web.sessions import SessionStore  # noqa: E402
+from critnet.weights import bundled_weights  # noqa: E402
 
 UPLOAD_LIMIT = 200_000
 PIXEL_LIMIT = 100_000
@@ -212,3 +217,44 @@ def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr("critnet.web.WEB_PACKAGES", ("no_such_module_for_critnet",))
     with pytest.raises(CritnetError, match=r"pip install 'critnet\[web\]'"):
         require_web()
+
+
+def test_a_chunked_upload_is_cut_at_the_limit(url: str):
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    chunks = (b"\0" * 50_000 for _ in range(UPLOAD_LIMIT // 50_000 + 2))  # no Content-Length
+    connection.request("POST", "/api/upload?name=big.png", body=chunks, encode_chunked=True)
+    response = connection.getresponse()
+    assert response.status == 413
+    assert "big.png: larger than this server's upload limit" in json.loads(response.read())["error"]
+    connection.close()
+
+
+def test_requests_for_another_host_name_are_refused(url: str):
+    client = Client(url)
+    status, body = client.request("/api/info", headers={"Host": "attacker.example"})
+    assert status == 400 and b"Invalid host header" in body
+    assert client.request("/api/info")[0] == 200
+
+
+def test_extra_weights_are_offered_first():
+    path = bundled_weights()["lite"]
+    models = Models(path)
+    assert list(models.choices) == ["lite.safetensors", "lite"]
+    assert models.get("") is models.get("lite.safetensors")
+    with pytest.raises(InputError, match="unknown weights 'nope'"):
+        models.get("nope")
+
+
+def test_cli_serve_refuses_a_busy_port_and_a_missing_folder(capsys, tmp_path: Path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = run_cli(capsys, "serve", "--port", port, "--temp-dir", tmp_path)
+    assert code == 2 and f"127.0.0.1:{port}: cannot listen" in err and "--port" in err
+    assert list(tmp_path.iterdir()) == []  # nothing created before the port was ours
+    code, _, err = run_cli(capsys, "serve", "--folders", tmp_path / "missing")
+    assert code == 2 and "missing: --folders must name an existing folder" in err
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0 and "serve" in out

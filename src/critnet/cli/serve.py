@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import tempfile
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from critnet.errors import InputError
 from critnet.fusion import DEVICES, resolve_device
 from critnet.web import require_web
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")  # Host headers accepted on loopback
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -57,18 +60,44 @@ def serve(host: str, port: int, weights: str | None, device: str, folders: tuple
             raise InputError(f"{folder}: --folders must name an existing folder")
     models = Models(weights, device=str(resolve_device(device)))
     models.get("")  # fail now, in one line, if the weights cannot be loaded
+    sock = _listen(host, port)
+    port = sock.getsockname()[1]
     if temp_dir is not None:
         temp_dir.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="critnet-serve-", dir=temp_dir))
+    local = host in LOOPBACK
     server = Server(models=models, sessions=SessionStore(root),
                     limits=Limits(max_upload_bytes=int(max_upload_mb * MB), max_pixels=max_pixels),
-                    folders=[f.resolve() for f in folders])
-    if host not in ("127.0.0.1", "localhost", "::1"):
+                    folders=[f.resolve() for f in folders],
+                    hosts=list(LOCAL_HOSTS) if local else ["*"])
+    if not local:
         click.secho(f"warning: listening on {host}: other machines can reach this page",
                     err=True, fg="yellow")
-    click.echo(f"critnet serve: http://{host}:{port} (weights: {models.default}; "
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"critnet serve: http://{shown}:{port} (weights: {models.default}; "
                f"temporary files in {root}; Ctrl+C stops)")
     try:
-        uvicorn.run(create_app(server), host=host, port=port, log_level="warning")
+        config = uvicorn.Config(create_app(server), log_level="warning")
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
+        sock.close()
         server.sessions.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` (0: a free port), or one line saying why not."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as error:
+        raise InputError(f"--host {host}: cannot listen there ({error.strerror or error})"
+                         ) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        raise InputError(f"{host}:{port}: cannot listen ({error.strerror or error}); choose "
+                         f"another --port") from None
+    return sock

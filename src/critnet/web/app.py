@@ -11,6 +11,9 @@ Routes (every ``/api`` answer is JSON; a user error is ``{"error": "one line"}``
 - ``POST /api/batch``: ``{"ir": [ids], "vis": [ids]}`` matched by file stem, or
   ``{"ir_dir": path, "vis_dir": path}`` inside a folder given with ``--folders``.
 - ``GET /api/result/{id}/{ir|vis|fused}.png``: a result image, only for the session that made it.
+
+Requests whose ``Host`` is not one the server listens as (127.0.0.1, localhost on loopback) are
+refused with 400.
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ import logging
 import re
 import shutil
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -78,6 +83,7 @@ class Server:
     sessions: SessionStore
     limits: Limits = field(default_factory=Limits)
     folders: list[Path] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"])
 
 
 def create_app(server: Server) -> Starlette:
@@ -132,7 +138,9 @@ def create_app(server: Server) -> Starlette:
         Route("/api/result/{rid:str}/{name:str}.png", result),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Only the Host names the server is meant to be reached by (no DNS-rebinding tricks).
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=server.hosts)]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 def _info(server: Server) -> dict[str, Any]:
@@ -308,12 +316,14 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body if isinstance(body, dict) else {"_invalid": True}
 
 
-def _answer(request: Request, server: Server, work: Any) -> Response:
+def _answer(request: Request, server: Server,
+            work: Callable[[Session], dict[str, Any]]) -> Response:
     token, session = server.sessions.get(request.cookies.get(COOKIE))
     return _json(work(session), token)
 
 
-async def _answer_async(request: Request, server: Server, work: Any) -> Response:
+async def _answer_async(request: Request, server: Server,
+                        work: Callable[[Session], dict[str, Any]]) -> Response:
     """Run ``work(session)`` off the event loop; user errors become one-line JSON."""
     token, session = server.sessions.get(request.cookies.get(COOKIE))
     try:

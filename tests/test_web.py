@@ -258,3 +258,18 @@ def test_cli_serve_refuses_a_busy_port_and_a_missing_folder(capsys, tmp_path: Pa
     assert code == 2 and "missing: --folders must name an existing folder" in err
     code, out, _ = run_cli(capsys, "--help")
     assert code == 0 and "serve" in out
+
+
+def test_a_body_that_is_not_json_gets_one_line(url: str):
+    status, raw = Client(url).request("/api/fuse", b"{not json", {"Content-Type": "text/plain"})
+    assert status == 400 and json.loads(raw) == {"error": "the request body must be a JSON object"}
+
+
+def test_pending_uploads_per_session_are_capped(url: str, pairs: Path, server: Server):
+    client = Client(url)
+    content = (pairs / "ir" / "a.png").read_bytes()
+    ids = [client.upload("a.png", content)[1]["id"] for _ in range(2 * server.limits.max_batch + 1)]
+    status, answer = client.json("/api/fuse", {"ir": ids[0], "vis": ids[-1]})
+    assert status == 400 and "no IR image uploaded" in answer["error"]
+    status, answer = client.json("/api/fuse", {"ir": ids[1], "vis": ids[-1]})
+    assert status == 200, answer

@@ -6,7 +6,8 @@ blend the fused image against either source, zoom on a region, read the paper's 
 download the result; a second tab fuses several pairs and lists them with sortable metrics.
 
 Modules: ``sessions`` (per-browser temporary folders), ``pipeline`` (fusion and metrics for one
-pair, through the public API), ``app`` (the HTTP routes), ``static/`` (the page).
+pair, through the public API), ``app`` (the HTTP routes), ``run`` (socket, state, clean-up;
+what ``critnet serve`` calls), ``static/`` (the page).
 The dependencies are the optional extra ``critnet[web]``; :func:`require_web` names it when absent.
 """
 

@@ -111,12 +111,10 @@ def create_app(server: Server) -> Starlette:
         return _json(payload, token)
 
     async def fuse(request: Request) -> Response:
-        body = await _json_body(request)
-        return await _answer_async(request, server, lambda s: _fuse_one(server, s, body))
+        return await _answer_async(request, server, _fuse_one)
 
     async def batch(request: Request) -> Response:
-        body = await _json_body(request)
-        return await _answer_async(request, server, lambda s: _fuse_batch(server, s, body))
+        return await _answer_async(request, server, _fuse_batch)
 
     async def result(request: Request) -> Response:
         token, session = server.sessions.get(request.cookies.get(COOKIE))
@@ -166,6 +164,8 @@ async def _receive_upload(request: Request, server: Server, session: Session) ->
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_big
+    while len(session.uploads) >= 2 * server.limits.max_batch:  # forget the oldest pending
+        session.uploads.pop(next(iter(session.uploads))).path.unlink(missing_ok=True)
     upload_id = server.sessions.new_id()
     suffix = re.sub(r"[^a-z0-9]", "", Path(name).suffix.lower())[:5]
     path = session.folder / "uploads" / f"{upload_id}.{suffix or 'bin'}"
@@ -313,7 +313,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
         body = await request.json()
     except ValueError:
         body = None
-    return body if isinstance(body, dict) else {"_invalid": True}
+    if not isinstance(body, dict):
+        raise InputError("the request body must be a JSON object")
+    return body
 
 
 def _answer(request: Request, server: Server,
@@ -322,12 +324,16 @@ def _answer(request: Request, server: Server,
     return _json(work(session), token)
 
 
-async def _answer_async(request: Request, server: Server,
-                        work: Callable[[Session], dict[str, Any]]) -> Response:
-    """Run ``work(session)`` off the event loop; user errors become one-line JSON."""
+async def _answer_async(
+    request: Request, server: Server,
+    work: Callable[[Server, Session, dict[str, Any]], dict[str, Any]],
+) -> Response:
+    """Run ``work(server, session, json_body)`` off the event loop; user errors become one-line
+    JSON."""
     token, session = server.sessions.get(request.cookies.get(COOKIE))
     try:
-        return _json(await run_in_threadpool(work, session), token)
+        body = await _json_body(request)
+        return _json(await run_in_threadpool(work, server, session, body), token)
     except CritnetError as error:
         return _json(_error(error), token, getattr(error, "status", 400))
     except Exception as error:  # a bug: log it, show one line

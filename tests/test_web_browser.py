@@ -146,6 +146,7 @@ def test_batch_tab_lists_pairs_sortable_by_metric(page, tmp_path: Path):
     irs, viss = zip(*(_write_scene(tmp_path, f"scene{seed}", seed) for seed in (1, 2, 3)),
                     strict=True)
     page.click(".tab[data-tab=batch]")
+    assert not page.is_visible("#folder_inputs")  # the server was started without --folders
     page.set_input_files("#batch_ir", [str(p) for p in irs])
     page.set_input_files("#batch_vis", [str(p) for p in viss])
     page.click("#batch_button")
@@ -166,6 +167,12 @@ def test_batch_tab_lists_pairs_sortable_by_metric(page, tmp_path: Path):
                              tmp_path / "vi" / f"scene{s}.png")), ["EN"])["EN"]
         for s in (1, 2, 3)}
     assert values == pytest.approx([expected[n] for n in names], rel=1e-12)
+    if os.environ.get("CRITNET_WEB_SCREENSHOT"):
+        page.screenshot(path=os.environ["CRITNET_WEB_SCREENSHOT"].replace(".png", "-batch.png"))
+    previous = page.get_attribute("#result", "data-id")
+    page.click(f"#batch_table tbody tr[data-name={names[0]}]")  # opens it in the first tab
+    _wait_for_new_result(page, previous)
+    assert page.is_visible("#tab-pair") and names[0] in page.inner_text("#result_name")
 
 
 def test_scene_compare_zoom_and_screenshot(page, tmp_path: Path):

@@ -67,6 +67,12 @@ def _png(client: Client, path: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(raw)))
 
 
+def _session_folder(server: Server, client: Client) -> Path:
+    token, session = server.sessions.get(client.token)
+    assert token == client.token
+    return session.folder
+
+
 def _bomb_png(width: int, height: int) -> bytes:
     """A valid PNG header declaring ``width``×``height`` with (almost) no pixel data."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -92,9 +98,11 @@ def test_fused_image_and_metrics_equal_the_python_api(url: str, pairs: Path, ser
         assert answer["metrics"][name] == pytest.approx(value, rel=1e-12, abs=1e-12), name
     np.testing.assert_array_equal(_png(client, answer["images"]["ir"]),
                                   np.asarray(Image.open(ir)))
-    # the uploads are gone once fused; the result is inside the server's temporary root
-    assert not any(p.is_file() for p in server.sessions.root.rglob("uploads/*"))
-    assert all(server.sessions.root in p.parents for p in server.sessions.root.rglob("*.png"))
+    # the uploads are gone once fused; the results are in the session's temporary folder
+    folder = _session_folder(server, client)
+    assert server.sessions.root in folder.parents
+    assert not any(p.is_file() for p in folder.rglob("uploads/*"))
+    assert sorted(p.name for p in folder.rglob("*.png")) == ["fused.png", "ir.png", "vis.png"]
 
 
 def test_options_reach_the_fusion(url: str, pairs: Path):
@@ -273,3 +281,16 @@ def test_pending_uploads_per_session_are_capped(url: str, pairs: Path, server: S
     assert status == 400 and "no IR image uploaded" in answer["error"]
     status, answer = client.json("/api/fuse", {"ir": ids[1], "vis": ids[-1]})
     assert status == 200, answer
+
+
+def test_a_failed_batch_leaves_no_uploads_behind(url: str, pairs: Path, server: Server):
+    client = Client(url)
+    good = client.upload("a.png", (pairs / "ir" / "a.png").read_bytes())[1]["id"]
+    status, answer = client.json("/api/batch", {"ir": [good], "vis": ["not-an-upload"]})
+    assert status == 400 and "1 of the files are not uploaded" in answer["error"]
+    ids = [client.upload(name, (pairs / folder / "a.png").read_bytes())[1]["id"]
+           for name, folder in (("a.bmp", "ir"), ("a.png", "vi"))]
+    # the refused batch took nothing: its good upload is still there to use
+    status, answer = client.json("/api/batch", {"ir": [good, ids[0]], "vis": ids[1:]})
+    assert status == 200 and answer["unmatched"] == ["a.bmp"]  # a repeated stem is not fused
+    assert not any(p.is_file() for p in _session_folder(server, client).rglob("uploads/*"))

@@ -254,10 +254,19 @@ def _fuse_into(server: Server, session: Session, ir: Source, vis: Source, option
 def _fuse_batch(server: Server, session: Session, body: dict[str, Any]) -> dict[str, Any]:
     options = _options(body)
     if body.get("ir_dir") or body.get("vis_dir"):
-        pairs, unmatched, owned = _folder_pairs(server, body), [], False
-    else:
-        pairs, unmatched = _upload_pairs(session, body)
-        owned = True
+        return _fuse_pairs(server, session, _folder_pairs(server, body), [], options)
+    taken = _take_uploads(session, body)
+    try:
+        pairs, unmatched = _pair_by_stem(taken["ir"], taken["vis"])
+        return _fuse_pairs(server, session, pairs, unmatched, options)
+    finally:
+        for source in taken["ir"] + taken["vis"]:
+            source.path.unlink(missing_ok=True)
+
+
+def _fuse_pairs(server: Server, session: Session, pairs: list[tuple[Source, Source]],
+                unmatched: list[str], options: FuseOptions) -> dict[str, Any]:
+    """Fuse each pair; one that fails is listed in ``errors`` and the others go on."""
     if not pairs:
         raise InputError("no pairs: IR and visible files are matched by file name (stem)")
     if len(pairs) > server.limits.max_batch:
@@ -272,26 +281,35 @@ def _fuse_batch(server: Server, session: Session, body: dict[str, Any]) -> dict[
                                       name=Path(vis.name).stem))
         except CritnetError as error:
             errors.append({"name": Path(vis.name).stem, "error": str(error)})
-        finally:
-            if owned:
-                ir.path.unlink(missing_ok=True)
-                vis.path.unlink(missing_ok=True)
     return {"results": results, "errors": errors, "unmatched": unmatched}
 
 
-def _upload_pairs(session: Session,
-                  body: dict[str, Any]) -> tuple[list[tuple[Source, Source]], list[str]]:
-    taken = {role: [_take_upload(session, i, role) for i in body.get(role) or []]
-             for role in ("ir", "vis")}
-    by_stem = {role: {Path(s.name).stem: s for s in sources} for role, sources in taken.items()}
-    stems = sorted(by_stem["ir"].keys() & by_stem["vis"].keys())
-    unmatched = sorted(s.name for role in ("ir", "vis") for stem, s in by_stem[role].items()
-                       if stem not in stems)
-    for role in ("ir", "vis"):
-        for stem, source in by_stem[role].items():
-            if stem not in stems:
-                source.path.unlink(missing_ok=True)
-    return [(by_stem["ir"][s], by_stem["vis"][s]) for s in stems], unmatched
+def _take_uploads(session: Session, body: dict[str, Any]) -> dict[str, list[Source]]:
+    """The uploads named by ``body["ir"]`` and ``body["vis"]`` (all, or none and an error)."""
+    ids = {role: [str(i) for i in body.get(role) or []] for role in ("ir", "vis")}
+    missing = [i for role in ids for i in ids[role] if i not in session.uploads]
+    if missing:
+        raise InputError(f"{len(missing)} of the files are not uploaded in this session "
+                         f"(choose them again)")
+    return {role: [_take_upload(session, i, role) for i in ids[role]] for role in ids}
+
+
+def _pair_by_stem(irs: list[Source], viss: list[Source]
+                  ) -> tuple[list[tuple[Source, Source]], list[str]]:
+    """Pairs of equal file stem, and the names left without a partner (or repeated)."""
+    tables: list[dict[str, Source]] = [{}, {}]
+    leftovers = []
+    for sources, table in zip((irs, viss), tables, strict=True):
+        for source in sources:
+            stem = Path(source.name).stem
+            if stem in table:
+                leftovers.append(source.name)
+            else:
+                table[stem] = source
+    by_ir, by_vis = tables
+    stems = sorted(by_ir.keys() & by_vis.keys())
+    leftovers += [s.name for table in tables for stem, s in table.items() if stem not in stems]
+    return [(by_ir[stem], by_vis[stem]) for stem in stems], sorted(leftovers)
 
 
 def _folder_pairs(server: Server, body: dict[str, Any]) -> list[tuple[Source, Source]]:

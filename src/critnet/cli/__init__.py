@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "evaluate": "critnet.cli.evaluate:evaluate",
     "train": "critnet.cli.train:train",
     "bench": "critnet.cli.bench:bench",
+    "serve": "critnet.cli.serve:serve",
 }
 
 
@@ -52,6 +53,7 @@ def cli() -> None:
       critnet fuse --ir IR_DIR --vis VIS_DIR -o OUT_DIR
       critnet evaluate --ir IR_DIR --vis VIS_DIR --fused OUT_DIR
       critnet train --config configs/cpu.yaml
+      critnet serve                      a local web page to fuse and compare
 
     Run any subcommand with --help for its options.
     """

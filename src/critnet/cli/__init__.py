@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "evaluate": "critnet.cli.evaluate:evaluate",
     "train": "critnet.cli.train:train",
     "bench": "critnet.cli.bench:bench",
+    "export": "critnet.cli.export:export",
 }
 
 

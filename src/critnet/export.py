@@ -138,6 +138,6 @@ def read_onnx_metadata(path: str | os.PathLike) -> dict[str, str]:
     onnx = require("onnx")
     try:
         proto = onnx.load(str(path), load_external_data=False)
-    except (OSError, ValueError, onnx.onnx_cpp2py_export.checker.ValidationError) as error:
+    except Exception as error:  # OSError, or protobuf's DecodeError for a corrupt file
         raise InputError(f"{path}: not a readable ONNX file ({error})") from None
     return {prop.key: prop.value for prop in proto.metadata_props}

@@ -93,7 +93,9 @@ def load_model(
     *,
     device: str | torch.device = "cpu",
     preset: str | None = None,
-) -> CRITNet:
+    backend: str = "torch",
+    precision: str = "fp32",
+) -> CRITNet | torch.nn.Module:
     """A C-RITNet with weights, in eval mode.
 
     Args:
@@ -101,6 +103,9 @@ def load_model(
             ``.safetensors`` path, or ``None`` for the bundled default (``lite`` when shipped).
         device: ``cpu``, ``cuda`` or ``auto``.
         preset: if given, refuse weights of any other preset (``lite``, ``paper``).
+        backend, precision: ``torch`` / ``onnxruntime`` and ``fp32`` / ``bf16`` / ``fp16``; other
+            than ``torch``/``fp32`` the model comes wrapped in a backend of
+            :mod:`critnet.backends`, usable wherever a model is.
 
     Raises:
         WeightsError: nothing bundled (for ``None``), unknown name, missing or corrupted file,
@@ -112,7 +117,12 @@ def load_model(
         name_or_path = default_weights_name()
         if name_or_path is None:
             raise WeightsError(NO_BUNDLED_WEIGHTS)
-    return load_weights(name_or_path, preset=preset, device=target)
+    model = load_weights(name_or_path, preset=preset, device=target)
+    if (backend, precision) == ("torch", "fp32"):
+        return model
+    from critnet.backends import make_backend
+
+    return make_backend(model, backend, precision)
 
 
 def describe_weights(name_or_path: str | os.PathLike | None = None) -> str:

@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "train": "critnet.cli.train:train",
     "bench": "critnet.cli.bench:bench",
     "serve": "critnet.cli.serve:serve",
+    "export": "critnet.cli.export:export",
 }
 
 

@@ -9,6 +9,7 @@ import click
 from tqdm import tqdm
 
 from critnet.api import FuseOptions, describe_weights, fuse_file, load_model
+from critnet.backends import BACKENDS, PRECISIONS, model_device
 from critnet.folder import FOLDER_EXTENSIONS, fuse_folder
 from critnet.fusion import DEVICES, OUTPUT_NORMALIZATIONS, resolve_device
 from critnet.io import NORMALIZATIONS
@@ -29,6 +30,10 @@ _PATH = click.Path(path_type=Path)
               help="Refuse weights of any other preset.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
               help="auto = CUDA when available, else CPU.")
+@click.option("--backend", type=click.Choice(BACKENDS), default="torch", show_default=True,
+              help="onnxruntime runs the exported graph on the CPU (needs critnet[onnx]).")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
+              help="bf16/fp16: half-precision torch inference (for CUDA), within 1/255 of fp32.")
 @click.option("--gray", is_flag=True, help="Grey output even for colour visible images.")
 @click.option("--resize-ir", is_flag=True,
               help="Resample IR (bicubic) to the visible size instead of refusing a mismatch.")
@@ -49,6 +54,8 @@ def fuse(
     weights: str | None,
     preset: str | None,
     device: str,
+    backend: str,
+    precision: str,
     gray: bool,
     resize_ir: bool,
     ir_normalize: str | None,
@@ -81,8 +88,11 @@ def fuse(
       critnet fuse ir.png vis.png -o fused.png --weights runs/lite/final.safetensors
     """
     ir_path, vis_path = _inputs(inputs, ir_input, vis_input)
-    model = load_model(weights, device=resolve_device(device), preset=preset)
-    used = f"weights: {describe_weights(weights)} on {next(model.parameters()).device}"
+    model = load_model(weights, device=resolve_device(device), preset=preset, backend=backend,
+                       precision=precision)
+    used = f"weights: {describe_weights(weights)} on {model_device(model)}"
+    if (backend, precision) != ("torch", "fp32"):
+        used += f", {backend} {precision}"
     options = FuseOptions(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize,
                           normalize=normalize)
     if not _folder_mode(ir_path, vis_path):

@@ -53,22 +53,26 @@ def channel_attention_map(
         temperature: scalar tensor, required for ``cosine``.
 
     Returns:
-        B×C×C attention map; each row sums to 1.
+        B×C×C attention map in ``query``'s dtype; each row sums to 1.
+
+    The statistics (norms, ``Q Kᵀ``, softmax) are always computed in fp32, also under bf16/fp16
+    autocast: sums over H·W pixels overflow fp16 and lose the digits the softmax needs in bf16.
     """
-    q = channel_matrix(query)
-    k = channel_matrix(key)
-    if norm == "cosine":
-        if temperature is None:
-            raise ValueError("cosine attention needs a temperature")
-        # cos(q_i, k_j) = q_i·k_j / (|q_i| |k_j|): scale the C×C product, not the C×HW maps.
-        q_norm = torch.linalg.vector_norm(q, dim=-1).clamp_min(1e-12)
-        k_norm = torch.linalg.vector_norm(k, dim=-1).clamp_min(1e-12)
-        positive = temperature.clamp_min(MIN_TEMPERATURE)
-        scale = positive / (q_norm.unsqueeze(-1) * k_norm.unsqueeze(-2))
-        logits = (q @ k.transpose(1, 2)) * scale
-    else:
-        logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])
-    return logits.softmax(dim=-1)
+    q = channel_matrix(query).float()
+    k = channel_matrix(key).float()
+    with torch.autocast(q.device.type, enabled=False):
+        if norm == "cosine":
+            if temperature is None:
+                raise ValueError("cosine attention needs a temperature")
+            # cos(q_i, k_j) = q_i·k_j / (|q_i| |k_j|): scale the C×C product, not the C×HW maps.
+            q_norm = torch.linalg.vector_norm(q, dim=-1).clamp_min(1e-12)
+            k_norm = torch.linalg.vector_norm(k, dim=-1).clamp_min(1e-12)
+            positive = temperature.float().clamp_min(MIN_TEMPERATURE)
+            scale = positive / (q_norm.unsqueeze(-1) * k_norm.unsqueeze(-2))
+            logits = (q @ k.transpose(1, 2)) * scale
+        else:
+            logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])
+        return logits.softmax(dim=-1).to(query.dtype)
 
 
 class ChannelCrossAttention(nn.Module):

@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 import critnet
 from critnet.demo import demo_scene
 from critnet.errors import InputError
-from critnet.io import read_image, to_uint, write_image
+from critnet.io import read_image, read_ir, to_uint, write_image
 from critnet.metrics import compute_metrics
 from critnet.model import CRITNet
 from critnet.weights import bundled_weights
@@ -146,7 +146,7 @@ def fuse_pair(
         fused = critnet.fuse(ir.path, vis.path, model, gray=options.gray,
                              resize_ir=options.resize_ir, ir_normalize=options.ir_normalize,
                              normalize=options.normalize)
-        ir_seen = read_image(ir.path, normalize=options.ir_normalize)[0]
+        ir_seen = read_ir(ir.path, normalize=options.ir_normalize)[0]
         vis_seen = read_image(vis.path)[0]
     except InputError as error:
         message = str(error).replace(str(ir.path), ir.name).replace(str(vis.path), vis.name)

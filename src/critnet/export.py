@@ -12,7 +12,6 @@ and in :mod:`critnet.backends`, so the rest of critnet works without them.
 from __future__ import annotations
 
 import copy
-import hashlib
 import importlib
 import io
 import json
@@ -27,6 +26,7 @@ from torch import Tensor, nn
 from critnet.atomic import atomic_path
 from critnet.errors import CritnetError, InputError
 from critnet.model import CRITNet
+from critnet.weights.integrity import file_sha256
 
 OPSET = 17
 INPUT_NAMES = ("ir", "vis")
@@ -85,14 +85,6 @@ def onnx_bytes(model: CRITNet, metadata: dict[str, str] | None = None) -> bytes:
         proto.metadata_props.add(key=key, value=value)
     return proto.SerializeToString()
 
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file (the weights hash stored in exported graphs)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_onnx(

@@ -25,7 +25,7 @@ from critnet.saliency import histogram_contrast
 
 
 @dataclass
-class GreyPair:
+class GrayPair:
     """One preloaded pair: uint8 H×W grey images and their float32 saliency maps in [0, 1]."""
 
     stem: str
@@ -55,7 +55,7 @@ def roadscene_split(root: str | os.PathLike, split: str = "train") -> list[str]:
     return sorted(r["stem"] for r in rows if (r["in_cddfuse_test50"].strip() == "1") == want_test)
 
 
-def load_gray_pair(root: str | os.PathLike, stem: str) -> GreyPair:
+def load_gray_pair(root: str | os.PathLike, stem: str) -> GrayPair:
     """Read ``ir/<stem>.jpg`` and ``vi/<stem>.jpg`` as gray with
     :func:`critnet.io.read_gray_uint8` (MATLAB-exact, the metrics' gray; its docstring says why)
     and compute both saliency maps on the whole images."""
@@ -63,7 +63,7 @@ def load_gray_pair(root: str | os.PathLike, stem: str) -> GreyPair:
     ir, vis = (read_gray_uint8(root / folder / f"{stem}.jpg") for folder in ("ir", "vi"))
     if ir.shape != vis.shape:
         raise InputError(f"{root}: {stem} ir {ir.shape} and vi {vis.shape} differ in size")
-    return GreyPair(stem, ir, vis, histogram_contrast(ir), histogram_contrast(vis))
+    return GrayPair(stem, ir, vis, histogram_contrast(ir), histogram_contrast(vis))
 
 
 class RoadSceneCrops:
@@ -74,7 +74,7 @@ class RoadSceneCrops:
     """
 
     def __init__(
-        self, pairs: list[GreyPair], crop: int = 120, flips: bool = True, seed: int = 0
+        self, pairs: list[GrayPair], crop: int = 120, flips: bool = True, seed: int = 0
     ) -> None:
         if not pairs:
             raise InputError("no training pairs")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from critnet.data.roadscene import GreyPair
+from critnet.data.roadscene import GrayPair
 from critnet.saliency import histogram_contrast
 
 
 def synthetic_pairs(count: int, height: int = 48, width: int = 56, seed: int = 0
-                    ) -> list[GreyPair]:
+                    ) -> list[GrayPair]:
     """``count`` pairs of H×W uint8 images: a warm blob in ``ir``, a textured scene in ``vis``."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
@@ -22,6 +22,6 @@ def synthetic_pairs(count: int, height: int = 48, width: int = 56, seed: int = 0
         vis = 60 + 120 * stripes + 40 * (xx > rng.uniform(0.3, 0.7) * width)
         ir_u8 = np.clip(ir, 0, 255).astype(np.uint8)
         vis_u8 = np.clip(vis, 0, 255).astype(np.uint8)
-        pairs.append(GreyPair(f"synthetic_{index:03d}", ir_u8, vis_u8,
+        pairs.append(GrayPair(f"synthetic_{index:03d}", ir_u8, vis_u8,
                               histogram_contrast(ir_u8), histogram_contrast(vis_u8)))
     return pairs

@@ -27,7 +27,7 @@ class Metric:
         typical_range: ``(low, high)`` of values seen on real fusion results (not a hard bound).
         reference: which toolbox (and function) the definition follows.
         description: one line.
-        vifb_colour: how VIFB's colour mode treats a 3-channel fused image: ``"channel_mean"``
+        vifb_color: how VIFB's colour mode treats a 3-channel fused image: ``"channel_mean"``
             (per channel, averaged) or ``"folded"`` (SF: channels side by side as (H, 3W)).
     """
 
@@ -37,7 +37,7 @@ class Metric:
     typical_range: tuple[float, float]
     reference: str
     description: str
-    vifb_colour: str = "channel_mean"
+    vifb_color: str = "channel_mean"
 
     @property
     def arrow(self) -> str:
@@ -83,7 +83,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
        "standard deviation of F"),
     _m("SF", statistics.spatial_frequency, False, (3.0, 30.0),
        f"{VIFB} metricsSpatial_frequency", "spatial frequency of F (sums / H·W)",
-       vifb_colour="folded"),
+       vifb_color="folded"),
     # Tang's Evaluation folder.
     _m("VIF", structural.vif, False, (0.3, 1.5), f"{TANG} vifp_mscale",
        "VIF(IR,F) + VIF(VIS,F), LIVE pixel-domain multiscale"),
@@ -174,7 +174,7 @@ def compute_metrics(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray,
     results: dict[str, float] = {}
     for name in names:
         metric = get_metric(name)
-        if len(triples) > 1 and metric.vifb_colour == "folded":
+        if len(triples) > 1 and metric.vifb_color == "folded":
             planes = to_planes_uint8(fused).astype(np.float64)
             results[name] = statistics.spatial_frequency_plane(np.concatenate(list(planes), 1))
         else:

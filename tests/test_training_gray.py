@@ -6,7 +6,7 @@ import numpy as np
 from conftest import need
 from PIL import Image
 
-from critnet.bench.compare import load_gray
+from critnet.bench.methods import load_gray
 from critnet.data.roadscene import load_gray_pair
 from critnet.evaluate import read_image as evaluate_read_image
 from critnet.io import read_gray_uint8

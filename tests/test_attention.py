@@ -40,8 +40,29 @@ def test_sqrt_d_attention_changes_with_image_size():
 
 
 def test_temperature_is_learnable_only_in_cosine_mode():
-    assert ChannelCrossAttention(4, "cosine").temperature.requires_grad
-    assert not ChannelCrossAttention(4, "sqrt_d").temperature.requires_grad
+    """The temperature multiplies the cosine logits in the forward pass (so it sharpens the map
+    and gets a gradient); ``sqrt_d`` attention ignores it."""
+    torch.manual_seed(0)
+    features = torch.randn(1, 4, 6, 5)
+    cosine = ChannelCrossAttention(4, "cosine")
+    assert cosine.temperature.requires_grad
+    maps = {}
+    for t in (1.0, 4.0):
+        with torch.no_grad():
+            cosine.temperature.fill_(t)
+        maps[t] = cosine.attention_map(features, features)
+    q = F.normalize(cosine.query(features).flatten(2), dim=-1)
+    k = F.normalize(cosine.key(features).flatten(2), dim=-1)
+    torch.testing.assert_close(maps[4.0], (4.0 * q @ k.transpose(1, 2)).softmax(-1))
+    assert maps[4.0].amax(-1).mean() > maps[1.0].amax(-1).mean()  # sharper
+    cosine(features, features, features, residual=features).sum().backward()
+    assert cosine.temperature.grad is not None and cosine.temperature.grad.abs() > 0
+    sqrt_d = ChannelCrossAttention(4, "sqrt_d")
+    assert not sqrt_d.temperature.requires_grad
+    before = sqrt_d.attention_map(features, features)
+    with torch.no_grad():
+        sqrt_d.temperature.fill_(4.0)
+    torch.testing.assert_close(sqrt_d.attention_map(features, features), before)
 
 
 def test_residual_and_shapes():

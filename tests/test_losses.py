@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -78,6 +80,16 @@ def test_interaction_loss_zero_for_identical_images_and_positive_otherwise():
     assert value == pytest.approx(float(direct), rel=1e-5)
 
 
+def test_interaction_loss_direction_and_reduction_known_answer():
+    """``KL(P_label ‖ P_image)`` (Eq. 19), not the reverse, summed over a row and averaged over
+    rows. Row 0: label softmax (1/4, 3/4), image (1/2, 1/2); row 1: equal (KL 0)."""
+    label = torch.tensor([[0.0, math.log(3.0)], [0.3, 0.1]]).view(1, 1, 2, 2)
+    image = torch.tensor([[0.0, 0.0], [0.3, 0.1]]).view(1, 1, 2, 2)
+    kl_row0 = 0.25 * math.log(0.25 / 0.5) + 0.75 * math.log(0.75 / 0.5)
+    assert interaction_loss(label, image, label) == pytest.approx(kl_row0 / 2, rel=1e-5)
+    assert interaction_loss(label, label, image) == pytest.approx(kl_row0 / 2, rel=1e-5)
+
+
 def test_interaction_loss_label_is_detached():
     label = _image(4).requires_grad_(True)
     image = _image(5).requires_grad_(True)
@@ -90,9 +102,26 @@ def test_mit_loss_combines_terms_with_lambda():
     ir, vis, fused = _image(6), _image(7), _image(8)
     w = torch.full_like(ir, 0.5)
     terms = mit_loss(fused, ir, vis, w, 1 - w, lambda_jg=20)
+    assert terms["int"] == pytest.approx(float((0.5 * ir + 0.5 * vis - fused).abs().mean()))
+    target = torch.where(gradient(ir).abs() >= gradient(vis).abs(), gradient(ir), gradient(vis))
+    assert terms["jgrad"] == pytest.approx(float((target - gradient(fused)).abs().mean()))
     assert terms["mit"] == pytest.approx(float(terms["int"] + 20 * terms["jgrad"]))
-    en = enhancement_loss(fused, ir, vis, w, 1 - w, lambda_edge=20)
-    assert en["en_content"] == terms["int"] and en["en_edge"] == terms["jgrad"]
+
+
+def test_enhancement_loss_known_values():
+    """``ℓ_content^en`` and ``ℓ_edge^en`` (Eq. 15–16) on a case worked by hand: a flat image
+    (no gradient) judged against a flat IR and a visible image with one bright pixel."""
+    ir = torch.full((1, 1, 5, 5), 0.2)
+    vis = torch.zeros(1, 1, 5, 5)
+    vis[0, 0, 2, 2] = 1.0
+    w_ir = torch.full_like(ir, 0.75)
+    image = torch.full_like(ir, 0.1)
+    terms = enhancement_loss(image, ir, vis, w_ir, 1 - w_ir, lambda_edge=3)
+    # target = 0.75·0.2 + 0.25·vis: 0.15 everywhere, 0.4 at the bright pixel; image = 0.1
+    assert terms["en_content"] == pytest.approx((24 * 0.05 + 0.3) / 25)
+    # ∇vis: -8/16 at the centre, 1/16 at its 8 neighbours; ∇ir = ∇image = 0
+    assert terms["en_edge"] == pytest.approx((0.5 + 8 / 16) / 25)
+    assert terms["en"] == pytest.approx(float(terms["en_content"] + 3 * terms["en_edge"]))
 
 
 def test_sipria_loss_sums_eq_18():

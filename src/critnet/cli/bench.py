@@ -57,6 +57,7 @@ def bench() -> None:
       critnet bench ablation --runs docs/results/runs --out docs/results/ablation  (Table 1)
       critnet bench lambda --runs docs/results/runs --out docs/results/lambda      (Table 5)
       critnet bench report                                                   (RESULTS.md)
+      critnet bench features --dataset tno42 --pairs STEM --out DIR          (Fig. 4)
     """
 
 
@@ -143,6 +144,50 @@ def report_command(results_dir: str, out_path: str) -> None:
     if not Path(results_dir).is_dir():
         raise InputError(f"{results_dir}: results folder not found")
     click.echo(write_report(results_dir, out_path))
+
+
+@bench.command("features")
+@click.option("--dataset", type=click.Choice(DATASET_KEYS), default=None,
+              help="Take the pairs named by --pairs from this benchmark dataset.")
+@click.option("--pairs", callback=_pairs, default=None,
+              help="Stems of --dataset, comma-separated (default: its first pair).")
+@click.option("--pair", "files", type=click.Path(dir_okay=False), nargs=2, multiple=True,
+              metavar="IR VIS", help="An image pair given by its two files; repeatable.")
+@click.option("--weights", default=None,
+              help="Bundled weights name or .safetensors path (default: the bundled lite).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder: <stem>.png (the figure) and <stem>.json per pair.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
+def features_command(dataset: str | None, pairs: list[str] | None,
+                     files: tuple[tuple[str, str], ...], weights: str | None, out_dir: str,
+                     device: str) -> None:
+    """Feature maps before and after mutual information transfer (Fig. 4).
+
+    \b
+      critnet bench features --dataset tno42 --pairs 17_Kaptein_1123 --out docs/results/features
+    """
+    from pathlib import Path
+
+    from critnet.api import load_model
+    from critnet.bench.datasets import load_dataset
+    from critnet.bench.features import bench_features
+
+    if dataset is None and not files:
+        raise InputError("give --dataset (with --pairs) or at least one --pair IR VIS")
+    chosen = [(Path(ir).stem, Path(ir), Path(vis)) for ir, vis in files]
+    title = "image pair"
+    if dataset is not None:
+        data = load_dataset(dataset)
+        by_stem = {stem: (stem, ir, vis) for stem, ir, vis in data.pairs}
+        unknown = [s for s in pairs or [] if s not in by_stem]
+        if unknown:
+            raise InputError(f"{data.root / data.spec.folder}: no pair named {unknown[0]!r} "
+                             f"in {dataset}")
+        chosen += [by_stem[s] for s in pairs] if pairs else [data.pairs[0]]
+        title = data.spec.title
+    model = load_model(weights, device=device)
+    for path in bench_features(model, chosen, out_dir, title=title):
+        click.echo(f"wrote {path}")
 
 
 def _summary(result) -> None:

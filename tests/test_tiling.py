@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from fusing_helpers import make_weights, run_cli
+from PIL import Image
 from torch import nn
 
+from critnet.api import fuse_arrays
+from critnet.errors import InputError
+from critnet.io import read_image
 from critnet.model import build_model, tiled
 from critnet.model.tiled import conv_radius, tile_cores, tiled_forward
 
@@ -151,3 +157,62 @@ def test_tile_cores_partition_the_image():
     assert torch.equal(covered, torch.ones(10, 7, dtype=torch.int64))
     with pytest.raises(ValueError, match="tile must be >= 1"):
         tile_cores(10, 7, 0)
+
+
+def test_resolve_tile_auto_tiles_only_when_needed():
+    model = _model("lite")
+    per_pixel = tiled.untiled_bytes_per_pixel(model)
+    shape = (1, 1, 1000, 1000)
+    assert tiled.resolve_tile("auto", model, shape, available=10**6 * per_pixel * 4) is None
+    size = tiled.resolve_tile("auto", model, shape, available=10**6 * per_pixel)
+    assert isinstance(size, int) and 64 <= size < 1000
+    assert tiled.resolve_tile("off", model, shape) is None
+    assert tiled.resolve_tile("96", model, shape) == 96
+    for bad in ("0", "big", 2.5, -3):
+        with pytest.raises(ValueError, match="tile must be 'auto', 'off' or a size >= 1"):
+            tiled.resolve_tile(bad, model, shape)
+
+
+def test_fuse_arrays_tile_equals_untiled_colour():
+    model = _model("lite")
+    generator = np.random.default_rng(0)
+    ir = generator.random((21, 30), dtype=np.float32)
+    vis = generator.random((21, 30, 3), dtype=np.float32)
+    untiled = fuse_arrays(model, ir, vis, tile="off")
+    tiled_out = fuse_arrays(model, ir, vis, tile=8)
+    assert tiled_out.shape == (21, 30, 3)
+    assert np.abs(tiled_out - untiled).max() <= 1e-5
+
+
+def test_cli_tile_gives_the_untiled_file_and_refuses_bad_values(capsys, tmp_path):
+    weights = make_weights(tmp_path / "w.safetensors")
+    generator = np.random.default_rng(1)
+    for name in ("ir", "vis"):
+        Image.fromarray(generator.integers(0, 256, (19, 26), dtype=np.uint8)).save(
+            tmp_path / f"{name}.png")
+    ir, vis = tmp_path / "ir.png", tmp_path / "vis.png"
+    outputs = {}
+    for tile in ("off", "7"):
+        out = tmp_path / f"fused_{tile}.png"
+        code, _, err = run_cli(capsys, "fuse", ir, vis, "-o", out, "--weights", weights,
+                               "--device", "cpu", "--tile", tile)
+        assert code == 0, err
+        outputs[tile] = np.asarray(Image.open(out), dtype=np.int16)
+    assert np.abs(outputs["7"] - outputs["off"]).max() <= 1  # 8-bit rounding of ≤1e-5
+    code, _, err = run_cli(capsys, "fuse", ir, vis, "-o", tmp_path / "bad.png", "--weights",
+                           weights, "--tile", "zero")
+    assert code != 0 and "tile must be" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_pixel_limit_is_checked_from_the_header_in_one_line(capsys, tmp_path, recwarn):
+    path = tmp_path / "wide.png"
+    Image.new("L", (300, 40)).save(path)
+    for limit in (11_999, 5_000):  # below: ours; below half: Pillow's guard, silenced
+        with pytest.raises(InputError, match=r"wide\.png: .*limit .*--max-pixels"):
+            read_image(path, max_pixels=limit)
+    assert read_image(path, max_pixels=12_000)[0].shape == (40, 300)
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
+    code, _, err = run_cli(capsys, "fuse", path, path, "-o", tmp_path / "o.png",
+                           "--max-pixels", "1000")
+    assert code != 0 and len(err.strip().splitlines()) == 1 and "wide.png" in err

@@ -28,6 +28,7 @@ from critnet.data.pairs import match_pairs
 from critnet.errors import CritnetError, InputError, WeightsError
 from critnet.fusion import fuse_tensors, resolve_device
 from critnet.io import (
+    MAX_PIXELS,
     ImageInfo,
     check_output_suffix,
     default_normalization,
@@ -98,6 +99,7 @@ def fuse(
     resize_ir: bool = False,
     ir_normalize: str | None = None,
     normalize: str = "none",
+    tile: int | str | None = "auto",
     device: str | torch.device | None = None,
 ) -> Any:
     """Fuse one infrared and one visible image.
@@ -126,6 +128,8 @@ def fuse(
             :func:`critnet.io.normalize_levels`); ``None``: ``percentile`` for 16-bit IR,
             ``full`` otherwise (float input is taken as is).
         normalize: ``none`` or ``minmax`` (stretch the output; parity with the released code).
+        tile: ``auto`` (tile only when the image would not fit in memory), ``off``, or a tile
+            size N; tiled results equal untiled ones (see :mod:`critnet.model.tiled`).
         device: ``cpu``/``cuda``/``auto``; ``None`` keeps ``model``'s device (CPU when the
             bundled model is loaded). A given ``model`` is moved there.
 
@@ -144,7 +148,7 @@ def fuse(
     vis_image, vis_name = _as_array(vis, "vis", None)
     model = _ready_model(model, device)
     fused = fuse_arrays(model, ir_image, vis_image, gray=gray, resize_ir=resize_ir,
-                        normalize=normalize, names=(ir_name, vis_name))
+                        normalize=normalize, tile=tile, names=(ir_name, vis_name))
     return _like(vis, fused)
 
 
@@ -156,6 +160,7 @@ def fuse_arrays(
     gray: bool = False,
     resize_ir: bool = False,
     normalize: str = "none",
+    tile: int | str | None = "auto",
     names: tuple[str, str] = ("IR image", "visible image"),
 ) -> np.ndarray:
     """Fuse float arrays in [0, 1]: ``ir`` H×W or H×W×3, ``vis`` H×W or H×W×3.
@@ -172,7 +177,7 @@ def fuse_arrays(
                          f"match; use --resize-ir (resize_ir=True) to resample the IR image to "
                          f"the visible size")
     fused = fuse_tensors(model, _chw(ir), _chw(vis), gray=gray, resize_ir=resize_ir,
-                         normalize=normalize)[0]
+                         normalize=normalize, tile=tile)[0]
     return fused[0].numpy() if fused.shape[0] == 1 else fused.permute(1, 2, 0).numpy()
 
 
@@ -186,6 +191,8 @@ def fuse_file(
     resize_ir: bool = False,
     ir_normalize: str | None = None,
     normalize: str = "none",
+    tile: int | str | None = "auto",
+    max_pixels: int = MAX_PIXELS,
     overwrite: bool = False,
     device: str | torch.device | None = None,
 ) -> Path:
@@ -193,6 +200,7 @@ def fuse_file(
     PNG without one) atomically, the visible image's size.
 
     Everything is checked before anything is written: on any error ``out_path`` is untouched.
+    ``tile``: as :func:`fuse`; ``max_pixels``: refuse larger inputs (checked from the header).
 
     Raises:
         InputError: unreadable inputs, size mismatch, ``out_path`` equal to an input, a folder,
@@ -211,11 +219,12 @@ def fuse_file(
     if out_path.exists() and not overwrite:
         raise InputError(f"{out_path}: already exists (use --overwrite / overwrite=True to "
                          f"replace it)")
-    ir_image, ir_info = read_image(ir_path, normalize=ir_normalize)
-    vis_image, _ = read_image(vis_path)
+    ir_image, ir_info = read_image(ir_path, normalize=ir_normalize, max_pixels=max_pixels)
+    vis_image, _ = read_image(vis_path, max_pixels=max_pixels)
     model = _ready_model(model, device)
     fused = fuse_arrays(model, ir_image, vis_image, gray=gray, resize_ir=resize_ir,
-                        normalize=normalize, names=(f"IR {ir_info.name}", f"visible {vis_path}"))
+                        normalize=normalize, tile=tile,
+                        names=(f"IR {ir_info.name}", f"visible {vis_path}"))
     return write_image(out_path, fused)
 
 
@@ -255,6 +264,8 @@ def fuse_folder(
     resize_ir: bool = False,
     ir_normalize: str | None = None,
     normalize: str = "none",
+    tile: int | str | None = "auto",
+    max_pixels: int = MAX_PIXELS,
     overwrite: bool = False,
     device: str | torch.device | None = None,
     progress: bool | None = False,
@@ -305,7 +316,8 @@ def fuse_folder(
             continue
         try:
             fuse_file(ir_path, vis_path, out_path, model, gray=gray, resize_ir=resize_ir,
-                      ir_normalize=ir_normalize, normalize=normalize, overwrite=True)
+                      ir_normalize=ir_normalize, normalize=normalize, tile=tile,
+                      max_pixels=max_pixels, overwrite=True)
         except (CritnetError, OSError, RuntimeError) as error:
             message = " ".join(str(error).split()) or type(error).__name__
             report.failed.append((stem, message))

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from critnet.errors import InputError
 from critnet.model import CRITNet
+from critnet.model.tiled import resolve_tile, tiled_forward
 
 DEVICES = ("cpu", "cuda", "auto")
 OUTPUT_NORMALIZATIONS = ("none", "minmax")
@@ -117,6 +118,7 @@ def fuse_tensors(
     gray: bool = False,
     resize_ir: bool = False,
     normalize: str = "none",
+    tile: int | str | None = "auto",
 ) -> Tensor:
     """Fuse an infrared and a visible image batch with ``model``.
 
@@ -132,6 +134,8 @@ def fuse_tensors(
             refusing different sizes.
         normalize: ``none`` (the network's output) or ``minmax`` (stretch the fused luma of each
             image to [0, 1]; parity with the released code only).
+        tile: ``auto`` (tile only when the whole image would not fit in memory), ``off``, or a
+            tile size N: exact tiled inference (:mod:`critnet.model.tiled`), same result.
 
     Returns:
         B×1×H×W (grey) or B×3×H×W (colour ``vis``, Y fused, visible Cb/Cr kept), float32 in
@@ -170,7 +174,12 @@ def fuse_tensors(
         colour = vis.shape[1] == 3 and not gray
         ycc = rgb_to_ycbcr(vis) if vis.shape[1] == 3 else None
         vis_y = ycc[:, :1] if ycc is not None else vis
-        fused = model(ir_y, vis_y)
+        try:
+            tile_size = resolve_tile(tile, model, vis_y.shape)
+        except ValueError as error:
+            raise InputError(str(error)) from None
+        fused = (model(ir_y, vis_y) if tile_size is None
+                 else tiled_forward(model, ir_y, vis_y, tile_size))
         if normalize == "minmax":
             fused = stretch_minmax(fused)
         if colour:

@@ -13,6 +13,7 @@ Supported: PNG, JPEG, BMP and TIFF files in modes ``1`` (1-bit), ``L``, ``LA``, 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,10 @@ from critnet.errors import InputError
 #: ``minmax`` stretches the image's own range, ``percentile`` its 0.5–99.5 % range.
 NORMALIZATIONS = ("full", "minmax", "percentile")
 PERCENTILES = (0.5, 99.5)
+
+#: Largest image (pixels) read by default: a guard against decompression bombs, checked from
+#: the header before decoding (``--max-pixels`` / ``max_pixels=`` raise it).
+MAX_PIXELS = 200_000_000
 
 #: Output formats by suffix; a path without a suffix is written as PNG.
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP",
@@ -93,11 +98,25 @@ def normalize_levels(levels: np.ndarray, peak: float, method: str) -> np.ndarray
     return np.clip((x - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
-def open_image(path: str | os.PathLike) -> Image.Image:
-    """Open ``path``, decode it fully (so truncation is caught here) and apply EXIF orientation.
+def check_pixel_count(size: tuple[int, int], path: str | os.PathLike, max_pixels: int) -> None:
+    """Refuse a ``(W, H)`` image of more than ``max_pixels`` pixels (from its header).
 
     Raises:
-        InputError: missing file, a folder, not an image, or a truncated/corrupt image.
+        InputError: one line naming the file, its size and the limit.
+    """
+    width, height = size
+    if width * height > max_pixels:
+        raise InputError(f"{path}: {width}×{height} is {width * height:,} pixels, over the limit "
+                         f"of {max_pixels:,} (raise it with --max-pixels / max_pixels=)")
+
+
+def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open ``path``, check its size against ``max_pixels`` from the header, decode it fully (so
+    truncation is caught here) and apply EXIF orientation.
+
+    Raises:
+        InputError: missing file, a folder, not an image, too many pixels, or a
+            truncated/corrupt image.
     """
     path = Path(path)
     if not path.exists():
@@ -105,19 +124,34 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not an image file")
     try:
-        img = Image.open(path)
+        img = _open_header(path, max_pixels)
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image (unrecognised file format)") from None
-    except Image.DecompressionBombError as error:
-        raise InputError(f"{path}: image too large to open safely ({_one_line(error)})") from None
+    except Image.DecompressionBombError:
+        raise InputError(f"{path}: over twice the limit of {max_pixels:,} pixels (raise it with "
+                         f"--max-pixels / max_pixels=)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise InputError(f"{path}: truncated, corrupt or unreadable image "
                          f"({_one_line(error)})") from None
+    check_pixel_count(img.size, path, max_pixels)
     try:
         img.load()
         return ImageOps.exif_transpose(img)
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise InputError(f"{path}: truncated or corrupt image ({_one_line(error)})") from None
+
+
+def _open_header(path: Path, max_pixels: int) -> Image.Image:
+    """``Image.open`` (header only) with Pillow's bomb guard set to ``max_pixels``: its warning
+    is silenced (our own check follows) and it raises only beyond twice the limit."""
+    default = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = default
 
 
 def image_levels(img: Image.Image, name: str = "<image>") -> tuple[np.ndarray, ImageInfo]:
@@ -159,7 +193,7 @@ def image_levels(img: Image.Image, name: str = "<image>") -> tuple[np.ndarray, I
 
 
 def read_image(
-    path: str | os.PathLike, *, normalize: str | None = None
+    path: str | os.PathLike, *, normalize: str | None = None, max_pixels: int = MAX_PIXELS
 ) -> tuple[np.ndarray, ImageInfo]:
     """Read an image file as float32 in [0, 1].
 
@@ -167,6 +201,7 @@ def read_image(
         path: a PNG, JPEG, BMP or TIFF file.
         normalize: ``full``, ``minmax`` or ``percentile`` (see :func:`normalize_levels`);
             ``None`` picks :func:`default_normalization` for the file's bit depth.
+        max_pixels: refuse larger images (checked from the header, before decoding).
 
     Returns:
         ``(image, info)``: ``image`` is H×W (grey, including grey-as-RGB) or H×W×3 (colour,
@@ -175,7 +210,7 @@ def read_image(
     Raises:
         InputError: missing file, not an image, truncated/corrupt, or an unsupported mode.
     """
-    levels, info = image_levels(open_image(path), str(path))
+    levels, info = image_levels(open_image(path, max_pixels), str(path))
     method = normalize or default_normalization(info.bit_depth)
     return normalize_levels(levels, info.peak, method), info
 

@@ -135,7 +135,8 @@ def fuse_tensors(
         normalize: ``none`` (the network's output) or ``minmax`` (stretch the fused luma of each
             image to [0, 1]; parity with the released code only).
         tile: ``auto`` (tile only when the whole image would not fit in memory), ``off``, or a
-            tile size N: exact tiled inference (:mod:`critnet.model.tiled`), same result.
+            tile size N: exact tiled inference (:mod:`critnet.model.tiled`), same result; models
+            other than a :class:`CRITNet` are always fused whole.
 
     Returns:
         B×1×H×W (grey) or B×3×H×W (colour ``vis``, Y fused, visible Cb/Cr kept), float32 in
@@ -174,8 +175,9 @@ def fuse_tensors(
         colour = vis.shape[1] == 3 and not gray
         ycc = rgb_to_ycbcr(vis) if vis.shape[1] == 3 else None
         vis_y = ycc[:, :1] if ycc is not None else vis
-        try:
-            tile_size = resolve_tile(tile, model, vis_y.shape)
+        try:  # other modules (e.g. baselines) are fused whole
+            tile_size = (resolve_tile(tile, model, vis_y.shape)
+                         if isinstance(model, CRITNet) else None)
         except ValueError as error:
             raise InputError(str(error)) from None
         fused = (model(ir_y, vis_y) if tile_size is None

@@ -125,6 +125,8 @@ def tiled_forward(
 def _tiled(model: CRITNet, ir: Tensor, vis: Tensor, tile: int, decoder: Decoder) -> Tensor:
     height, width = ir.shape[-2:]
     cores = tile_cores(height, width, tile)
+    if len(cores) == 1:  # one tile is the whole image: no passes needed
+        return model(ir, vis, decoder=decoder)
     stats_halo, out_halo = halos(model, decoder)
 
     def encoded(core: Window) -> tuple[Tensor, Tensor]:

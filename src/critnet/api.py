@@ -27,6 +27,7 @@ import torch
 from critnet.errors import InputError, WeightsError
 from critnet.fusion import OUTPUT_NORMALIZATIONS, fuse_tensors, resolve_device
 from critnet.io import (
+    MAX_PIXELS,
     NORMALIZATIONS,
     ImageInfo,
     check_output_suffix,
@@ -36,6 +37,7 @@ from critnet.io import (
 )
 from critnet.io.kinds import ImageLike, from_batch, like, to_batch, to_unit_array
 from critnet.model import CRITNet
+from critnet.model.tiled import resolve_tile
 from critnet.weights import default_weights_name, load_weights, resolve_weights
 
 NO_BUNDLED_WEIGHTS = (
@@ -57,15 +59,20 @@ class FuseOptions:
             ``full`` otherwise. The visible image is always scaled by its bit depth.
         normalize: ``none`` or ``minmax`` (stretch the raw network output; parity with the
             released code, see :func:`critnet.fusion.fuse_tensors`).
+        tile: ``auto`` (tile only when the image would not fit in memory), ``off``, or a tile
+            size N; tiled results equal untiled ones (see :mod:`critnet.model.tiled`).
+        max_pixels: refuse larger input files (checked from the header, before decoding).
 
     Raises:
-        InputError: an unknown ``ir_normalize`` or ``normalize``.
+        InputError: an unknown ``ir_normalize`` or ``normalize``, a bad ``tile``.
     """
 
     gray: bool = False
     resize_ir: bool = False
     ir_normalize: str | None = None
     normalize: str = "none"
+    tile: int | str | None = "auto"
+    max_pixels: int = MAX_PIXELS
 
     def __post_init__(self) -> None:
         if self.ir_normalize not in (None, *NORMALIZATIONS):
@@ -74,6 +81,11 @@ class FuseOptions:
         if self.normalize not in OUTPUT_NORMALIZATIONS:
             raise InputError(f"unknown output normalisation {self.normalize!r}; choose one of "
                              f"{', '.join(OUTPUT_NORMALIZATIONS)}")
+        if self.tile not in (None, "auto", "off"):
+            try:
+                resolve_tile(self.tile, None, ())  # a fixed size needs no model or shape
+            except ValueError as error:
+                raise InputError(str(error)) from None
 
     @classmethod
     def resolve(cls, options: FuseOptions | None, overrides: dict[str, Any]) -> FuseOptions:
@@ -208,7 +220,8 @@ def fuse_arrays(
                          f"match; use --resize-ir (resize_ir=True) to resample the IR image to "
                          f"the visible size")
     return from_batch(fuse_tensors(model, to_batch(ir), to_batch(vis), gray=options.gray,
-                                   resize_ir=options.resize_ir, normalize=options.normalize))
+                                   resize_ir=options.resize_ir, normalize=options.normalize,
+                                   tile=options.tile))
 
 
 def fuse_file(
@@ -246,8 +259,9 @@ def fuse_file(
     if out_path.exists() and not overwrite:
         raise InputError(f"{out_path}: already exists (use --overwrite / overwrite=True to "
                          f"replace it)")
-    ir_image, ir_info = read_ir(ir_path, normalize=options.ir_normalize)
-    vis_image, _ = read_image(vis_path)
+    ir_image, ir_info = read_ir(ir_path, normalize=options.ir_normalize,
+                                max_pixels=options.max_pixels)
+    vis_image, _ = read_image(vis_path, max_pixels=options.max_pixels)
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
                         names=(f"IR {ir_info.name}", f"visible {vis_path}"))
     return write_image(out_path, fused)

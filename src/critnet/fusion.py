@@ -14,6 +14,7 @@ from torch import Tensor
 
 from critnet.errors import InputError
 from critnet.model import CRITNet
+from critnet.model.tiled import resolve_tile, tiled_forward
 
 DEVICES = ("cpu", "cuda", "auto")
 OUTPUT_NORMALIZATIONS = ("none", "minmax")
@@ -118,6 +119,7 @@ def fuse_tensors(
     gray: bool = False,
     resize_ir: bool = False,
     normalize: str = "none",
+    tile: int | str | None = "auto",
 ) -> Tensor:
     """Fuse an infrared and a visible image batch with ``model``.
 
@@ -134,6 +136,9 @@ def fuse_tensors(
         normalize: ``none`` (the network's output, clamped to [0, 1]) or ``minmax`` (stretch
             the raw, unclamped decoder output of each image to [0, 1], as the released code
             does; parity only).
+        tile: ``auto`` (tile only when the whole image would not fit in memory), ``off``, or a
+            tile size N: exact tiled inference (:mod:`critnet.model.tiled`), same result; models
+            other than a :class:`CRITNet` are always fused whole.
 
     Returns:
         B×1×H×W (grey) or B×3×H×W (colour ``vis``, Y fused, visible Cb/Cr kept), float32 in
@@ -172,10 +177,20 @@ def fuse_tensors(
         color = vis.shape[1] == 3 and not gray
         ycc = rgb_to_ycbcr(vis) if vis.shape[1] == 3 else None
         vis_y = ycc[:, :1] if ycc is not None else vis
-        if normalize == "minmax":  # the released code stretches the raw decoder output
-            fused = stretch_minmax(model(ir_y, vis_y, aux=True).fused)
+        try:  # other modules (e.g. baselines) are fused whole
+            tile_size = (resolve_tile(tile, model, vis_y.shape)
+                         if isinstance(model, CRITNet) else None)
+        except ValueError as error:
+            raise InputError(str(error)) from None
+        raw = normalize == "minmax"  # the released code stretches the raw decoder output
+        if tile_size is not None:
+            fused = tiled_forward(model, ir_y, vis_y, tile_size, raw=raw)
+        elif raw:
+            fused = model(ir_y, vis_y, aux=True).fused
         else:
             fused = model(ir_y, vis_y)
+        if raw:
+            fused = stretch_minmax(fused)
         if color:
             fused = ycbcr_to_rgb(torch.cat([fused, ycc[:, 1:]], dim=1)).clamp(0.0, 1.0)
         fused = fused.to(out_device)

@@ -12,7 +12,7 @@ from critnet.api import FuseOptions, describe_weights, fuse_file, load_model
 from critnet.backends import BACKENDS, PRECISIONS, model_device
 from critnet.folder import FOLDER_EXTENSIONS, fuse_folder
 from critnet.fusion import DEVICES, OUTPUT_NORMALIZATIONS, resolve_device
-from critnet.io import NORMALIZATIONS
+from critnet.io import MAX_PIXELS, NORMALIZATIONS
 from critnet.model import PRESETS
 
 _PATH = click.Path(path_type=Path)
@@ -46,6 +46,11 @@ _PATH = click.Path(path_type=Path)
 @click.option("--ext", type=click.Choice(FOLDER_EXTENSIONS), default="png", show_default=True,
               help="Output format in folder mode.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
+@click.option("--tile", default="auto", show_default=True, metavar="auto|N|off",
+              help="Exact tiled inference in N×N tiles (same result, bounded memory); auto tiles "
+                   "only when the image would not fit in memory.")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
+              help="Refuse larger input images (guard against decompression bombs).")
 def fuse(
     inputs: tuple[Path, ...],
     ir_input: Path | None,
@@ -62,6 +67,8 @@ def fuse(
     normalize: str,
     ext: str,
     overwrite: bool,
+    tile: str,
+    max_pixels: int,
 ) -> None:
     """Fuse infrared and visible images with C-RITNet.
 
@@ -94,7 +101,7 @@ def fuse(
     if (backend, precision) != ("torch", "fp32"):
         used += f", {backend} {precision}"
     options = FuseOptions(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize,
-                          normalize=normalize)
+                          normalize=normalize, tile=tile, max_pixels=max_pixels)
     if not _folder_mode(ir_path, vis_path):
         fuse_file(ir_path, vis_path, output, model, options=options, overwrite=overwrite)
         click.echo(f"wrote {output} ({used})")

@@ -19,9 +19,17 @@ from critnet.io.levels import (
     image_levels,
     normalize_levels,
 )
-from critnet.io.read import open_image, read_gray_uint8, read_image, read_ir, read_raw
+from critnet.io.read import (
+    MAX_PIXELS,
+    check_pixel_count,
+    open_image,
+    read_gray_uint8,
+    read_image,
+    read_ir,
+    read_raw,
+)
 from critnet.io.write import WRITE_FORMATS, check_output_suffix, to_uint, write_image
 
-__all__ = ["NORMALIZATIONS", "PERCENTILES", "WRITE_FORMATS", "ImageInfo", "check_output_suffix",
+__all__ = ["MAX_PIXELS", "NORMALIZATIONS", "check_pixel_count", "PERCENTILES", "WRITE_FORMATS", "ImageInfo", "check_output_suffix",
            "default_normalization", "image_levels", "normalize_levels", "open_image",
            "read_gray_uint8", "read_image", "read_ir", "read_raw", "to_uint", "write_image"]

@@ -31,12 +31,31 @@ from critnet.io.levels import ImageInfo, default_normalization, image_levels, no
 from critnet.metrics.prepare import to_gray_uint8
 
 
-@quiet_decoding()
-def open_image(path: str | os.PathLike) -> Image.Image:
-    """Open ``path``, decode it fully (so truncation is caught here) and apply EXIF orientation.
+#: Largest image (pixels) read by default: a guard against decompression bombs, checked from
+#: the header before decoding (``--max-pixels`` / ``max_pixels=`` raise it).
+MAX_PIXELS = 200_000_000
+
+
+def check_pixel_count(size: tuple[int, int], path: str | os.PathLike, max_pixels: int) -> None:
+    """Refuse a ``(W, H)`` image of more than ``max_pixels`` pixels (from its header).
 
     Raises:
-        InputError: missing file, a folder, not an image, or a truncated/corrupt image.
+        InputError: one line naming the file, its size and the limit.
+    """
+    width, height = size
+    if width * height > max_pixels:
+        raise InputError(f"{path}: {width}×{height} is {width * height:,} pixels, over the limit "
+                         f"of {max_pixels:,} (raise it with --max-pixels / max_pixels=)")
+
+
+@quiet_decoding()
+def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open ``path``, check its size against ``max_pixels`` from the header, decode it fully (so
+    truncation is caught here) and apply EXIF orientation.
+
+    Raises:
+        InputError: missing file, a folder, not an image, too many pixels, or a
+            truncated/corrupt image.
     """
     path = Path(path)
     if not path.exists():
@@ -44,15 +63,29 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not an image file")
     try:
-        img = Image.open(path)
+        img = _open_header(path, max_pixels)
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image (unrecognised file format)") from None
-    except Image.DecompressionBombError as error:
-        raise InputError(f"{path}: image too large to open safely ({_one_line(error)})") from None
+    except Image.DecompressionBombError:
+        raise InputError(f"{path}: over twice the limit of {max_pixels:,} pixels (raise it with "
+                         f"--max-pixels / max_pixels=)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise InputError(f"{path}: truncated, corrupt or unreadable image "
                          f"({_one_line(error)})") from None
+    check_pixel_count(img.size, path, max_pixels)
     return oriented(img, str(path))
+
+
+def _open_header(path: Path, max_pixels: int) -> Image.Image:
+    """``Image.open`` (header only) with Pillow's bomb guard set to ``max_pixels`` (its warning
+    is silenced by :func:`quiet_decoding`, our own check follows; it raises only beyond twice
+    the limit)."""
+    default = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        return Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = default
 
 
 def oriented(img: Image.Image, name: str) -> Image.Image:
@@ -69,7 +102,7 @@ def oriented(img: Image.Image, name: str) -> Image.Image:
 
 
 def read_image(
-    path: str | os.PathLike, *, normalize: str = "full"
+    path: str | os.PathLike, *, normalize: str = "full", max_pixels: int = MAX_PIXELS
 ) -> tuple[np.ndarray, ImageInfo]:
     """Read an image file as float32 in [0, 1]; by default scaled by its bit depth only.
 
@@ -77,6 +110,7 @@ def read_image(
         path: a PNG, JPEG, BMP or TIFF file.
         normalize: ``full`` (÷255, ÷65535; what visible images always get), ``minmax`` or
             ``percentile`` (see :func:`~critnet.io.levels.normalize_levels`).
+        max_pixels: refuse larger images (checked from the header, before decoding).
 
     Returns:
         ``(image, info)``: ``image`` is H×W (gray, including gray-as-RGB) or H×W×3 (color,
@@ -85,12 +119,12 @@ def read_image(
     Raises:
         InputError: missing file, not an image, truncated/corrupt, or an unsupported mode.
     """
-    levels, info = image_levels(open_image(path), str(path))
+    levels, info = image_levels(open_image(path, max_pixels), str(path))
     return normalize_levels(levels, info.peak, normalize), info
 
 
 def read_ir(
-    path: str | os.PathLike, *, normalize: str | None = None
+    path: str | os.PathLike, *, normalize: str | None = None, max_pixels: int = MAX_PIXELS
 ) -> tuple[np.ndarray, ImageInfo]:
     """Read an infrared image as float32 in [0, 1] (as :func:`read_image`).
 
@@ -98,8 +132,9 @@ def read_ir(
         normalize: ``full``, ``minmax`` or ``percentile``; ``None`` picks
             :func:`~critnet.io.levels.default_normalization` for the file's bit depth
             (``percentile`` for 16-bit thermal frames, ``full`` otherwise).
+        max_pixels: refuse larger images (checked from the header, before decoding).
     """
-    levels, info = image_levels(open_image(path), str(path))
+    levels, info = image_levels(open_image(path, max_pixels), str(path))
     method = normalize or default_normalization(info.bit_depth)
     return normalize_levels(levels, info.peak, method), info
 

@@ -7,6 +7,7 @@ with the number of pixels, and no (HW)×(HW) tensor is ever built.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -39,13 +40,50 @@ def apply_attention(attn: Tensor, value: Tensor) -> Tensor:
     return (tokens @ attn.transpose(1, 2)).view(b, h, w, c).permute(0, 3, 1, 2)
 
 
-def channel_attention_map(
-    query: Tensor, key: Tensor, norm: AttentionNorm, temperature: Tensor | None = None
+@dataclass(frozen=True)
+class AttentionStatistics:
+    """The pixel sums a channel attention map is built from; sums over disjoint pixel sets add.
+
+    Attributes:
+        products: B×C×C, ``Q Kᵀ`` (``Σ_p q_i(p) k_j(p)``).
+        query_sq, key_sq: B×C, ``Σ_p q_i(p)²`` and ``Σ_p k_j(p)²`` (the cosine norms, squared).
+        pixels: number of pixels summed over.
+    """
+
+    products: Tensor
+    query_sq: Tensor
+    key_sq: Tensor
+    pixels: int
+
+    def __add__(self, other: AttentionStatistics) -> AttentionStatistics:
+        return AttentionStatistics(self.products + other.products,
+                                   self.query_sq + other.query_sq,
+                                   self.key_sq + other.key_sq, self.pixels + other.pixels)
+
+
+def attention_statistics(query: Tensor, key: Tensor) -> AttentionStatistics:
+    """The sums over the pixels of B×C×H×W ``query`` and ``key`` that the attention map needs.
+
+    Always fp32, also under bf16/fp16 autocast: sums over H·W pixels overflow fp16 and lose the
+    digits the softmax needs in bf16."""
+    q = channel_matrix(query).float()
+    k = channel_matrix(key).float()
+    with torch.autocast(q.device.type, enabled=False):
+        return AttentionStatistics(
+            products=q @ k.transpose(1, 2),
+            query_sq=torch.linalg.vector_norm(q, dim=-1).square(),
+            key_sq=torch.linalg.vector_norm(k, dim=-1).square(),
+            pixels=q.shape[-1],
+        )
+
+
+def attention_from_statistics(
+    stats: AttentionStatistics, norm: AttentionNorm, temperature: Tensor | None = None
 ) -> Tensor:
-    """``softmax(Q Kᵀ · s)`` over channels.
+    """``softmax(Q Kᵀ · s)`` over channels, from the pixel sums of :func:`attention_statistics`.
 
     Args:
-        query, key: B×C×H×W feature maps.
+        stats: sums over all pixels of the image.
         norm: ``cosine``: Q and K are L2-normalised along HW and the logits are multiplied by
             ``max(temperature, MIN_TEMPERATURE)`` (so the map does not change with image size,
             and the scale is always positive); ``sqrt_d``: logits are raw dot products divided
@@ -53,26 +91,30 @@ def channel_attention_map(
         temperature: scalar tensor, required for ``cosine``.
 
     Returns:
-        B×C×C attention map in ``query``'s dtype; each row sums to 1.
-
-    The statistics (norms, ``Q Kᵀ``, softmax) are always computed in fp32, also under bf16/fp16
-    autocast: sums over H·W pixels overflow fp16 and lose the digits the softmax needs in bf16.
+        B×C×C attention map, fp32 (computed with autocast off); each row sums to 1.
     """
-    q = channel_matrix(query).float()
-    k = channel_matrix(key).float()
-    with torch.autocast(q.device.type, enabled=False):
+    with torch.autocast(stats.products.device.type, enabled=False):
         if norm == "cosine":
             if temperature is None:
                 raise ValueError("cosine attention needs a temperature")
             # cos(q_i, k_j) = q_i·k_j / (|q_i| |k_j|): scale the C×C product, not the C×HW maps.
-            q_norm = torch.linalg.vector_norm(q, dim=-1).clamp_min(1e-12)
-            k_norm = torch.linalg.vector_norm(k, dim=-1).clamp_min(1e-12)
+            q_norm = stats.query_sq.sqrt().clamp_min(1e-12)
+            k_norm = stats.key_sq.sqrt().clamp_min(1e-12)
             positive = temperature.float().clamp_min(MIN_TEMPERATURE)
-            scale = positive / (q_norm.unsqueeze(-1) * k_norm.unsqueeze(-2))
-            logits = (q @ k.transpose(1, 2)) * scale
+            logits = stats.products * (positive / (q_norm.unsqueeze(-1) * k_norm.unsqueeze(-2)))
         else:
-            logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])
-        return logits.softmax(dim=-1).to(query.dtype)
+            logits = stats.products / math.sqrt(stats.pixels)
+        return logits.softmax(dim=-1)
+
+
+def channel_attention_map(
+    query: Tensor, key: Tensor, norm: AttentionNorm, temperature: Tensor | None = None
+) -> Tensor:
+    """``softmax(Q Kᵀ · s)`` over channels for B×C×H×W ``query`` and ``key``: B×C×C in
+    ``query``'s dtype, rows sum to 1 (see :func:`attention_from_statistics` for ``norm`` and
+    ``temperature``)."""
+    stats = attention_statistics(query, key)
+    return attention_from_statistics(stats, norm, temperature).to(query.dtype)
 
 
 class ChannelCrossAttention(nn.Module):
@@ -96,17 +138,27 @@ class ChannelCrossAttention(nn.Module):
         # at least MIN_TEMPERATURE.
         self.temperature = nn.Parameter(torch.ones(()), requires_grad=norm == "cosine")
 
+    def statistics(self, query_source: Tensor, key_source: Tensor) -> AttentionStatistics:
+        """The pixel sums of the map (additive over tiles: see :mod:`critnet.model.tiled`)."""
+        return attention_statistics(self.query(query_source), self.key(key_source))
+
+    def map_from(self, stats: AttentionStatistics) -> Tensor:
+        """The B×C×C map ``softmax(Q Kᵀ·s)`` from its pixel sums."""
+        return attention_from_statistics(stats, self.norm, self.temperature)
+
     def attention_map(self, query_source: Tensor, key_source: Tensor) -> Tensor:
         """The B×C×C map ``softmax(Q Kᵀ·s)``."""
-        return channel_attention_map(
-            self.query(query_source), self.key(key_source), self.norm, self.temperature
-        )
+        return self.map_from(self.statistics(query_source, key_source))
+
+    def apply_map(self, attn: Tensor, value_source: Tensor, residual: Tensor) -> Tensor:
+        """``Conv1×1(attn · V) + residual`` for a given map: pointwise in the pixels."""
+        return self.out(apply_attention(attn, self.value(value_source))) + residual
 
     def forward(
         self, query_source: Tensor, key_source: Tensor, value_source: Tensor, residual: Tensor
     ) -> Tensor:
         attn = self.attention_map(query_source, key_source)
-        return self.out(apply_attention(attn, self.value(value_source))) + residual
+        return self.apply_map(attn, value_source, residual)
 
 
 class MutualRepresentationLearning(nn.Module):
@@ -121,8 +173,21 @@ class MutualRepresentationLearning(nn.Module):
         self.vis_to_ir = ChannelCrossAttention(channels, norm)  # owns Q_ir, K_ir, V_vis
         self.ir_to_vis = ChannelCrossAttention(channels, norm)  # owns Q_vis, K_vis, V_ir
 
-    def forward(self, f_ir: Tensor, f_vis: Tensor) -> tuple[Tensor, Tensor]:
-        """Returns ``(F_vis↔ir, F_ir↔vis)``, both B×C×H×W."""
-        f_vis_ir = self.vis_to_ir(f_ir, f_ir, f_vis, residual=f_ir)
-        f_ir_vis = self.ir_to_vis(f_vis, f_vis, f_ir, residual=f_vis)
+    def statistics(self, f_ir: Tensor, f_vis: Tensor) -> tuple[AttentionStatistics, ...]:
+        """The pixel sums of both maps (``softmax(Q_ir K_irᵀ·s)``, ``softmax(Q_vis K_visᵀ·s)``)."""
+        return self.vis_to_ir.statistics(f_ir, f_ir), self.ir_to_vis.statistics(f_vis, f_vis)
+
+    def maps(self, stats: tuple[AttentionStatistics, ...]) -> tuple[Tensor, Tensor]:
+        """Both B×C×C maps from their pixel sums."""
+        return self.vis_to_ir.map_from(stats[0]), self.ir_to_vis.map_from(stats[1])
+
+    def forward(
+        self, f_ir: Tensor, f_vis: Tensor, maps: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Returns ``(F_vis↔ir, F_ir↔vis)``, both B×C×H×W. ``maps``: the two attention maps,
+        when computed over a larger image than this one (tiled inference); default: these
+        features' own."""
+        vis_to_ir, ir_to_vis = maps or self.maps(self.statistics(f_ir, f_vis))
+        f_vis_ir = self.vis_to_ir.apply_map(vis_to_ir, f_vis, residual=f_ir)
+        f_ir_vis = self.ir_to_vis.apply_map(ir_to_vis, f_ir, residual=f_vis)
         return f_vis_ir, f_ir_vis

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from critnet.model.attention import ChannelCrossAttention
+from critnet.model.attention import AttentionStatistics, ChannelCrossAttention
 from critnet.model.blocks import ConvTanh
 from critnet.model.config import AttentionNorm
 
@@ -68,12 +68,27 @@ class Sipria(nn.Module):
         half = features.shape[1] // 2
         return shuffled[:, :half], shuffled[:, half:]
 
-    def forward(self, features: Tensor) -> SipriaOutputs:
+    def statistics(self, features: Tensor) -> tuple[AttentionStatistics, ...]:
+        """The pixel sums of SIP's two maps (``Q_grp2 K_grp1ᵀ``, ``Q_grp1 K_grp2ᵀ``)."""
+        return self._sip_statistics(*self.groups(features))
+
+    def _sip_statistics(self, grp1: Tensor, grp2: Tensor) -> tuple[AttentionStatistics, ...]:
+        return (self.grp2_from_grp1.statistics(grp2, grp1),
+                self.grp1_from_grp2.statistics(grp1, grp2))
+
+    def maps(self, stats: tuple[AttentionStatistics, ...]) -> tuple[Tensor, Tensor]:
+        """SIP's two B×(C/2)×(C/2) maps from their pixel sums."""
+        return self.grp2_from_grp1.map_from(stats[0]), self.grp1_from_grp2.map_from(stats[1])
+
+    def forward(self, features: Tensor, maps: tuple[Tensor, Tensor] | None = None) -> SipriaOutputs:
+        """``maps``: SIP's two attention maps when computed over a larger image than
+        ``features`` (tiled inference); default: these features' own."""
         grp1, grp2 = self.groups(features)
         rec_vis = self.rec1(grp1)
         rec_ir = self.rec2(grp2)
-        en_2from1 = self.grp2_from_grp1(grp2, grp1, grp1, residual=grp1)  # F_en_grp2←grp1
-        en_1from2 = self.grp1_from_grp2(grp1, grp2, grp2, residual=grp2)  # F_en_grp1←grp2
+        map_2from1, map_1from2 = maps or self.maps(self._sip_statistics(grp1, grp2))
+        en_2from1 = self.grp2_from_grp1.apply_map(map_2from1, grp1, residual=grp1)  # F_en_grp2←grp1
+        en_1from2 = self.grp1_from_grp2.apply_map(map_1from2, grp2, residual=grp2)  # F_en_grp1←grp2
         ed_2from1 = self.edge_encoder1(en_2from1)  # F_ed_grp2←grp1
         ed_1from2 = self.edge_encoder2(en_1from2)  # F_ed_grp1←grp2
         f_ed = torch.cat([ed_1from2, ed_2from1], dim=1)  # Eq. 9

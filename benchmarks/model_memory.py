@@ -1,7 +1,7 @@
 """Peak CPU memory of one fused frame, per preset and image size (what `critnet fuse` runs:
 channels-last, ``torch.inference_mode``, batch 1).
 
-Usage: ``python benchmarks/model_memory.py [--sizes 640x480,1024x1024,2048x2048] [--presets lite,paper]``
+Usage: ``python benchmarks/model_memory.py [--sizes 640x480,1024x1024] [--presets lite,paper]``
 
 Each (preset, size) runs in a fresh Python process, so its peak resident set size
 (``ru_maxrss``) is that one forward pass plus the interpreter, torch and the model (printed as

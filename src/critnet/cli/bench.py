@@ -147,7 +147,7 @@ def report_command(results_dir: str, out_path: str) -> None:
 
 
 @bench.command("features")
-@click.option("--dataset", type=click.Choice(DATASET_KEYS), default=None,
+@click.option("--dataset", type=click.Choice(list(DATASETS)), default=None,
               help="Take the pairs named by --pairs from this benchmark dataset.")
 @click.option("--pairs", callback=_pairs, default=None,
               help="Stems of --dataset, comma-separated (default: its first pair).")

@@ -30,6 +30,7 @@ from critnet.io.read import (
 )
 from critnet.io.write import WRITE_FORMATS, check_output_suffix, to_uint, write_image
 
-__all__ = ["MAX_PIXELS", "NORMALIZATIONS", "check_pixel_count", "PERCENTILES", "WRITE_FORMATS", "ImageInfo", "check_output_suffix",
-           "default_normalization", "image_levels", "normalize_levels", "open_image",
-           "read_gray_uint8", "read_image", "read_ir", "read_raw", "to_uint", "write_image"]
+__all__ = ["MAX_PIXELS", "NORMALIZATIONS", "PERCENTILES", "WRITE_FORMATS", "ImageInfo",
+           "check_output_suffix", "check_pixel_count", "default_normalization", "image_levels",
+           "normalize_levels", "open_image", "read_gray_uint8", "read_image", "read_ir", "read_raw",
+           "to_uint", "write_image"]

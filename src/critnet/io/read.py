@@ -30,7 +30,6 @@ from critnet.errors import InputError
 from critnet.io.levels import ImageInfo, default_normalization, image_levels, normalize_levels
 from critnet.metrics.prepare import to_gray_uint8
 
-
 #: Largest image (pixels) read by default: a guard against decompression bombs, checked from
 #: the header before decoding (``--max-pixels`` / ``max_pixels=`` raise it).
 MAX_PIXELS = 200_000_000

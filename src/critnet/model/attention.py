@@ -150,15 +150,15 @@ class ChannelCrossAttention(nn.Module):
         """The B×C×C map ``softmax(Q Kᵀ·s)``."""
         return self.map_from(self.statistics(query_source, key_source))
 
-    def apply_map(self, attn: Tensor, value_source: Tensor, residual: Tensor) -> Tensor:
-        """``Conv1×1(attn · V) + residual`` for a given map: pointwise in the pixels."""
-        return self.out(apply_attention(attn, self.value(value_source))) + residual
-
     def forward(
-        self, query_source: Tensor, key_source: Tensor, value_source: Tensor, residual: Tensor
+        self, query_source: Tensor, key_source: Tensor, value_source: Tensor, residual: Tensor,
+        attn: Tensor | None = None,
     ) -> Tensor:
-        attn = self.attention_map(query_source, key_source)
-        return self.apply_map(attn, value_source, residual)
+        """``Conv1×1(softmax(Q Kᵀ·s) V) + residual``. ``attn``: the map when it was computed over
+        a larger image than these features (tiled inference); default: their own."""
+        if attn is None:
+            attn = self.attention_map(query_source, key_source)
+        return self.out(apply_attention(attn, self.value(value_source))) + residual
 
 
 class MutualRepresentationLearning(nn.Module):
@@ -174,7 +174,8 @@ class MutualRepresentationLearning(nn.Module):
         self.ir_to_vis = ChannelCrossAttention(channels, norm)  # owns Q_vis, K_vis, V_ir
 
     def statistics(self, f_ir: Tensor, f_vis: Tensor) -> tuple[AttentionStatistics, ...]:
-        """The pixel sums of both maps (``softmax(Q_ir K_irᵀ·s)``, ``softmax(Q_vis K_visᵀ·s)``)."""
+        """The pixel sums of both maps (``softmax(Q_ir K_irᵀ·s)``, ``softmax(Q_vis K_visᵀ·s)``):
+        the same Q and K sources as :meth:`forward` (tiled inference checks they agree)."""
         return self.vis_to_ir.statistics(f_ir, f_ir), self.ir_to_vis.statistics(f_vis, f_vis)
 
     def maps(self, stats: tuple[AttentionStatistics, ...]) -> tuple[Tensor, Tensor]:
@@ -187,7 +188,7 @@ class MutualRepresentationLearning(nn.Module):
         """Returns ``(F_vis↔ir, F_ir↔vis)``, both B×C×H×W. ``maps``: the two attention maps,
         when computed over a larger image than this one (tiled inference); default: these
         features' own."""
-        vis_to_ir, ir_to_vis = maps or self.maps(self.statistics(f_ir, f_vis))
-        f_vis_ir = self.vis_to_ir.apply_map(vis_to_ir, f_vis, residual=f_ir)
-        f_ir_vis = self.ir_to_vis.apply_map(ir_to_vis, f_ir, residual=f_vis)
+        vis_to_ir, ir_to_vis = maps or (None, None)
+        f_vis_ir = self.vis_to_ir(f_ir, f_ir, f_vis, residual=f_ir, attn=vis_to_ir)
+        f_ir_vis = self.ir_to_vis(f_vis, f_vis, f_ir, residual=f_vis, attn=ir_to_vis)
         return f_vis_ir, f_ir_vis

@@ -86,9 +86,11 @@ class Sipria(nn.Module):
         grp1, grp2 = self.groups(features)
         rec_vis = self.rec1(grp1)
         rec_ir = self.rec2(grp2)
-        map_2from1, map_1from2 = maps or self.maps(self._sip_statistics(grp1, grp2))
-        en_2from1 = self.grp2_from_grp1.apply_map(map_2from1, grp1, residual=grp1)  # F_en_grp2←grp1
-        en_1from2 = self.grp1_from_grp2.apply_map(map_1from2, grp2, residual=grp2)  # F_en_grp1←grp2
+        map_2from1, map_1from2 = maps or (None, None)
+        en_2from1 = self.grp2_from_grp1(grp2, grp1, grp1, residual=grp1,
+                                        attn=map_2from1)  # F_en_grp2←grp1
+        en_1from2 = self.grp1_from_grp2(grp1, grp2, grp2, residual=grp2,
+                                        attn=map_1from2)  # F_en_grp1←grp2
         ed_2from1 = self.edge_encoder1(en_2from1)  # F_ed_grp2←grp1
         ed_1from2 = self.edge_encoder2(en_1from2)  # F_ed_grp1←grp2
         f_ed = torch.cat([ed_1from2, ed_2from1], dim=1)  # Eq. 9

@@ -1,4 +1,4 @@
-"""Known answers for the C-RITNet losses (SPEC §2)."""
+"""Known answers for the C-RITNet losses (docs/design.md §2)."""
 
 from __future__ import annotations
 

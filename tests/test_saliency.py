@@ -1,4 +1,4 @@
-"""Histogram-contrast saliency and the ω weights (SPEC §2)."""
+"""Histogram-contrast saliency and the ω weights (docs/design.md §2)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The colour path, pinned: the network fuses the IR luma with the visible Y channel, and the
-visible Cb and Cr are kept in their places (BT.601 full range, SPEC §5)."""
+visible Cb and Cr are kept in their places (BT.601 full range, docs/design.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""C-RITNet losses (SPEC §2; paper Eq. 4, 8, 12–19). One function per term of the paper.
+"""C-RITNet losses (docs/design.md §2; paper Eq. 4, 8, 12–19). One function per term of the paper.
 
 Conventions: images are B×1×H×W float tensors. Sources ``ir``, ``vis`` are in [0, 1]; network
 outputs are unclamped tanh outputs in (-1, 1). ``‖·‖₁`` is the **mean** absolute error over all
@@ -83,7 +83,7 @@ def reconstruction_loss(rec_ir: Tensor, rec_vis: Tensor, ir: Tensor, vis: Tensor
 def edge_gradient_loss(edge_ir: Tensor, edge_vis: Tensor, ir: Tensor, vis: Tensor) -> Tensor:
     """``ℓ_grad = ‖∇Î1_ed − ∇I_ir‖₁ + ‖∇Î2_ed − ∇I_vis‖₁`` (Eq. 8).
 
-    As the paper and SPEC §1 write it, ``∇`` is applied to the edge decoders' outputs too.
+    As the paper and docs/design.md §1 write it, ``∇`` is applied to the edge decoders' outputs too.
 
     Args:
         edge_ir: ``Î1_ed``, edge_vis: ``Î2_ed``, B×1×H×W. ir, vis: sources in [0, 1].

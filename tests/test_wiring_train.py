@@ -1,5 +1,5 @@
-"""The training wiring, pinned: what each phase's objective is computed from (docs/design.md §3, Eq. 12–19),
-which parameters each optimizer owns, the phase order and the learning-rate decay."""
+"""The training wiring, pinned: what each phase's objective is computed from (docs/design.md §3,
+Eq. 12–19), which parameters each optimizer owns, the phase order and the learning-rate decay."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Saliency maps and the intensity-loss weights ω_ir, ω_vis (docs/design.md §2; paper Eq. 13, refs 35–37).
+"""Saliency maps and the intensity-loss weights ω_ir, ω_vis (docs/design.md §2; paper Eq. 13,
+refs 35–37).
 
 Histogram contrast: a grey level's saliency is its summed distance to all pixels of the image,
 ``S(i) = Σ_j hist(j)·|i − j|``, divided by its maximum. It is a global property of the image, so

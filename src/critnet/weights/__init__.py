@@ -4,8 +4,8 @@ A critnet weights file is a ``.safetensors`` state dict whose metadata holds ``f
 ``config`` (the JSON of :class:`~critnet.model.CRITNetConfig`), so a file alone rebuilds its
 model, ``tensors_sha256`` (checked on load; see :mod:`critnet.weights.integrity`) and
 ``decoder``, the trained decoder that fuses by default (``fuse0`` for a snapshot taken before the
-first phaseM stage-2 block, whose ``D_fuse`` is untrained; docs/design.md §3). Bundled files live in this
-folder as ``<name>.safetensors`` with a model card ``<name>.md`` and a SHA-256 in
+first phaseM stage-2 block, whose ``D_fuse`` is untrained; docs/design.md §3). Bundled files
+live in this folder as ``<name>.safetensors`` with a model card ``<name>.md`` and a SHA-256 in
 :data:`BUNDLED_SHA256`.
 """
 

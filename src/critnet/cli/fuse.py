@@ -76,7 +76,7 @@ def fuse(
 
     A colour visible image gives a colour result: its luma (Y) is fused with the IR image and
     its colour (Cb/Cr) is kept. IR and visible images must have the same size (or pass
-    --resize-ir). Inputs: PNG, JPEG, BMP, TIFF; 1/8/16-bit grey, RGB, RGBA, palette.
+    --resize-ir). Inputs: PNG, JPEG, BMP, TIFF; 1/8/16-bit or float32 grey, RGB, RGBA, palette.
 
     \b
     One pair (an existing output is refused unless --overwrite):

@@ -22,6 +22,7 @@ reduced to their first frame: videos are fused by ``critnet fuse IR_VIDEO VIS_VI
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,8 @@ def check_single_frame(img: Image.Image, name: str) -> None:
     """
     try:
         frames = getattr(img, "n_frames", 1) if img.format in _MULTI_FRAME_FORMATS else 1
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
+    except (OSError, SyntaxError, ValueError, EOFError, TypeError, KeyError, IndexError,
+            struct.error) as error:  # counting frames parses every frame header
         raise InputError(f"{name}: truncated or corrupt image ({_one_line(error)})") from None
     if frames > 1:
         raise InputError(f"{name}: has {frames} frames; still images only (fuse a video or frame "

@@ -56,11 +56,11 @@ class FuseOptions:
         ir_normalize: ``full``, ``minmax`` or ``percentile`` for the **IR image only** (see
             :func:`critnet.io.normalize_levels`); ``None``: ``percentile`` for 16-bit IR,
             and float IR, ``full`` otherwise. The visible image is always scaled by its bit depth.
+        normalize: ``none`` or ``minmax`` (stretch the raw network output; parity with the
+            released code, see :func:`critnet.fusion.fuse_tensors`).
         ir_range: ``(low, high)`` in the IR file's units (16-bit levels, or temperatures in a
             float32 TIFF) mapped to 0..1, clipped; instead of ``ir_normalize`` (CLI
             ``--ir-range``).
-        normalize: ``none`` or ``minmax`` (stretch the raw network output; parity with the
-            released code, see :func:`critnet.fusion.fuse_tensors`).
         bit_depth: 8 or 16 bits per sample of a written file (16: gray PNG / TIFF only;
             :func:`fuse_file`, :func:`~critnet.folder.fuse_folder`).
         quality: JPEG quality 1..100 of a written JPEG file (``None``: 95).
@@ -73,8 +73,8 @@ class FuseOptions:
     gray: bool = False
     resize_ir: bool = False
     ir_normalize: str | None = None
-    ir_range: tuple[float, float] | None = None
     normalize: str = "none"
+    ir_range: tuple[float, float] | None = None
     bit_depth: int = 8
     quality: int | None = None
 
@@ -213,7 +213,8 @@ def fuse_arrays(
 ) -> np.ndarray:
     """Fuse float arrays in [0, 1]: ``ir`` H×W or H×W×3, ``vis`` H×W or H×W×3.
 
-    ``options.ir_normalize`` does not apply here (the arrays are already in [0, 1]).
+    ``options.ir_normalize`` and ``ir_range`` do not apply here (the arrays are already in
+    [0, 1]).
 
     Returns:
         H×W (gray ``vis`` or ``gray``) or H×W×3 float32 in [0, 1], the visible image's size.

@@ -85,7 +85,7 @@ def write_image(
         raise InputError(f"{path}: expected an H×W or H×W×3 image, got shape {image.shape}")
     if bit_depth == 16 and image.ndim == 3:
         raise InputError(f"{path}: 16-bit output is only available for gray images (use 8 bits, "
-                         f"or a gray result)")
+                         f"or --gray / gray=True)")
     pil = Image.fromarray(to_uint(image, bit_depth))
     options = {"quality": quality or JPEG_QUALITY} if fmt == "JPEG" else {}
     with atomic_path(path) as tmp:

@@ -230,7 +230,22 @@ def test_read_errors_name_the_file(tmp_path):
         read_image(good)
 
 
-def test_float_images_are_refused_clearly(tmp_path):
-    path = _save(Image.fromarray(RNG.random((5, 5)).astype(np.float32)), tmp_path / "f.tif")
-    with pytest.raises(InputError, match=r"f\.tif: unsupported image mode 'F'"):
-        read_image(path)
+def test_float_images_read_as_stored_and_have_no_raw_levels(tmp_path):
+    values = RNG.random((5, 5)).astype(np.float32)
+    path = _save(Image.fromarray(values), tmp_path / "f.tif")
+    image, info = read_image(path)
+    assert (info.mode, info.bit_depth, info.peak) == ("F", 32, 1.0)
+    np.testing.assert_array_equal(image, values)
+    with pytest.raises(InputError, match=r"f\.tif: float32 image has no 8/16-bit levels"):
+        read_raw(path)
+
+
+def test_output_bit_depth_and_quality_fit_the_format(tmp_path):
+    path = write_image(tmp_path / "g16.tif", GREY / 255.0, bit_depth=16)
+    with Image.open(path) as written:
+        np.testing.assert_array_equal(np.asarray(written), GREY.astype(np.uint16) * 257)
+    with pytest.raises(InputError, match=r"o\.bmp: 16-bit output is only available for PNG"):
+        write_image(tmp_path / "o.bmp", GREY / 255.0, bit_depth=16)
+    with pytest.raises(InputError, match=r"o\.png: a quality applies to JPEG output only"):
+        write_image(tmp_path / "o.png", GREY / 255.0, quality=80)
+    assert not (tmp_path / "o.bmp").exists() and not (tmp_path / "o.png").exists()

@@ -30,12 +30,13 @@ from critnet.io import (
     MAX_PIXELS,
     NORMALIZATIONS,
     ImageInfo,
-    check_output_suffix,
     read_image,
     read_ir,
     write_image,
 )
 from critnet.io.kinds import ImageLike, from_batch, like, to_batch, to_unit_array
+from critnet.io.levels import check_value_range
+from critnet.io.write import check_output_options
 from critnet.model import CRITNet
 from critnet.model.tiled import resolve_tile
 from critnet.weights import default_weights_name, load_weights, resolve_weights
@@ -56,15 +57,22 @@ class FuseOptions:
         resize_ir: resample IR to the visible size (bicubic) instead of refusing a mismatch.
         ir_normalize: ``full``, ``minmax`` or ``percentile`` for the **IR image only** (see
             :func:`critnet.io.normalize_levels`); ``None``: ``percentile`` for 16-bit IR,
-            ``full`` otherwise. The visible image is always scaled by its bit depth.
+            and float IR, ``full`` otherwise. The visible image is always scaled by its bit depth.
         normalize: ``none`` or ``minmax`` (stretch the raw network output; parity with the
             released code, see :func:`critnet.fusion.fuse_tensors`).
         tile: ``auto`` (tile only when the image would not fit in memory), ``off``, or a tile
             size N; tiled results equal untiled ones (see :mod:`critnet.model.tiled`).
         max_pixels: refuse larger input files (checked from the header, before decoding).
+        ir_range: ``(low, high)`` in the IR file's units (16-bit levels, or temperatures in a
+            float32 TIFF) mapped to 0..1, clipped; instead of ``ir_normalize`` (CLI
+            ``--ir-range``).
+        bit_depth: 8 or 16 bits per sample of a written file (16: gray PNG / TIFF only;
+            :func:`fuse_file`, :func:`~critnet.folder.fuse_folder`).
+        quality: JPEG quality 1..100 of a written JPEG file (``None``: 95).
 
     Raises:
-        InputError: an unknown ``ir_normalize`` or ``normalize``, a bad ``tile``.
+        InputError: an unknown ``ir_normalize`` or ``normalize``, both ``ir_normalize`` and
+            ``ir_range``, a bad ``ir_range``, ``bit_depth``, ``quality`` or ``tile``.
     """
 
     gray: bool = False
@@ -73,11 +81,23 @@ class FuseOptions:
     normalize: str = "none"
     tile: int | str | None = "auto"
     max_pixels: int = MAX_PIXELS
+    ir_range: tuple[float, float] | None = None
+    bit_depth: int = 8
+    quality: int | None = None
 
     def __post_init__(self) -> None:
         if self.ir_normalize not in (None, *NORMALIZATIONS):
             raise InputError(f"unknown normalisation {self.ir_normalize!r}; choose one of "
                              f"{', '.join(NORMALIZATIONS)}")
+        if self.ir_range is not None:
+            if self.ir_normalize is not None:
+                raise InputError("give an IR normalisation or an IR range (--ir-normalize or "
+                                 "--ir-range), not both")
+            object.__setattr__(self, "ir_range", check_value_range(self.ir_range))
+        if self.bit_depth not in (8, 16):
+            raise InputError(f"bit depth must be 8 or 16, got {self.bit_depth}")
+        if self.quality is not None and not 1 <= self.quality <= 100:
+            raise InputError(f"JPEG quality must be 1..100, got {self.quality}")
         if self.normalize not in OUTPUT_NORMALIZATIONS:
             raise InputError(f"unknown output normalisation {self.normalize!r}; choose one of "
                              f"{', '.join(OUTPUT_NORMALIZATIONS)}")
@@ -187,7 +207,7 @@ def fuse(
         (48, 64, 3)
     """
     options = FuseOptions.resolve(options, overrides)
-    ir_image, ir_name = to_unit_array(ir, "ir", options.ir_normalize)
+    ir_image, ir_name = to_unit_array(ir, "ir", options.ir_normalize, options.ir_range)
     vis_image, vis_name = to_unit_array(vis, "vis")
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
                         names=(ir_name, vis_name))
@@ -205,7 +225,8 @@ def fuse_arrays(
 ) -> np.ndarray:
     """Fuse float arrays in [0, 1]: ``ir`` H×W or H×W×3, ``vis`` H×W or H×W×3.
 
-    ``options.ir_normalize`` does not apply here (the arrays are already in [0, 1]).
+    ``options.ir_normalize`` and ``ir_range`` do not apply here (the arrays are already in
+    [0, 1]).
 
     Returns:
         H×W (gray ``vis`` or ``gray``) or H×W×3 float32 in [0, 1], the visible image's size.
@@ -235,20 +256,21 @@ def fuse_file(
     device: str | torch.device | None = None,
     **overrides: Any,
 ) -> Path:
-    """Fuse two image files and write the result (8-bit; format by ``out_path``'s suffix,
-    PNG without one) atomically, the visible image's size.
+    """Fuse two image files and write the result (8-bit unless ``bit_depth``; format by
+    ``out_path``'s suffix, PNG without one) atomically, the visible image's size.
 
     Everything is checked before anything is written: on any error ``out_path`` is untouched.
     Options as :func:`fuse`.
 
     Raises:
         InputError: unreadable inputs, size mismatch, ``out_path`` equal to an input, a folder,
-            an unsupported suffix, or existing without ``overwrite``.
+            an unsupported suffix, a bit depth / quality the format lacks, or existing without
+            ``overwrite``.
         WeightsError: ``model`` is ``None`` and no weights are bundled.
     """
     options = FuseOptions.resolve(options, overrides)
     ir_path, vis_path, out_path = Path(ir_path), Path(vis_path), Path(out_path)
-    check_output_suffix(out_path)
+    check_output_options(out_path, bit_depth=options.bit_depth, quality=options.quality)
     for role, source in (("IR", ir_path), ("visible", vis_path)):
         if _same_path(out_path, source):
             raise InputError(f"{out_path}: output path is the {role} input; refusing to "
@@ -260,11 +282,11 @@ def fuse_file(
         raise InputError(f"{out_path}: already exists (use --overwrite / overwrite=True to "
                          f"replace it)")
     ir_image, ir_info = read_ir(ir_path, normalize=options.ir_normalize,
-                                max_pixels=options.max_pixels)
+                                value_range=options.ir_range, max_pixels=options.max_pixels)
     vis_image, _ = read_image(vis_path, max_pixels=options.max_pixels)
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
                         names=(f"IR {ir_info.name}", f"visible {vis_path}"))
-    return write_image(out_path, fused)
+    return write_image(out_path, fused, bit_depth=options.bit_depth, quality=options.quality)
 
 
 def ready_model(model: CRITNet | None, device: str | torch.device | None) -> CRITNet:

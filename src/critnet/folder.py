@@ -10,14 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 from tqdm import tqdm
 
 from critnet.api import FuseOptions, fuse_file, ready_model
 from critnet.data.pairs import match_pairs
 from critnet.errors import InputError
+from critnet.io.read import check_single_frame
+from critnet.io.write import check_output_options
 from critnet.model import CRITNet
 
 FOLDER_EXTENSIONS = ("png", "jpg", "bmp", "tif")
+#: Suffixes of animation formats: not fused, but an animated one is refused as in single mode.
+ANIMATION_SUFFIXES = (".gif", ".webp")
 
 
 @dataclass
@@ -27,7 +32,8 @@ class FolderReport:
     Attributes:
         fused: outputs written.
         skipped: outputs that existed already (kept; ``overwrite`` redoes them).
-        failed: ``(stem, message)`` for pairs whose input was unusable.
+        failed: ``(stem, message)`` for pairs whose input was unusable, and animated GIF / WebP
+            files (refused as in single mode).
         unmatched_ir, unmatched_vis: files without a partner (not fused).
     """
 
@@ -66,7 +72,8 @@ def fuse_folder(
     stopped; each output is written atomically). A pair whose input is unusable
     (:class:`~critnet.errors.InputError`: unreadable, corrupt, sizes differ) is recorded in the
     report and logged, and the run goes on; any other error (a bug, out of memory, a full disk)
-    stops the run.
+    stops the run. Multi-frame inputs (multi-page TIFF, animated GIF / WebP) are refused and
+    reported as failed, with the same line as in single mode.
 
     Args:
         options, overrides: a :class:`~critnet.api.FuseOptions` and/or its fields by keyword.
@@ -77,7 +84,7 @@ def fuse_folder(
 
     Raises:
         InputError: a folder is missing or empty, no stems match, ``out_dir`` is an input folder
-            or inside one, or an unknown ``ext``.
+            or inside one, an unknown ``ext``, or a bit depth / quality ``ext`` lacks.
         WeightsError: ``model`` is ``None`` and no weights are bundled.
     """
     options = FuseOptions.resolve(options, overrides)
@@ -85,15 +92,26 @@ def fuse_folder(
     if ext not in FOLDER_EXTENSIONS:
         raise InputError(f"unknown output format {ext!r}; choose one of "
                          f"{', '.join(FOLDER_EXTENSIONS)}")
+    check_output_options(out_dir / f"STEM.{ext}", bit_depth=options.bit_depth,
+                         quality=options.quality)
     for role, folder in (("IR", ir_dir), ("visible", vis_dir)):
         if _inside(out_dir, folder):
             raise InputError(f"{out_dir}: output folder is the {role} input folder or inside it "
                              f"({folder}); choose another -o")
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a folder")
-    match = match_pairs(ir_dir, vis_dir)
-    report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis)
+    animated = _animated(ir_dir) + _animated(vis_dir)
+    try:
+        match = match_pairs(ir_dir, vis_dir)
+    except InputError:
+        if animated:
+            raise InputError(animated[0][1]) from None
+        raise
+    report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis,
+                          failed=animated)
     say = log or (lambda _message: None)
+    for stem, message in animated:
+        say(f"failed: {stem}: {message}")
     for kind, files in (("IR", match.unmatched_ir), ("visible", match.unmatched_vis)):
         if files:
             say(f"warning: {len(files)} {kind} file(s) without a partner, not fused: "
@@ -115,6 +133,23 @@ def fuse_folder(
             continue
         report.fused.append(out_path)
     return report
+
+
+def _animated(folder: Path) -> list[tuple[str, str]]:
+    """``(stem, message)`` for each multi-frame GIF / WebP directly in ``folder``."""
+    if not folder.is_dir():
+        return []
+    refused = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() in ANIMATION_SUFFIXES and path.is_file():
+            try:
+                with Image.open(path) as img:
+                    check_single_frame(img, str(path))
+            except InputError as error:
+                refused.append((path.stem, str(error)))
+            except (OSError, SyntaxError, ValueError, EOFError):
+                continue  # not a readable animation: ignored like any other non-image file
+    return refused
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -39,12 +39,18 @@ _PATH = click.Path(path_type=Path)
               help="Resample IR (bicubic) to the visible size instead of refusing a mismatch.")
 @click.option("--ir-normalize", type=click.Choice(NORMALIZATIONS),
               help="IR scaling: full (÷ max of the bit depth), minmax, percentile (0.5-99.5 %) "
-                   "[default: percentile for 16-bit IR, full for 8-bit].")
+                   "[default: percentile for 16-bit and float IR, full for 8-bit].")
+@click.option("--ir-range", nargs=2, type=float, metavar="LOW HIGH",
+              help="IR values LOW..HIGH (file units: 16-bit levels, or temperatures in a float "
+                   "TIFF) map to black..white; instead of --ir-normalize.")
 @click.option("--normalize", type=click.Choice(OUTPUT_NORMALIZATIONS), default="none",
               show_default=True,
               help="minmax stretches each output to [0, 1] (parity with the released code only).")
 @click.option("--ext", type=click.Choice(FOLDER_EXTENSIONS), default="png", show_default=True,
               help="Output format in folder mode.")
+@click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True,
+              help="Bits per sample of the output; 16 for grey PNG/TIFF only.")
+@click.option("--quality", type=int, help="JPEG output quality 1-100 [default: 95].")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
 @click.option("--tile", default="auto", show_default=True, metavar="auto|N|off",
               help="Exact tiled inference in N×N tiles (same result, bounded memory); auto tiles "
@@ -64,8 +70,11 @@ def fuse(
     gray: bool,
     resize_ir: bool,
     ir_normalize: str | None,
+    ir_range: tuple[float, float] | None,
     normalize: str,
     ext: str,
+    bit_depth: str,
+    quality: int | None,
     overwrite: bool,
     tile: str,
     max_pixels: int,
@@ -74,13 +83,18 @@ def fuse(
 
     A colour visible image gives a colour result: its luma (Y) is fused with the IR image and
     its colour (Cb/Cr) is kept. IR and visible images must have the same size (or pass
-    --resize-ir). Inputs: PNG, JPEG, BMP, TIFF; 1/8/16-bit grey, RGB, RGBA, palette.
+    --resize-ir). Inputs: PNG, JPEG, BMP, TIFF; 1/8/16-bit or float32 grey, RGB, RGBA, palette.
 
     \b
     One pair (an existing output is refused unless --overwrite):
       critnet fuse ir.png vis.jpg -o fused.png
       critnet fuse thermal16.tif vis.png -o fused.png --ir-normalize minmax
       critnet fuse ir.png vis_large.png -o fused.png --resize-ir
+      critnet fuse temps.tif vis.png -o fused.png --ir-range 15 40   # float32 °C
+      critnet fuse ir.png vis.png -o fused.png --bit-depth 16 --gray
+
+    Multi-frame TIFF and animated GIF/WebP inputs are refused: fuse videos with
+    critnet fuse IR_VIDEO VIS_VIDEO.
 
     \b
     Two folders, pairs matched by file stem (ir/X.png + vis/X.jpg -> out/X.png):
@@ -95,13 +109,15 @@ def fuse(
       critnet fuse ir.png vis.png -o fused.png --weights runs/lite/final.safetensors
     """
     ir_path, vis_path = _inputs(inputs, ir_input, vis_input)
+    options = FuseOptions(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize,
+                          ir_range=ir_range or None, normalize=normalize,
+                          bit_depth=int(bit_depth), quality=quality, tile=tile,
+                          max_pixels=max_pixels)
     model = load_model(weights, device=resolve_device(device), preset=preset, backend=backend,
                        precision=precision)
     used = f"weights: {describe_weights(weights)} on {model_device(model)}"
     if (backend, precision) != ("torch", "fp32"):
         used += f", {backend} {precision}"
-    options = FuseOptions(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize,
-                          normalize=normalize, tile=tile, max_pixels=max_pixels)
     if not _folder_mode(ir_path, vis_path):
         fuse_file(ir_path, vis_path, output, model, options=options, overwrite=overwrite)
         click.echo(f"wrote {output} ({used})")

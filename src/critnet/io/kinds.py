@@ -28,7 +28,10 @@ _PEAKS = {np.dtype(np.uint8): (255.0, 8), np.dtype(np.uint16): (65535.0, 16),
 
 
 def to_unit_array(
-    image: ImageLike, role: Role, ir_normalize: str | None = None
+    image: ImageLike,
+    role: Role,
+    ir_normalize: str | None = None,
+    ir_range: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, str]:
     """Any accepted input as float32 in [0, 1].
 
@@ -39,6 +42,8 @@ def to_unit_array(
         role: ``ir`` or ``vis``. Only the IR image is normalised by ``ir_normalize`` (``None``:
             ``percentile`` for 16-bit, ``full`` otherwise); the visible image is always divided
             by its bit depth's peak, so 16-bit visible fuses like its 8-bit version.
+        ir_range: ``(low, high)`` in the IR input's units mapped to 0..1, instead of
+            ``ir_normalize`` (IR only).
 
     Returns:
         ``(array, name)``: H×W or H×W×3 float32 in [0, 1], and a name for messages.
@@ -49,19 +54,23 @@ def to_unit_array(
     """
     label = "IR" if role == "ir" else "visible"
     method = ir_normalize if role == "ir" else "full"
+    span = ir_range if role == "ir" else None
     if isinstance(image, (str, os.PathLike)):
-        array, info = read_ir(image, normalize=method) if role == "ir" else read_image(image)
+        if role == "vis":
+            array, info = read_image(image)
+        else:
+            array, info = read_ir(image, normalize=method, value_range=span)
         return array, f"{label} {info.name}"
     if isinstance(image, Image.Image):
         name = f"{label} image"
         levels, info = image_levels(oriented(image, name), name)
-        return normalize_levels(levels, info.peak,
-                                method or default_normalization(info.bit_depth)), name
+        return normalize_levels(levels, info.peak, method or default_normalization(
+            info.bit_depth), value_range=span), name
     if isinstance(image, torch.Tensor):
         return _numpy_to_unit(_tensor_to_numpy(image, f"{label} tensor"), f"{label} tensor",
-                              method)
+                              method, span)
     if isinstance(image, np.ndarray):
-        return _numpy_to_unit(image, f"{label} array", method)
+        return _numpy_to_unit(image, f"{label} array", method, span)
     raise InputError(f"{label} image: unsupported type {type(image).__name__} (use a path, a "
                      f"numpy array, a PIL image or a torch tensor)")
 
@@ -117,7 +126,9 @@ def _tensor_to_numpy(tensor: torch.Tensor, name: str) -> np.ndarray:
     return t.cpu().numpy()
 
 
-def _numpy_to_unit(array: np.ndarray, name: str, method: str | None) -> tuple[np.ndarray, str]:
+def _numpy_to_unit(
+    array: np.ndarray, name: str, method: str | None, span: tuple[float, float] | None = None
+) -> tuple[np.ndarray, str]:
     if array.ndim == 3 and array.shape[2] in (1, 3, 4):
         array = array[..., 0] if array.shape[2] == 1 else array[..., :3]
     if array.ndim != 2 and not (array.ndim == 3 and array.shape[2] == 3):
@@ -126,7 +137,7 @@ def _numpy_to_unit(array: np.ndarray, name: str, method: str | None) -> tuple[np
         peak, bit_depth = 1.0, 8
         if not np.isfinite(array).all():
             raise InputError(f"{name}: contains NaN or infinite values")
-        if method in (None, "full") and (array.min() < 0 or array.max() > 1):
+        if span is None and method in (None, "full") and (array.min() < 0 or array.max() > 1):
             raise InputError(f"{name}: float values must lie in [0, 1] (got "
                              f"{array.min():.4g}..{array.max():.4g}); use ir_normalize="
                              f"'minmax' or scale it")
@@ -135,4 +146,5 @@ def _numpy_to_unit(array: np.ndarray, name: str, method: str | None) -> tuple[np
     else:
         raise InputError(f"{name}: unsupported dtype {array.dtype} (use uint8, uint16, bool or "
                          f"float in [0, 1])")
-    return normalize_levels(array, peak, method or default_normalization(bit_depth)), name
+    return normalize_levels(array, peak, method or default_normalization(bit_depth),
+                            value_range=span), name

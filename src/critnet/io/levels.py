@@ -4,6 +4,11 @@
 :class:`ImageInfo`; :func:`normalize_levels` maps them to float32 in [0, 1]. The ``minmax`` and
 ``percentile`` stretches are for **infrared images only**: a visible image is always scaled by
 its bit depth's full range (÷255, ÷65535), so a 16-bit visible image fuses like its 8-bit version.
+
+Float32 frames (PIL mode ``F``: radiometric TIFF, temperatures) are read as they are stored; their
+``full`` range is [0, 1], so they are stretched (``percentile`` by default) or mapped from a user
+range ``(low, high)`` in the file's units. NaN pixels (no reading) are treated as the low end: the
+range statistics ignore them and they become 0.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ class ImageInfo:
     Attributes:
         name: the file path (or a label such as ``"visible array"``), used in error messages.
         size: ``(width, height)`` after EXIF orientation.
-        bit_depth: 1, 8 or 16 bits per sample in the source.
+        bit_depth: 1, 8 or 16 bits per sample in the source; 32 for float32 (mode ``F``).
         color: ``True`` if the image has colour (gray-as-RGB counts as gray).
         mode: the source's PIL mode (``"L"``, ``"RGB"``, ``"I;16"``, ...).
     """
@@ -43,44 +48,75 @@ class ImageInfo:
     mode: str
 
     @property
-    def peak(self) -> int:
-        """Largest value of the bit depth: 1, 255 or 65535."""
-        return 2**self.bit_depth - 1
+    def peak(self) -> int | float:
+        """Largest value of the bit depth: 1, 255 or 65535; 1.0 for float data."""
+        return 1.0 if self.mode == "F" else 2**self.bit_depth - 1
 
 
 def default_normalization(bit_depth: int) -> str:
-    """The IR default: ``percentile`` for 16-bit data (thermal frames use a narrow range),
-    else ``full``. Visible images are always ``full``."""
+    """The IR default: ``percentile`` for 16-bit and float data (thermal frames use a narrow
+    range), else ``full``. Visible images are always ``full``."""
     return "percentile" if bit_depth > 8 else "full"
 
 
-def normalize_levels(levels: np.ndarray, peak: float, method: str = "full") -> np.ndarray:
+def normalize_levels(
+    levels: np.ndarray,
+    peak: float,
+    method: str = "full",
+    *,
+    value_range: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Map raw sample values to float32 in [0, 1].
 
     Args:
-        levels: array of any shape holding values in ``[0, peak]`` (e.g. 0..65535).
+        levels: array of any shape holding values in ``[0, peak]`` (e.g. 0..65535), or float
+            values in any unit (temperatures); NaN pixels become 0 (the low end).
         peak: largest value of the bit depth (``255``, ``65535``; ``1.0`` for float data).
         method: ``full`` (÷ peak), ``minmax`` (the image's own min..max → 0..1) or ``percentile``
             (its 0.5 %..99.5 % range → 0..1, clipped). A flat image (no range to stretch) falls
-            back to ``full``.
+            back to ``full``. Statistics ignore non-finite pixels.
+        value_range: ``(low, high)`` in the units of ``levels`` → 0..1, clipped; replaces
+            ``method``.
 
     Returns:
         float32 array of ``levels``' shape, values in [0, 1].
+
+    Raises:
+        InputError: an unknown ``method`` or a ``value_range`` whose high is not above its low.
     """
     if method not in NORMALIZATIONS:
         raise InputError(f"unknown normalisation {method!r}; choose one of "
                          f"{', '.join(NORMALIZATIONS)}")
     x = levels.astype(np.float64)
+    finite = x[np.isfinite(x)]
     lo, hi = 0.0, float(peak)
-    if method == "minmax":
-        lo, hi = float(x.min()), float(x.max())
-    elif method == "percentile":
-        lo, hi = (float(v) for v in np.percentile(x, PERCENTILES))
+    if value_range is not None:
+        lo, hi = check_value_range(value_range)
+    elif finite.size and method == "minmax":
+        lo, hi = float(finite.min()), float(finite.max())
+    elif finite.size and method == "percentile":
+        lo, hi = (float(v) for v in np.percentile(finite, PERCENTILES))
         if hi <= lo:
-            lo, hi = float(x.min()), float(x.max())
+            lo, hi = float(finite.min()), float(finite.max())
     if hi <= lo:
         lo, hi = 0.0, float(peak)
-    return np.clip((x - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    scaled = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return np.nan_to_num(scaled, nan=0.0).astype(np.float32)
+
+
+def check_value_range(value_range: tuple[float, float]) -> tuple[float, float]:
+    """``value_range`` as two finite floats ``(low, high)`` with ``low < high``.
+
+    Raises:
+        InputError: not two finite numbers, or ``high <= low``.
+    """
+    try:
+        lo, hi = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise InputError(f"IR range must be two numbers LOW HIGH, got {value_range!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise InputError(f"IR range must be finite with LOW < HIGH, got {lo:g} {hi:g}")
+    return lo, hi
 
 
 def image_levels(img: Image.Image, name: str = "<image>") -> tuple[np.ndarray, ImageInfo]:
@@ -95,10 +131,12 @@ def image_levels(img: Image.Image, name: str = "<image>") -> tuple[np.ndarray, I
         (color; palette, CMYK, YCbCr converted to RGB, alpha dropped), in ``[0, info.peak]``.
 
     Raises:
-        InputError: an unsupported mode (e.g. 32-bit float, or 32-bit integers beyond 16 bits).
+        InputError: an unsupported mode (e.g. 32-bit integers beyond 16 bits).
     """
     mode = img.mode
-    if mode == "1":
+    if mode == "F":
+        levels, bit_depth = np.asarray(img, dtype=np.float32), 32
+    elif mode == "1":
         levels, bit_depth = np.asarray(img, dtype=np.float32), 1
     elif mode in ("L", "LA", "La"):
         levels, bit_depth = np.asarray(img.getchannel(0), dtype=np.float32), 8
@@ -112,8 +150,8 @@ def image_levels(img: Image.Image, name: str = "<image>") -> tuple[np.ndarray, I
     elif mode in ("P", "PA") or mode in _COLOR_MODES:
         levels, bit_depth = np.asarray(img.convert("RGB"), dtype=np.float32), 8
     else:
-        raise InputError(f"{name}: unsupported image mode {mode!r} (use 1/8/16-bit gray or "
-                         f"8-bit color)")
+        raise InputError(f"{name}: unsupported image mode {mode!r} (use 1/8/16-bit or float32 "
+                         f"gray, or 8-bit color)")
     color = levels.ndim == 3
     if color and _is_gray(levels):
         levels, color = levels[..., 0].copy(), False

@@ -13,13 +13,16 @@
 Every reader applies EXIF orientation and raises :class:`~critnet.errors.InputError` with the
 file name and the problem on one line for anything unusable. Supported: PNG, JPEG, BMP and TIFF
 in modes ``1``, ``L``, ``LA``, ``P``/``PA``, ``RGB``, ``RGBA`` (alpha dropped), ``CMYK``,
-``YCbCr`` and 16-bit gray (``I;16``, ``I;16B``, or ``I`` holding 0..65535). Gray-as-RGB files
-(R = G = B everywhere) are read as gray.
+``YCbCr``, 16-bit gray (``I;16``, ``I;16B``, or ``I`` holding 0..65535) and float32 gray (``F``:
+radiometric TIFF; not for :func:`read_raw`). Gray-as-RGB files (R = G = B everywhere) are read
+as gray. Multi-frame files (multi-page TIFF, animated GIF / WebP / PNG) are refused rather than
+reduced to their first frame: videos are fused by ``critnet fuse IR_VIDEO VIS_VIDEO``.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +36,9 @@ from critnet.metrics.prepare import to_gray_uint8
 #: Largest image (pixels) read by default: a guard against decompression bombs, checked from
 #: the header before decoding (``--max-pixels`` / ``max_pixels=`` raise it).
 MAX_PIXELS = 200_000_000
+
+#: Formats whose files may hold several frames (MPO JPEGs, a photo plus previews, are not refused).
+_MULTI_FRAME_FORMATS = ("TIFF", "GIF", "WEBP", "PNG")
 
 
 def check_pixel_count(size: tuple[int, int], path: str | os.PathLike, max_pixels: int) -> None:
@@ -53,8 +59,8 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
     truncation is caught here) and apply EXIF orientation.
 
     Raises:
-        InputError: missing file, a folder, not an image, too many pixels, or a
-            truncated/corrupt image.
+        InputError: missing file, a folder, not an image, too many pixels, a truncated/corrupt
+            image, or several frames (see :func:`check_single_frame`).
     """
     path = Path(path)
     if not path.exists():
@@ -72,6 +78,7 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
         raise InputError(f"{path}: truncated, corrupt or unreadable image "
                          f"({_one_line(error)})") from None
     check_pixel_count(img.size, path, max_pixels)
+    check_single_frame(img, str(path))
     return oriented(img, str(path))
 
 
@@ -85,6 +92,23 @@ def _open_header(path: Path, max_pixels: int) -> Image.Image:
         return Image.open(path)
     finally:
         Image.MAX_IMAGE_PIXELS = default
+
+
+def check_single_frame(img: Image.Image, name: str) -> None:
+    """Refuse a multi-frame TIFF or animated GIF / WebP / PNG (only its first frame would be
+    fused).
+
+    Raises:
+        InputError: ``img`` has several frames, naming ``name`` and the frame count.
+    """
+    try:
+        frames = getattr(img, "n_frames", 1) if img.format in _MULTI_FRAME_FORMATS else 1
+    except (OSError, SyntaxError, ValueError, EOFError, TypeError, KeyError, IndexError,
+            struct.error) as error:  # counting frames parses every frame header
+        raise InputError(f"{name}: truncated or corrupt image ({_one_line(error)})") from None
+    if frames > 1:
+        raise InputError(f"{name}: has {frames} frames; still images only (fuse a video or frame "
+                         f"sequence with: critnet fuse IR_VIDEO VIS_VIDEO)")
 
 
 def oriented(img: Image.Image, name: str) -> Image.Image:
@@ -123,25 +147,43 @@ def read_image(
 
 
 def read_ir(
-    path: str | os.PathLike, *, normalize: str | None = None, max_pixels: int = MAX_PIXELS
+    path: str | os.PathLike,
+    *,
+    normalize: str | None = None,
+    value_range: tuple[float, float] | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> tuple[np.ndarray, ImageInfo]:
-    """Read an infrared image as float32 in [0, 1] (as :func:`read_image`).
+    """Read an infrared image as float32 in [0, 1] (as :func:`read_image`; float32 too).
 
     Args:
         normalize: ``full``, ``minmax`` or ``percentile``; ``None`` picks
             :func:`~critnet.io.levels.default_normalization` for the file's bit depth
-            (``percentile`` for 16-bit thermal frames, ``full`` otherwise).
+            (``percentile`` for 16-bit and float thermal frames, ``full`` otherwise).
+        value_range: ``(low, high)`` in the file's units (levels 0..65535, or temperatures in
+            a float file) mapped to 0..1, clipped; instead of ``normalize``.
         max_pixels: refuse larger images (checked from the header, before decoding).
+
+    Raises:
+        InputError: as :func:`read_image`, or both ``normalize`` and ``value_range`` given.
     """
+    if normalize is not None and value_range is not None:
+        raise InputError(f"{path}: give an IR normalisation or an IR range, not both")
     levels, info = image_levels(open_image(path, max_pixels), str(path))
     method = normalize or default_normalization(info.bit_depth)
-    return normalize_levels(levels, info.peak, method), info
+    return normalize_levels(levels, info.peak, method, value_range=value_range), info
 
 
 def read_raw(path: str | os.PathLike) -> np.ndarray:
     """The samples as stored: H×W (gray, including gray-as-RGB) or H×W×3 (color), ``uint8``
-    (8-bit; 1-bit as 0/255) or ``uint16`` (16-bit), for code that quantises by itself."""
+    (8-bit; 1-bit as 0/255) or ``uint16`` (16-bit), for code that quantises by itself.
+
+    Raises:
+        InputError: as :func:`read_image`, or a float32 image (it has no stored levels).
+    """
     levels, info = image_levels(open_image(path), str(path))
+    if info.mode == "F":
+        raise InputError(f"{path}: float32 image has no 8/16-bit levels (convert it to 8 or 16 "
+                         f"bits first)")
     if info.bit_depth == 1:
         return (levels * 255).astype(np.uint8)
     return levels.astype(np.uint8 if info.bit_depth == 8 else np.uint16)

@@ -14,6 +14,8 @@ from critnet.errors import InputError
 #: Output formats by suffix; a path without a suffix is written as PNG.
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP",
                  ".tif": "TIFF", ".tiff": "TIFF", "": "PNG"}
+#: JPEG quality when none is given.
+JPEG_QUALITY = 95
 
 
 def check_output_suffix(path: str | os.PathLike) -> str:
@@ -29,6 +31,27 @@ def check_output_suffix(path: str | os.PathLike) -> str:
     return WRITE_FORMATS[suffix]
 
 
+def check_output_options(
+    path: str | os.PathLike, *, bit_depth: int = 8, quality: int | None = None
+) -> str:
+    """The PIL format for writing ``path``, after checking ``bit_depth`` and ``quality`` fit it.
+
+    Raises:
+        InputError: an unsupported suffix, a bit depth other than 8/16, 16 bits for JPEG/BMP,
+            a quality outside 1..100, or a quality for anything but JPEG.
+    """
+    fmt = check_output_suffix(path)
+    if bit_depth not in (8, 16):
+        raise InputError(f"{path}: bit depth must be 8 or 16, got {bit_depth}")
+    if bit_depth == 16 and fmt not in ("PNG", "TIFF"):
+        raise InputError(f"{path}: 16-bit output is only available for PNG or TIFF, not {fmt}")
+    if quality is not None and fmt != "JPEG":
+        raise InputError(f"{path}: a quality applies to JPEG output only, not {fmt}")
+    if quality is not None and not 1 <= quality <= 100:
+        raise InputError(f"{path}: JPEG quality must be 1..100, got {quality}")
+    return fmt
+
+
 def to_uint(image: np.ndarray, bit_depth: int = 8) -> np.ndarray:
     """Quantise a float image in [0, 1] to ``uint8`` or ``uint16`` (rounded, clipped)."""
     peak = 2**bit_depth - 1
@@ -36,7 +59,9 @@ def to_uint(image: np.ndarray, bit_depth: int = 8) -> np.ndarray:
     return np.round(np.clip(image, 0.0, 1.0) * peak).astype(dtype)
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 8) -> Path:
+def write_image(
+    path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 8, quality: int | None = None
+) -> Path:
     """Write a float image in [0, 1] atomically; the format follows the suffix (none → PNG).
 
     Args:
@@ -44,12 +69,13 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 
             an existing file is replaced only by a complete new one.
         image: H×W (gray) or H×W×3 (color) array in [0, 1] (values outside are clipped).
         bit_depth: 8 (default), or 16 for gray PNG / TIFF.
+        quality: JPEG quality 1..100 (``None``: :data:`JPEG_QUALITY`); JPEG only.
 
     Raises:
-        InputError: unsupported suffix, or 16-bit requested for color or for JPEG/BMP.
+        InputError: as :func:`check_output_options`, or 16-bit requested for color.
     """
     path = Path(path)
-    fmt = check_output_suffix(path)
+    fmt = check_output_options(path, bit_depth=bit_depth, quality=quality)
     if path.is_dir():
         raise InputError(f"{path}: is a folder; give an output file name such as "
                          f"{path / 'fused.png'}")
@@ -57,12 +83,11 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 
         image = image[..., 0]
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
         raise InputError(f"{path}: expected an H×W or H×W×3 image, got shape {image.shape}")
-    if bit_depth not in (8, 16):
-        raise InputError(f"{path}: bit depth must be 8 or 16, got {bit_depth}")
-    if bit_depth == 16 and (image.ndim == 3 or fmt not in ("PNG", "TIFF")):
-        raise InputError(f"{path}: 16-bit output is only available for gray PNG or TIFF")
+    if bit_depth == 16 and image.ndim == 3:
+        raise InputError(f"{path}: 16-bit output is only available for gray images (use 8 bits, "
+                         f"or --gray / gray=True)")
     pil = Image.fromarray(to_uint(image, bit_depth))
-    options = {"quality": 95} if fmt == "JPEG" else {}
+    options = {"quality": quality or JPEG_QUALITY} if fmt == "JPEG" else {}
     with atomic_path(path) as tmp:
         pil.save(tmp, format=fmt, **options)
     return path

@@ -207,10 +207,12 @@ def pytest_run(copy: Path, tests: tuple[str, ...]) -> tuple[int, str]:
 
 
 def copy_tree(target: Path) -> None:
-    """``src/``, ``tests/`` and ``pyproject.toml`` (pytest's settings) into ``target``."""
+    """``src/``, ``tests/``, ``configs/`` and ``pyproject.toml`` (pytest's settings) into
+    ``target``."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     shutil.copytree(ROOT / "src", target / "src", ignore=ignore)
     shutil.copytree(ROOT / "tests", target / "tests", ignore=ignore)
+    shutil.copytree(ROOT / "configs", target / "configs", ignore=ignore)
     shutil.copy2(ROOT / "pyproject.toml", target / "pyproject.toml")
 
 

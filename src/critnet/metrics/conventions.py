@@ -1,4 +1,4 @@
-"""Metric conventions: which reference code a metric name follows (``critnet evaluate --convention``).
+"""Metric conventions: which reference code a metric name follows (``--convention``).
 
 Papers in infrared-visible fusion report "SSIM", "MI", "AG"... computed by different reference
 code, with different formulas, units, windows, grey conversions and pre-steps, so one image

@@ -194,6 +194,15 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in [
 ]}
 
 
+# Lower-is-better for the names only some conventions define (the rest: the registry's flag).
+_LOWER_BETTER_EXTRA = {"MSE": True}
+
+
+def lower_better(name: str) -> bool:
+    """Whether a lower value of metric ``name`` (any convention's) is better."""
+    return METRICS[name].lower_better if name in METRICS else _LOWER_BETTER_EXTRA[name]
+
+
 def get_convention(name: str) -> Convention:
     """The :class:`Convention` called ``name`` (case-insensitive).
 

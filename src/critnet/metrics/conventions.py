@@ -17,7 +17,8 @@ it (:func:`convention_metrics`): it is never borrowed from another convention.
   as the peak, VIF with NaN read as 1.
 * ``tang``: Linfeng-Tang/Image-Fusion ``General Evaluation Metric/Evaluation/analysis_Reference.m``
   (MI in bits without stretching, SF with per-direction means, PSNR on [0, 1] data with a 255
-  peak, MSE on [0, 1] data, Qabf without VIFB's ×255 step), MATLAB ``rgb2gray``. Its SSIM (the
+  peak, MSE on [0, 1] data, Qabf without VIFB's ×255 step, Nabf with its arguments in the
+  order the script passes them: IR in the fused image's place), MATLAB ``rgb2gray``. Its SSIM (the
   mean of two MATLAB ``ssim`` values) is not defined here: no reference run was possible
   (GNU Octave's image package has no ``ssim``; see ``docs/metrics.md``, Conventions).
 
@@ -141,6 +142,13 @@ def ssim_skimage_sum(t: FusionTriple) -> float:
     return ssim_skimage_float32(t.fused, t.ir) + ssim_skimage_float32(t.fused, t.vis)
 
 
+def nabf_argument_order(t: FusionTriple) -> float:
+    """Nabf as Tang's ``analysis_Reference.m`` computes it: ``analysis_nabf(IR, VIS, F)`` where
+    the function's signature is ``analysis_nabf(f, I1, I2)``, so IR takes the fused image's
+    role: :func:`critnet.metrics.gradient.nabf` of the triple (VIS, F; fused = IR)."""
+    return gradient.nabf(FusionTriple(t.vis, t.fused, t.ir))
+
+
 @dataclass(frozen=True)
 class Convention:
     """One metric convention.
@@ -189,7 +197,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in [
         "CC": fidelity.correlation_coefficient,
         "SCD": fidelity.scd,
         "Qabf": gradient.qabf_tang,
-        "Nabf": gradient.nabf,
+        "Nabf": nabf_argument_order,
     }),
 ]}
 

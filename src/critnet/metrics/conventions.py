@@ -234,9 +234,10 @@ def convention_metrics(spec: str | Iterable[str] | None, convention: str
         InputError: unknown convention, or a name no convention defines.
     """
     defined = get_convention(convention).metrics
-    if isinstance(spec, str) and spec.strip().lower() == "all" or spec is None:
+    keyword = spec.strip().lower() if isinstance(spec, str) else None
+    if spec is None or keyword == "all":
         return list(defined), []
-    if isinstance(spec, str) and spec.strip().lower() == "paper":
+    if keyword == "paper":
         names = resolve_metric_names("paper")
     else:
         parts = spec.split(",") if isinstance(spec, str) else list(spec)

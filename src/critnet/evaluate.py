@@ -17,6 +17,11 @@ NaN rule (``docs/metrics.md``): a metric undefined on a pair (NaN, e.g. CC of a 
 is left out of that metric's mean and standard deviation, and the number of such pairs is
 reported beside the mean (:attr:`Summary.nan_pairs`); with no defined pair the mean is NaN.
 Infinite values (PSNR of a perfect fusion) are values and propagate.
+
+Conventions (``convention=``, :mod:`critnet.metrics.conventions`): ``"matlab"`` (default) is the
+registry; ``"cddfuse"`` and ``"tang"`` score with that reference code's definitions and grey
+conversion, and a requested metric the convention does not define is *absent*: listed in
+:attr:`EvaluationResult.absent`, left out of the per-image rows and means.
 """
 
 from __future__ import annotations
@@ -45,6 +50,12 @@ from critnet.metrics import (
     resolve_metric_names,
     to_gray_uint8,
 )
+from critnet.metrics.conventions import (
+    compute_convention,
+    convention_metrics,
+    get_convention,
+    lower_better,
+)
 from critnet.tables import json_number
 
 
@@ -61,6 +72,8 @@ class EvaluationResult:
             :func:`summarize`).
         nan_pairs: ``{method: {metric: pairs where the metric is NaN}}``.
         skipped: ``{method: [stems]}`` of pairs left out by ``skip_missing``.
+        convention: the metric convention (``"matlab"``, ``"cddfuse"``, ``"tang"``).
+        absent: requested metrics the convention does not define (no values anywhere).
     """
 
     metrics: list[str]
@@ -70,6 +83,8 @@ class EvaluationResult:
     means: dict[str, dict[str, float]] = field(default_factory=dict)
     nan_pairs: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: dict[str, list[str]] = field(default_factory=dict)
+    convention: str = "matlab"
+    absent: list[str] = field(default_factory=list)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -133,7 +148,8 @@ def _plan(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
 
 
 def score_pair(ir: np.ndarray, vis: np.ndarray, fused: Mapping[str, np.ndarray],
-               metrics: Sequence[str], mode: str = "gray") -> dict[str, dict[str, float]]:
+               metrics: Sequence[str], mode: str = "gray", *, convention: str = "matlab"
+               ) -> dict[str, dict[str, float]]:
     """Score several fused images of one pair, sharing the sources' cached work across them.
 
     Args:
@@ -141,11 +157,18 @@ def score_pair(ir: np.ndarray, vis: np.ndarray, fused: Mapping[str, np.ndarray],
         fused: ``{method: fused image}``, each of the sources' ``(H, W)``.
         metrics: registry names.
         mode: ``"gray"`` or ``"vifb"`` (see :func:`critnet.metrics.compute_metrics`).
+        convention: ``"matlab"`` (registry names) or ``"cddfuse"`` / ``"tang"`` (gray mode
+            only; names the convention does not define are left out of the rows).
 
     Returns:
         ``{method: {metric: value}}``; NaN where a metric is undefined.
     """
     out: dict[str, dict[str, float]] = {}
+    if convention != "matlab":
+        gray = get_convention(convention).gray
+        sources = FusionTriple(gray(ir), gray(vis), gray(next(iter(fused.values()))))
+        return {method: compute_convention(sources.with_fused(gray(image)), metrics, convention)
+                for method, image in fused.items()}
     base: FusionTriple | None = None
     for method, image in fused.items():
         if mode == "gray":
@@ -156,10 +179,10 @@ def score_pair(ir: np.ndarray, vis: np.ndarray, fused: Mapping[str, np.ndarray],
     return out
 
 
-def _evaluate_pair(task: tuple[str, Path, Path, list[tuple[str, Path]], list[str], str]
+def _evaluate_pair(task: tuple[str, Path, Path, list[tuple[str, Path]], list[str], str, str]
                    ) -> tuple[str, dict[str, dict[str, float]]]:
     """One pair, every method: read the files, check sizes, :func:`score_pair`."""
-    stem, ir_path, vis_path, fused_paths, metrics, mode = task
+    stem, ir_path, vis_path, fused_paths, metrics, mode, convention = task
     ir, vis = read_image(ir_path), read_image(vis_path)
     fused: dict[str, np.ndarray] = {}
     for method, path in fused_paths:
@@ -168,7 +191,7 @@ def _evaluate_pair(task: tuple[str, Path, Path, list[tuple[str, Path]], list[str
             raise InputError(f"{path}: size {fused[method].shape[1]}x{fused[method].shape[0]} "
                              f"differs from its pair ({ir_path}: {ir.shape[1]}x{ir.shape[0]}, "
                              f"{vis_path}: {vis.shape[1]}x{vis.shape[0]})")
-    return stem, score_pair(ir, vis, fused, metrics, mode)
+    return stem, score_pair(ir, vis, fused, metrics, mode, convention=convention)
 
 
 @dataclass(frozen=True)
@@ -208,8 +231,8 @@ def summarize(per_image: Mapping[str, Mapping[str, Mapping[str, float]]],
 def evaluate_methods(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
                      methods: Mapping[str, str | os.PathLike],
                      metrics: str | Iterable[str] | None = "paper", *, jobs: int = 1,
-                     skip_missing: bool = False, mode: str = "gray", progress: bool = False
-                     ) -> EvaluationResult:
+                     skip_missing: bool = False, mode: str = "gray", progress: bool = False,
+                     convention: str = "matlab") -> EvaluationResult:
     """Score each method's fused folder against the IR/VIS pairs.
 
     Args:
@@ -220,16 +243,27 @@ def evaluate_methods(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
         skip_missing: warn about and leave out unmatched/missing files instead of raising.
         mode: ``"gray"`` or ``"vifb"`` (see :func:`critnet.metrics.compute_metrics`).
         progress: show a tqdm progress bar on stderr.
+        convention: ``"matlab"`` (default), ``"cddfuse"`` or ``"tang"``
+            (:mod:`critnet.metrics.conventions`); ``"all"`` then means the convention's names,
+            and requested names it does not define are reported in ``absent``.
 
     Raises:
         InputError: a folder is missing or empty, files are missing or unmatched (without
             ``skip_missing``), an image cannot be read, or sizes differ.
     """
-    names = resolve_metric_names(metrics)
+    convention = get_convention(convention).name
+    if convention == "matlab":
+        names, absent = resolve_metric_names(metrics), []
+    else:
+        names, absent = convention_metrics(metrics, convention)
     if mode not in ("gray", "vifb"):
         raise InputError(f"unknown metric mode {mode!r}; use 'gray' or 'vifb'")
+    if mode == "vifb" and convention != "matlab":
+        raise InputError(f"mode 'vifb' is VIFB's colour scoring; convention {convention!r} "
+                         "scores grey images only (use mode 'gray')")
+    defined = [n for n in names if n not in absent]
     pairs, fused, missing = _plan(ir_dir, vis_dir, methods, skip_missing)
-    tasks = [(stem, ir, vis, [(m, fused[m][stem]) for m in methods], names, mode)
+    tasks = [(stem, ir, vis, [(m, fused[m][stem]) for m in methods], defined, mode, convention)
              for stem, ir, vis in pairs]
     per_image: dict[str, dict[str, dict[str, float]]] = {m: {} for m in methods}
 
@@ -255,35 +289,45 @@ def evaluate_methods(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
                 bar.update()
     if bar is not None:
         bar.close()
-    summary = summarize(per_image, names)
+    summary = summarize(per_image, defined)
     return EvaluationResult(metrics=names, methods=list(methods),
                             images=[stem for stem, _, _ in pairs], per_image=per_image,
-                            means=summary.mean, nan_pairs=summary.nan_pairs, skipped=missing)
+                            means=summary.mean, nan_pairs=summary.nan_pairs, skipped=missing,
+                            convention=convention, absent=absent)
 
 
 def per_image_csv(result: EvaluationResult) -> str:
-    """CSV with columns ``method,image,<metric>...`` (full precision, one row per image)."""
+    """CSV with columns ``method,image,<metric>...`` (full precision, one row per image; an
+    absent metric's cells are empty)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["method", "image", *result.metrics])
     for method in result.methods:
         for stem in result.images:
             row = result.per_image[method][stem]
-            writer.writerow([method, stem, *(repr(float(row[m])) for m in result.metrics)])
+            writer.writerow([method, stem, *(repr(float(row[m])) if m in row else ""
+                                             for m in result.metrics)])
     return buf.getvalue()
 
 
 def result_json(result: EvaluationResult) -> str:
-    """The whole result (metadata, means, per-image values) as JSON; NaN/inf become null."""
+    """The whole result (metadata, means, per-image values) as JSON; NaN/inf and absent metrics
+    become null."""
+    reference = get_convention(result.convention).reference
     return json.dumps({
-        "metrics": {m: {"lower_better": METRICS[m].lower_better,
-                        "reference": METRICS[m].reference} for m in result.metrics},
+        "convention": result.convention,
+        "absent": result.absent,
+        "metrics": {m: {"lower_better": lower_better(m),
+                        "reference": None if m in result.absent else
+                        METRICS[m].reference if result.convention == "matlab" else reference}
+                    for m in result.metrics},
         "methods": result.methods,
         "images": result.images,
         "skipped": result.skipped,
-        "means": {k: {m: json_number(v) for m, v in row.items()}
+        "means": {k: {m: json_number(row[m]) if m in row else None for m in result.metrics}
                   for k, row in result.means.items()},
         "nan_pairs": result.nan_pairs,
-        "per_image": {k: {s: {m: json_number(v) for m, v in row.items()}
+        "per_image": {k: {s: {m: json_number(row[m]) if m in row else None
+                              for m in result.metrics}
                           for s, row in rows.items()} for k, rows in result.per_image.items()},
     }, indent=2)

@@ -9,7 +9,8 @@ Quick use::
 
 Headers carry ↑/↓ from each metric's ``lower_better``; per column the best value is bold and the
 second italic (ties share a rank, NaN never ranks, a one-row table is not marked). Values show
-with ``digits`` decimals (4, the paper's precision, Q^CV included); NaN shows as ``NaN``.
+with ``digits`` decimals (4, the paper's precision, Q^CV included); NaN shows as ``NaN``, and a
+metric absent under a metric convention (``absent=``) as ``—`` (empty in CSV, null in JSON).
 """
 
 from __future__ import annotations
@@ -18,13 +19,20 @@ import csv
 import io
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from critnet.errors import InputError
-from critnet.metrics import METRICS
+from critnet.metrics.conventions import lower_better
 
 Means = Mapping[str, Mapping[str, float]]  # row label -> metric -> value, rows in display order
 FORMATS = ("markdown", "latex", "csv", "json", "text")
+
+
+ABSENT = "—"
+
+
+def _arrow(metric: str) -> str:
+    return "↓" if lower_better(metric) else "↑"
 
 
 def rank_marks(means: Means, metrics: Sequence[str]) -> dict[tuple[str, str], str]:
@@ -36,7 +44,7 @@ def rank_marks(means: Means, metrics: Sequence[str]) -> dict[tuple[str, str], st
     if len(means) < 2:
         return marks
     for metric in metrics:
-        sign = 1.0 if METRICS[metric].lower_better else -1.0
+        sign = 1.0 if lower_better(metric) else -1.0
         column = {row: _value(values, metric) for row, values in means.items()}
         ranked = sorted({sign * v for v in column.values() if not math.isnan(v)})
         for row, value in column.items():
@@ -56,7 +64,8 @@ def format_value(value: float, digits: int = 4) -> str:
 
 def format_table(means: Means, metrics: Sequence[str] | None = None, fmt: str = "markdown", *,
                  first: str | None = None, digits: int = 4, caption: str | None = None,
-                 extra: Mapping[str, Mapping[str, str]] | None = None) -> str:
+                 extra: Mapping[str, Mapping[str, str]] | None = None,
+                 absent: Collection[str] = ()) -> str:
     """Rows × metrics table of ``means`` in one format.
 
     Args:
@@ -71,6 +80,8 @@ def format_table(means: Means, metrics: Sequence[str] | None = None, fmt: str = 
         caption: Markdown title line / LaTeX caption.
         extra: CSV only: further text columns per row, ``{row: {column: text}}`` (sorted by
             column name, empty where a row has none).
+        absent: metrics the convention does not define: ``—`` in every row (empty in CSV,
+            null in JSON), never marked.
 
     Raises:
         InputError: unknown ``fmt``.
@@ -79,13 +90,14 @@ def format_table(means: Means, metrics: Sequence[str] | None = None, fmt: str = 
         raise InputError(f"unknown table format {fmt!r}; use one of {', '.join(FORMATS)}")
     metrics = list(next(iter(means.values()), {}) if metrics is None else metrics)
     if fmt == "json":
-        return json.dumps({row: {m: json_number(_value(values, m)) for m in metrics}
+        return json.dumps({row: {m: None if m in absent else json_number(_value(values, m))
+                                 for m in metrics}
                            for row, values in means.items()}, indent=2)
     if fmt == "csv":
-        return _csv(means, metrics, first or "method", extra or {})
-    marks = rank_marks(means, metrics)
+        return _csv(means, metrics, first or "method", extra or {}, absent)
+    marks = rank_marks(means, [m for m in metrics if m not in absent])
     render = {"markdown": _markdown, "latex": _latex, "text": _text}[fmt]
-    return render(means, metrics, marks, first or "Method", digits, caption)
+    return render(means, metrics, marks, first or "Method", digits, caption, absent)
 
 
 def json_number(value: float) -> float | None:
@@ -98,27 +110,29 @@ def _value(values: Mapping[str, float], metric: str) -> float:
 
 
 def _cells(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
-           digits: int, style: Mapping[str, str]) -> dict[str, list[str]]:
-    """``{row: [formatted cell per metric]}`` with ``style[mark]`` applied to marked cells."""
+           digits: int, style: Mapping[str, str], absent: Collection[str]
+           ) -> dict[str, list[str]]:
+    """``{row: [formatted cell per metric]}`` with ``style[mark]`` applied to marked cells and
+    :data:`ABSENT` for the ``absent`` metrics."""
     return {row: [style.get(marks.get((row, m), ""), "{}").format(
-        format_value(_value(values, m), digits)) for m in metrics]
+        ABSENT if m in absent else format_value(_value(values, m), digits)) for m in metrics]
         for row, values in means.items()}
 
 
 def _markdown(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
-              first: str, digits: int, caption: str | None) -> str:
+              first: str, digits: int, caption: str | None, absent: Collection[str]) -> str:
     lines = [f"**{caption}**", ""] if caption else []
-    lines += [f"| {first} | " + " | ".join(f"{m} {METRICS[m].arrow}" for m in metrics) + " |",
+    lines += [f"| {first} | " + " | ".join(f"{m} {_arrow(m)}" for m in metrics) + " |",
               "|---|" + "---:|" * len(metrics)]
-    cells = _cells(means, metrics, marks, digits, {"best": "**{}**", "second": "*{}*"})
+    cells = _cells(means, metrics, marks, digits, {"best": "**{}**", "second": "*{}*"}, absent)
     lines += [f"| {row} | " + " | ".join(values) + " |" for row, values in cells.items()]
     return "\n".join(lines) + "\n"
 
 
 def _latex(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
-           first: str, digits: int, caption: str | None) -> str:
+           first: str, digits: int, caption: str | None, absent: Collection[str]) -> str:
     arrows = {"↑": "$\\uparrow$", "↓": "$\\downarrow$"}
-    head = [f"{_tex(m)} {arrows[METRICS[m].arrow]}" for m in metrics]
+    head = [f"{_tex(m)} {arrows[_arrow(m)]}" for m in metrics]
     lines = ["\\begin{table}[t]", "\\centering"]
     if caption:
         lines.append(f"\\caption{{{_tex(caption)}}}")
@@ -126,16 +140,17 @@ def _latex(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str],
               _tex(first).replace("λ", "$\\lambda$") + " & " + " & ".join(head) + " \\\\",
               "\\hline"]
     cells = _cells(means, metrics, marks, digits,
-                   {"best": "\\textbf{{{}}}", "second": "\\textit{{{}}}"})
+                   {"best": "\\textbf{{{}}}", "second": "\\textit{{{}}}"}, absent)
     lines += [f"{_tex(row)} & " + " & ".join(values) + " \\\\" for row, values in cells.items()]
     lines += ["\\hline", "\\end{tabular}", "\\end{table}"]
     return "\n".join(lines) + "\n"
 
 
 def _text(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
-          first: str, digits: int, _caption: str | None) -> str:
-    cells = _cells(means, metrics, marks, digits, {"best": "{}*", "second": "{}+", "": "{} "})
-    rows = [[first, *(f"{m} {METRICS[m].arrow}" for m in metrics)]]
+          first: str, digits: int, _caption: str | None, absent: Collection[str]) -> str:
+    cells = _cells(means, metrics, marks, digits, {"best": "{}*", "second": "{}+", "": "{} "},
+                   absent)
+    rows = [[first, *(f"{m} {_arrow(m)}" for m in metrics)]]
     rows += [[row, *values] for row, values in cells.items()]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
@@ -145,13 +160,13 @@ def _text(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], 
 
 
 def _csv(means: Means, metrics: Sequence[str], first: str,
-         extra: Mapping[str, Mapping[str, str]]) -> str:
+         extra: Mapping[str, Mapping[str, str]], absent: Collection[str]) -> str:
     extra_columns = sorted({c for columns in extra.values() for c in columns})
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([first, *metrics, *extra_columns])
     for row, values in means.items():
-        writer.writerow([row, *(repr(_value(values, m)) for m in metrics),
+        writer.writerow([row, *("" if m in absent else repr(_value(values, m)) for m in metrics),
                          *(extra.get(row, {}).get(c, "") for c in extra_columns)])
     return buffer.getvalue()
 

@@ -34,6 +34,11 @@ def _write(path: str, text: str) -> None:
 @click.option("--mode", type=click.Choice(["gray", "vifb"]), default="gray", show_default=True,
               help="gray: every image converted with MATLAB rgb2gray; vifb: VIFB's per-channel "
                    "scoring of colour fused images.")
+@click.option("--convention", type=click.Choice(["matlab", "cddfuse", "tang"]),
+              default="matlab", show_default=True,
+              help="Which reference code defines each metric: matlab (VIFB / the C-RITNet "
+                   "paper), cddfuse (MMIF-CDDFuse utils/Evaluator.py) or tang (Tang's "
+                   "Image-Fusion MATLAB scripts). A metric it does not define shows as —.")
 @click.option("--per-image", "per_image", type=click.Path(), help="Write per-image CSV "
               "(method,image,<metric>...).")
 @click.option("--table", type=click.Path(), help="Write the table of means as Markdown.")
@@ -46,9 +51,9 @@ def _write(path: str, text: str) -> None:
               "files instead of failing.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def evaluate(ir_dir: str, vis_dir: str, fused: tuple[str, ...], metrics: str, mode: str,
-             per_image: str | None, table: str | None, latex: str | None, csv_path: str | None,
-             json_path: str | None, digits: int, jobs: int, skip_missing: bool,
-             no_progress: bool) -> None:
+             convention: str, per_image: str | None, table: str | None, latex: str | None,
+             csv_path: str | None, json_path: str | None, digits: int, jobs: int,
+             skip_missing: bool, no_progress: bool) -> None:
     """Score fused images against their IR/VIS pairs and print a table of means.
 
     Pairs are matched by file stem. The best value per column is bold (** in Markdown) and
@@ -63,18 +68,25 @@ def evaluate(ir_dir: str, vis_dir: str, fused: tuple[str, ...], metrics: str, mo
         warnings.simplefilter("always")
         result = evaluate_methods(ir_dir, vis_dir, parse_methods(fused), metrics, jobs=jobs,
                                   skip_missing=skip_missing, mode=mode,
-                                  progress=not no_progress)
+                                  progress=not no_progress, convention=convention)
     for warning in caught:
         click.echo(f"critnet: warning: {warning.message}", err=True)
     for note in nan_notes(result.nan_pairs):
         click.echo(f"critnet: note: {note}", err=True)
-    markdown = format_table(result.means, result.metrics, "markdown", digits=digits)
+    if result.absent:
+        click.echo(f"critnet: note: convention {convention} does not define "
+                   f"{', '.join(result.absent)}: shown as —", err=True)
+    absent = result.absent
+    markdown = format_table(result.means, result.metrics, "markdown", digits=digits,
+                            absent=absent)
     click.echo(f"{len(result.images)} image pairs, {len(result.methods)} method(s), "
-               f"mode {mode}\n")
+               f"mode {mode}, convention {convention}\n")
     click.echo(markdown, nl=False)
     outputs = {table: markdown,
-               latex: lambda: format_table(result.means, result.metrics, "latex", digits=digits),
-               csv_path: lambda: format_table(result.means, result.metrics, "csv"),
+               latex: lambda: format_table(result.means, result.metrics, "latex", digits=digits,
+                                           absent=absent),
+               csv_path: lambda: format_table(result.means, result.metrics, "csv",
+                                              absent=absent),
                per_image: lambda: per_image_csv(result),
                json_path: lambda: result_json(result)}
     for path, text in outputs.items():

@@ -122,7 +122,8 @@ def plot_cost(mean: Mapping[str, Mapping[str, float]], ratio: Mapping[str, float
         ax.annotate(method, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("CPU forward time per 640×480 pair (2 threads), × SeAFusion's\n"
-                  "(peers: SeAFusion of the same run; C-RITNet: of a run at similar load)")
+                  "(peers: SeAFusion of the same run; "
+                  "C-RITNet: of a TIMINGS.md run, see costs_measured.csv)")
     ax.set_ylabel(f"{metric} {get_metric(metric).arrow} (mean over the pairs)")
     ax.grid(alpha=0.3, which="both")
     if title:

@@ -12,6 +12,7 @@ from bench_helpers import make_data_root
 
 from critnet.bench.compare import RunOptions, compare
 from critnet.bench.costs import COLUMNS, HEADERS, cost_cells, load_costs, read_costs
+from critnet.bench.datasets import load_dataset
 from critnet.bench.registry import RESULTS_DIR
 from critnet.errors import InputError
 from critnet.paths import data_root
@@ -108,3 +109,14 @@ def test_committed_peer_costs_cover_every_peer_folder() -> None:
         pytest.skip(f"{folder} not found")
     methods = {p.name for p in folder.iterdir() if (p / "roadscene").is_dir()}
     assert methods <= set(read_costs(peers))
+
+
+@pytest.mark.parametrize("key", ["roadscene50", "tno42"])
+def test_every_peer_folder_is_a_row(key: str) -> None:
+    folder = data_root() / "peer_fused"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not found")
+    sub = {"roadscene50": "roadscene", "tno42": "tno"}[key]
+    peers = {p.name for p in folder.iterdir() if (p / sub).is_dir()}
+    assert len(peers) >= 7
+    assert peers <= set(load_dataset(key).fused_methods)

@@ -78,8 +78,9 @@ def format_table(means: Means, metrics: Sequence[str] | None = None, fmt: str = 
             ``Method`` (``method`` in CSV). LaTeX writes ``λ`` as ``$\\lambda$``. Unused by JSON.
         digits: decimals shown (not CSV / JSON).
         caption: Markdown title line / LaTeX caption.
-        extra: CSV only: further text columns per row, ``{row: {column: text}}`` (sorted by
-            column name, empty where a row has none).
+        extra: further text columns after the metrics, ``{row: {column: text}}`` (e.g. the
+            cost columns of :mod:`critnet.bench.costs`), never ranked, empty where a row has
+            none; column order is first appearance (not JSON).
         absent: metrics the convention does not define: ``—`` in every row (empty in CSV,
             null in JSON), never marked.
 
@@ -93,11 +94,12 @@ def format_table(means: Means, metrics: Sequence[str] | None = None, fmt: str = 
         return json.dumps({row: {m: None if m in absent else json_number(_value(values, m))
                                  for m in metrics}
                            for row, values in means.items()}, indent=2)
+    extra = extra or {}
     if fmt == "csv":
-        return _csv(means, metrics, first or "method", extra or {}, absent)
+        return _csv(means, metrics, first or "method", extra, absent)
     marks = rank_marks(means, [m for m in metrics if m not in absent])
     render = {"markdown": _markdown, "latex": _latex, "text": _text}[fmt]
-    return render(means, metrics, marks, first or "Method", digits, caption, absent)
+    return render(means, metrics, marks, first or "Method", digits, caption, extra, absent)
 
 
 def json_number(value: float) -> float | None:
@@ -109,48 +111,63 @@ def _value(values: Mapping[str, float], metric: str) -> float:
     return float(values.get(metric, math.nan))
 
 
+def _extra_columns(extra: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """The extra column names in order of first appearance."""
+    return list(dict.fromkeys(c for columns in extra.values() for c in columns))
+
+
 def _cells(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
-           digits: int, style: Mapping[str, str], absent: Collection[str]
+           digits: int, style: Mapping[str, str],
+           extra: Mapping[str, Mapping[str, str]], absent: Collection[str]
            ) -> dict[str, list[str]]:
-    """``{row: [formatted cell per metric]}`` with ``style[mark]`` applied to marked cells and
-    :data:`ABSENT` for the ``absent`` metrics."""
+    """``{row: [formatted cell per metric, then per extra column]}`` with ``style[mark]``
+    applied to marked cells and :data:`ABSENT` for the ``absent`` metrics."""
+    columns = _extra_columns(extra)
     return {row: [style.get(marks.get((row, m), ""), "{}").format(
         ABSENT if m in absent else format_value(_value(values, m), digits)) for m in metrics]
+        + [extra.get(row, {}).get(c, "") for c in columns]
         for row, values in means.items()}
 
 
 def _markdown(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
-              first: str, digits: int, caption: str | None, absent: Collection[str]) -> str:
+              first: str, digits: int, caption: str | None,
+              extra: Mapping[str, Mapping[str, str]], absent: Collection[str]) -> str:
     lines = [f"**{caption}**", ""] if caption else []
-    lines += [f"| {first} | " + " | ".join(f"{m} {_arrow(m)}" for m in metrics) + " |",
-              "|---|" + "---:|" * len(metrics)]
-    cells = _cells(means, metrics, marks, digits, {"best": "**{}**", "second": "*{}*"}, absent)
+    head = [f"{m} {_arrow(m)}" for m in metrics] + _extra_columns(extra)
+    lines += [f"| {first} | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
+    cells = _cells(means, metrics, marks, digits, {"best": "**{}**", "second": "*{}*"}, extra,
+                   absent)
     lines += [f"| {row} | " + " | ".join(values) + " |" for row, values in cells.items()]
     return "\n".join(lines) + "\n"
 
 
 def _latex(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
-           first: str, digits: int, caption: str | None, absent: Collection[str]) -> str:
+           first: str, digits: int, caption: str | None,
+           extra: Mapping[str, Mapping[str, str]], absent: Collection[str]) -> str:
     arrows = {"↑": "$\\uparrow$", "↓": "$\\downarrow$"}
     head = [f"{_tex(m)} {arrows[_arrow(m)]}" for m in metrics]
+    head += [_tex(c).replace("×", "$\\times$") for c in _extra_columns(extra)]
     lines = ["\\begin{table}[t]", "\\centering"]
     if caption:
         lines.append(f"\\caption{{{_tex(caption)}}}")
-    lines += [f"\\begin{{tabular}}{{l{'c' * len(metrics)}}}", "\\hline",
+    lines += [f"\\begin{{tabular}}{{l{'c' * len(head)}}}", "\\hline",
               _tex(first).replace("λ", "$\\lambda$") + " & " + " & ".join(head) + " \\\\",
               "\\hline"]
     cells = _cells(means, metrics, marks, digits,
-                   {"best": "\\textbf{{{}}}", "second": "\\textit{{{}}}"}, absent)
+                   {"best": "\\textbf{{{}}}", "second": "\\textit{{{}}}"},
+                   {row: {c: _tex(v) for c, v in cols.items()} for row, cols in extra.items()},
+                   absent)
     lines += [f"{_tex(row)} & " + " & ".join(values) + " \\\\" for row, values in cells.items()]
     lines += ["\\hline", "\\end{tabular}", "\\end{table}"]
     return "\n".join(lines) + "\n"
 
 
 def _text(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], str],
-          first: str, digits: int, _caption: str | None, absent: Collection[str]) -> str:
+          first: str, digits: int, _caption: str | None,
+          extra: Mapping[str, Mapping[str, str]], absent: Collection[str]) -> str:
     cells = _cells(means, metrics, marks, digits, {"best": "{}*", "second": "{}+", "": "{} "},
-                   absent)
-    rows = [[first, *(f"{m} {_arrow(m)}" for m in metrics)]]
+                   extra, absent)
+    rows = [[first, *(f"{m} {_arrow(m)}" for m in metrics), *_extra_columns(extra)]]
     rows += [[row, *values] for row, values in cells.items()]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
@@ -161,7 +178,7 @@ def _text(means: Means, metrics: Sequence[str], marks: Mapping[tuple[str, str], 
 
 def _csv(means: Means, metrics: Sequence[str], first: str,
          extra: Mapping[str, Mapping[str, str]], absent: Collection[str]) -> str:
-    extra_columns = sorted({c for columns in extra.values() for c in columns})
+    extra_columns = _extra_columns(extra)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([first, *metrics, *extra_columns])

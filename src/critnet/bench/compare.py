@@ -14,10 +14,12 @@ Layout of ``OUT``::
     table.md table.csv table.tex  means over the pairs, bold best / italic second
     distributions.png curves.png  per-metric spread over images, one box / curve per method
     grid.png                    IR, VIS and every method on chosen pairs, zoomed inset each
+    cost_<metric>.png           Q^AB/F and SSIM against CPU time (rows with a known cost)
     results.json                the fragment ``critnet bench report`` assembles into RESULTS.md
 
-Rows: :mod:`critnet.bench.methods`; score cache: :mod:`critnet.bench.scores`; means and the NaN
-rule: :func:`critnet.evaluate.summarize`; tables: :mod:`critnet.tables`.
+Rows: :mod:`critnet.bench.methods`; cost columns: :mod:`critnet.bench.costs`; score cache:
+:mod:`critnet.bench.scores`; means and the NaN rule: :func:`critnet.evaluate.summarize`;
+tables: :mod:`critnet.tables`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from critnet.atomic import atomic_path
+from critnet.bench.costs import cost_cells, load_costs
 from critnet.bench.datasets import Dataset, load_dataset
 from critnet.bench.grid import Box, qualitative_grid
 from critnet.bench.methods import (
@@ -41,7 +44,8 @@ from critnet.bench.methods import (
     select_methods,
     weights_label,
 )
-from critnet.bench.plots import plot_curves, plot_distributions
+from critnet.bench.plots import plot_cost, plot_curves, plot_distributions
+from critnet.bench.registry import RESULTS_DIR
 from critnet.bench.scores import Scores, score_all
 from critnet.errors import InputError
 from critnet.evaluate import nan_notes, summarize
@@ -62,6 +66,8 @@ class RunOptions:
         plots: write the plots and the grid.
         command: the command line to record in the outputs.
         progress: tqdm bars.
+        costs_dir: folder of the cost CSVs (:mod:`critnet.bench.costs`); the tables gain cost
+            columns and ``cost_<metric>.png`` is drawn when a row has a cost there.
     """
 
     data_root: str | os.PathLike | None = None
@@ -71,6 +77,10 @@ class RunOptions:
     plots: bool = True
     command: str = ""
     progress: bool = True
+    costs_dir: str | os.PathLike = RESULTS_DIR
+
+
+COST_PLOT_METRICS = ("Qabf", "SSIM")
 
 
 @dataclass
@@ -85,6 +95,7 @@ class CompareResult:
     mean: dict[str, dict[str, float]]
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    costs: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def compare(dataset: str | Dataset, out_dir: str | os.PathLike, *,
@@ -142,7 +153,14 @@ def compare(dataset: str | Dataset, out_dir: str | os.PathLike, *,
     summary = summarize(scores, metric_names)
     notes += [f"Not used: {line}" for line in ds.skipped]
     notes += nan_notes(summary.nan_pairs)
-    result = CompareResult(out, ds, rows, metric_names, scores, summary.mean, notes)
+    costs = {m.name: c for m in rows if (c := load_costs(options.costs_dir).get(m.name))}
+    if costs:
+        notes.append("Cost columns: forward time of one 640×480 pair on 2 CPU threads (median), "
+                     "× SeAFusion = ratio to SeAFusion's time in the same run (loads differ "
+                     "between runs; compare ratios; C-RITNet's is to a TIMINGS.md SeAFusion run, "
+                     "as SeAFusion cannot run here), sources in docs/results/costs*.csv.")
+    result = CompareResult(out, ds, rows, metric_names, scores, summary.mean, notes,
+                           costs=cost_cells(costs, [m.name for m in rows]) if costs else {})
     _write_tables(result, summary.std, options.command,
                   paper_table or ds.spec.paper_table, first_column)
     if options.plots:
@@ -152,6 +170,10 @@ def compare(dataset: str | Dataset, out_dir: str | os.PathLike, *,
             plot_curves(scores, metric_names, out / "curves.png", title=title),
             qualitative_grid(ds, rows, fused, stems, out / "grid.png", zoom=options.zoom),
         ]
+        ratio = {name: cost.ratio for name, cost in costs.items()}
+        result.files += [plot_cost(summary.mean, ratio, metric, out / f"cost_{metric}.png",
+                                   title=title)
+                         for metric in COST_PLOT_METRICS if costs and metric in metric_names]
     return result
 
 
@@ -183,8 +205,10 @@ def _write_tables(result: CompareResult, std: dict[str, dict[str, float]], comma
                   paper_table: str | None, first_column: str) -> None:
     ds, out, metrics = result.dataset, result.out_dir, result.metrics
     title = f"{ds.spec.title}: {len(ds.pairs)} pairs, evaluated grey"
-    kinds = {m.name: {"kind": m.kind, "source": m.source} for m in result.methods}
-    md = [f"# {title}", "", format_table(result.mean, metrics, "markdown", first=first_column),
+    kinds = {m.name: {"kind": m.kind, "source": m.source, **result.costs.get(m.name, {})}
+             for m in result.methods}
+    md = [f"# {title}", "", format_table(result.mean, metrics, "markdown", first=first_column,
+                                         extra=result.costs),
           "Bold: best; italic: second best; ↑/↓: higher/lower is better. "
           "Means over the pairs.", ""]
     if ds.spec.note:
@@ -196,7 +220,8 @@ def _write_tables(result: CompareResult, std: dict[str, dict[str, float]], comma
         _write_text(out / "table.md", "\n".join(md).rstrip() + "\n"),
         _write_text(out / "table.csv", format_table(result.mean, metrics, "csv", extra=kinds)),
         _write_text(out / "table.tex", format_table(result.mean, metrics, "latex",
-                                                     caption=title, first=first_column)),
+                                                     caption=title, first=first_column,
+                                                     extra=result.costs)),
     ]
     fragment = {
         "dataset": ds.key, "title": ds.spec.title, "note": ds.spec.note, "pairs": len(ds.pairs),
@@ -204,6 +229,9 @@ def _write_tables(result: CompareResult, std: dict[str, dict[str, float]], comma
         "methods": [{"name": m.name, "kind": m.kind, "source": m.source}
                     for m in result.methods],
         "mean": result.mean, "std": std, "notes": result.notes, "command": command,
+        "costs": result.costs,
+        "cost_plots": [f"cost_{m}.png" for m in COST_PLOT_METRICS
+                       if result.costs and m in metrics],
     }
     result.files.append(_write_text(out / "results.json",
                                     json.dumps(fragment, indent=1, allow_nan=True) + "\n"))

@@ -97,3 +97,35 @@ def plot_curves(scores: Scores, metrics: Sequence[str], path: str | os.PathLike,
     if title:
         fig.suptitle(f"{title}: per-image values (mean in legend)")
     return _save(fig, path)
+
+
+def plot_cost(mean: Mapping[str, Mapping[str, float]], ratio: Mapping[str, float], metric: str,
+              path: str | os.PathLike, *, title: str = "") -> Path:
+    """Quality against cost: ``metric``'s mean (y) against CPU forward time relative to
+    SeAFusion's in the same run (x, log scale), one labelled point per method.
+
+    Args:
+        mean: ``{method: {metric: mean}}``.
+        ratio: ``{method: forward time / SeAFusion's}``; methods without one are left out.
+        metric: the y axis (its ↑/↓ in the label).
+        path: PNG to write (atomically).
+    """
+    methods = [m for m in mean if m in ratio and not math.isnan(mean[m].get(metric, math.nan))]
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for method in methods:
+        ours = method.startswith("C-RITNet")
+        x, y = ratio[method], mean[method][metric]
+        ax.scatter([x], [y], s=48 if ours else 30, marker="*" if ours else "o",
+                   color="tab:red" if ours else "tab:blue", zorder=3)
+        ax.annotate(method, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("CPU forward time per 640×480 pair (2 threads), × SeAFusion's\n"
+                  "(peers: SeAFusion of the same run; "
+                  "C-RITNet: of a TIMINGS.md run, see costs_measured.csv)")
+    ax.set_ylabel(f"{metric} {get_metric(metric).arrow} (mean over the pairs)")
+    ax.grid(alpha=0.3, which="both")
+    if title:
+        ax.set_title(f"{title}: {metric} against CPU time")
+    return _save(fig, path)

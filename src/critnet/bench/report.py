@@ -81,7 +81,8 @@ def _section(key: str, fragment: dict | None, base: str) -> list[str]:
     if fragment.get("note"):
         lines += [f"Test set: {fragment['note']}.", ""]
     lines += ["Measured here (means over the pairs, grey):", "",
-              format_table(mean, metrics, first=fragment.get("first_column", "Method"))]
+              format_table(mean, metrics, first=fragment.get("first_column", "Method"),
+                           extra=fragment.get("costs") or None)]
     kinds = {}
     for method in fragment["methods"]:
         kinds.setdefault(method["kind"], []).append(method["name"])
@@ -93,6 +94,8 @@ def _section(key: str, fragment: dict | None, base: str) -> list[str]:
         if both:
             lines += ["Rows in both (measured here / paper; different test sets):", "", both]
     figures = [f"[{label}]({base}/{key}/{name})" for name, label in FIGURES]
+    figures += [f"[{name[5:-4]} against CPU time]({base}/{key}/{name})"
+                for name in fragment.get("cost_plots", [])]
     lines += ["Figures: " + " · ".join(figures) + f" · [table CSV]({base}/{key}/table.csv) · "
               f"[LaTeX]({base}/{key}/table.tex)", ""]
     lines += [f"- {note}" for note in fragment.get("notes", [])]

@@ -13,6 +13,7 @@ import torch
 from tqdm import tqdm
 
 from critnet.api import FuseOptions, fuse_file, ready_model
+from critnet.atomic import ensure_writable, release_claim, remove_stale_temps, try_claim
 from critnet.data.pairs import match_pairs
 from critnet.errors import InputError
 from critnet.model import CRITNet
@@ -27,12 +28,14 @@ class FolderReport:
     Attributes:
         fused: outputs written.
         skipped: outputs that existed already (kept; ``overwrite`` redoes them).
+        claimed: outputs another live run into the same folder was computing (left to it).
         failed: ``(stem, message)`` for pairs whose input was unusable.
         unmatched_ir, unmatched_vis: files without a partner (not fused).
     """
 
     fused: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
+    claimed: list[Path] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     unmatched_ir: list[Path] = field(default_factory=list)
     unmatched_vis: list[Path] = field(default_factory=list)
@@ -42,6 +45,8 @@ class FolderReport:
         text = f"fused {len(self.fused)}, skipped {len(self.skipped)}, failed {len(self.failed)}"
         if self.skipped:
             text += " (skipped outputs exist already; --overwrite redoes them)"
+        if self.claimed:
+            text += f", left {len(self.claimed)} to a concurrent run"
         return text
 
 
@@ -63,10 +68,13 @@ def fuse_folder(
     ``out_dir/<stem>.<ext>``.
 
     Existing outputs are skipped unless ``overwrite`` (an interrupted run resumes where it
-    stopped; each output is written atomically). A pair whose input is unusable
-    (:class:`~critnet.errors.InputError`: unreadable, corrupt, sizes differ) is recorded in the
-    report and logged, and the run goes on; any other error (a bug, out of memory, a full disk)
-    stops the run.
+    stopped; each output is written atomically). ``out_dir`` is created and probed for
+    writing before any fusing; temporary files of killed runs are removed. Each output is
+    claimed (an ``O_EXCL`` marker ``.<name>.claim``) before it is computed, so concurrent runs
+    into one folder split the work; a claim of a dead process on this host is taken over. A
+    pair whose input is unusable (:class:`~critnet.errors.InputError`: unreadable, corrupt,
+    sizes differ) is recorded in the report and logged, and the run goes on; any other error
+    (a bug, out of memory, an unwritable output or full disk) stops the run.
 
     Args:
         options, overrides: a :class:`~critnet.api.FuseOptions` and/or its fields by keyword.
@@ -78,6 +86,7 @@ def fuse_folder(
     Raises:
         InputError: a folder is missing or empty, no stems match, ``out_dir`` is an input folder
             or inside one, or an unknown ``ext``.
+        OutputError: ``out_dir`` cannot be created or written, or an output cannot be written.
         WeightsError: ``model`` is ``None`` and no weights are bundled.
     """
     options = FuseOptions.resolve(options, overrides)
@@ -92,8 +101,11 @@ def fuse_folder(
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a folder")
     match = match_pairs(ir_dir, vis_dir)
+    ensure_writable(out_dir)
     report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis)
     say = log or (lambda _message: None)
+    if stale := remove_stale_temps(out_dir):
+        say(f"removed {len(stale)} temporary file(s) left by an interrupted run in {out_dir}")
     for kind, files in (("IR", match.unmatched_ir), ("visible", match.unmatched_vis)):
         if files:
             say(f"warning: {len(files)} {kind} file(s) without a partner, not fused: "
@@ -106,13 +118,21 @@ def fuse_folder(
         if out_path.exists() and not overwrite:
             report.skipped.append(out_path)
             continue
+        if not try_claim(out_path):
+            report.claimed.append(out_path)
+            continue
         try:
+            if out_path.exists() and not overwrite:  # finished by a concurrent run meanwhile
+                report.claimed.append(out_path)
+                continue
             fuse_file(ir_path, vis_path, out_path, model, options=options, overwrite=True)
         except InputError as error:
             message = " ".join(str(error).split())
             report.failed.append((stem, message))
             say(f"failed: {stem}: {message}")
             continue
+        finally:
+            release_claim(out_path)
         report.fused.append(out_path)
     return report
 

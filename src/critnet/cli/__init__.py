@@ -67,6 +67,17 @@ def main(argv: list[str] | None = None) -> None:
     except CritnetError as error:
         click.echo(f"critnet: error: {error}", err=True)
         sys.exit(2)
+    except (MemoryError, RuntimeError) as error:
+        if not _out_of_memory(error):
+            raise
+        reason = str(error).splitlines()[0][:120] if str(error) else "MemoryError"
+        click.echo(f"critnet: error: not enough memory ({reason}); for a large frame fuse "
+                   f"it in tiles (critnet fuse --tile auto) or on a smaller frame", err=True)
+        sys.exit(2)
+    except OSError as error:  # an output or input failing outside the library's own checks
+        where = f"{error.filename}: " if error.filename else ""
+        click.echo(f"critnet: error: {where}{error.strerror or error}", err=True)
+        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("critnet: aborted", err=True)
         sys.exit(130)
@@ -75,3 +86,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(error.exit_code)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """``MemoryError``, or torch's allocation failures (CPU or CUDA) raised as RuntimeError."""
+    text = str(error).lower()
+    return isinstance(error, MemoryError) or any(
+        sign in text for sign in ("not enough memory", "out of memory", "failed to allocate"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from critnet.atomic import atomic_path
+from critnet.atomic import OutputError, atomic_path, output_error
 from critnet.errors import InputError
 
 #: Output formats by suffix; a path without a suffix is written as PNG.
@@ -47,6 +47,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 
 
     Raises:
         InputError: unsupported suffix, or 16-bit requested for color or for JPEG/BMP.
+        OutputError: the file cannot be written (one line: path and reason).
     """
     path = Path(path)
     fmt = check_output_suffix(path)
@@ -63,6 +64,11 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 
         raise InputError(f"{path}: 16-bit output is only available for gray PNG or TIFF")
     pil = Image.fromarray(to_uint(image, bit_depth))
     options = {"quality": 95} if fmt == "JPEG" else {}
-    with atomic_path(path) as tmp:
-        pil.save(tmp, format=fmt, **options)
+    try:
+        with atomic_path(path) as tmp:
+            pil.save(tmp, format=fmt, **options)
+    except OutputError:
+        raise
+    except OSError as error:  # a full disk, a folder made read-only meanwhile
+        raise output_error(path, error) from None
     return path

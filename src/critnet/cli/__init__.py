@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import sys
 
 import click
@@ -70,8 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     except (MemoryError, RuntimeError) as error:
         if not _out_of_memory(error):
             raise
-        reason = str(error).splitlines()[0][:120] if str(error) else "MemoryError"
-        click.echo(f"critnet: error: not enough memory ({reason}); for a large frame fuse "
+        click.echo(f"critnet: error: not enough memory{_request(error)}; for a large frame fuse "
                    f"it in tiles (critnet fuse --tile auto) or on a smaller frame", err=True)
         sys.exit(2)
     except OSError as error:  # an output or input failing outside the library's own checks
@@ -92,4 +92,11 @@ def _out_of_memory(error: BaseException) -> bool:
     """``MemoryError``, or torch's allocation failures (CPU or CUDA) raised as RuntimeError."""
     text = str(error).lower()
     return isinstance(error, MemoryError) or any(
-        sign in text for sign in ("not enough memory", "out of memory", "failed to allocate"))
+        sign in text for sign in ("not enough memory", "out of memory", "failed to allocate",
+                                  "can't allocate memory", "cannot allocate memory"))
+
+
+def _request(error: BaseException) -> str:
+    """`` (an allocation of 768 MB failed)`` when torch names the size, else empty."""
+    found = re.search(r"allocate (\d+) bytes", str(error))
+    return f" (an allocation of {int(found[1]) / 1e6:.0f} MB failed)" if found else ""

@@ -139,7 +139,7 @@ def _output(output: str, folder_mode: bool, vis_path: Path, ext: str) -> Path:
     an image file name for a folder run is refused."""
     path = Path(output)
     if folder_mode:
-        if path.suffix.lower() in WRITE_FORMATS and path.suffix and not path.is_dir():
+        if path.suffix and path.suffix.lower() in WRITE_FORMATS and not path.is_dir():
             raise InputError(f"{output}: looks like an image file name but the inputs are "
                              f"folders; give an output folder (e.g. -o {path.with_suffix('')}/)")
         return path

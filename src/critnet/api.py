@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from critnet.atomic import ensure_writable
 from critnet.errors import InputError, WeightsError
 from critnet.fusion import OUTPUT_NORMALIZATIONS, fuse_tensors, resolve_device
 from critnet.io import (
@@ -266,6 +267,8 @@ def fuse_file(
         InputError: unreadable inputs, size mismatch, ``out_path`` equal to an input, a folder,
             an unsupported suffix, a bit depth / quality the format lacks, or existing without
             ``overwrite``.
+        OutputError: ``out_path``'s folder cannot be created or written (checked before
+            fusing), or writing fails.
         WeightsError: ``model`` is ``None`` and no weights are bundled.
     """
     options = FuseOptions.resolve(options, overrides)
@@ -284,6 +287,7 @@ def fuse_file(
     ir_image, ir_info = read_ir(ir_path, normalize=options.ir_normalize,
                                 value_range=options.ir_range, max_pixels=options.max_pixels)
     vis_image, _ = read_image(vis_path, max_pixels=options.max_pixels)
+    ensure_writable(out_path.parent)  # before the (long) fusion, not after
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
                         names=(f"IR {ir_info.name}", f"visible {vis_path}"))
     return write_image(out_path, fused, bit_depth=options.bit_depth, quality=options.quality)

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy.ndimage import gaussian_filter
 
 from critnet.api import describe_weights, fuse_arrays, load_model
-from critnet.atomic import atomic_path
+from critnet.atomic import atomic_path, ensure_writable
 from critnet.fusion import resolve_device
 from critnet.io import to_uint, write_image
 from critnet.model import CRITNet, build_model
@@ -132,8 +132,11 @@ def run_demo(
         out_dir: created if needed; files in it with these names are replaced (atomically).
         model: e.g. from :func:`demo_model` or :func:`critnet.load_model`.
         fused_label: caption of the fused image in the panel.
+
+    Raises:
+        OutputError: ``out_dir`` cannot be created or written (checked before fusing).
     """
-    out_dir = Path(out_dir)
+    out_dir = ensure_writable(out_dir)
     scene = demo_scene()
     ir, vis = scene.ir, scene.vis
     fused = fuse_arrays(model, ir, vis)

@@ -14,6 +14,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from critnet.api import FuseOptions, fuse_file, ready_model
+from critnet.atomic import ensure_writable, release_claim, remove_stale_temps, try_claim
 from critnet.data.pairs import match_pairs
 from critnet.errors import InputError
 from critnet.io.read import check_single_frame
@@ -32,6 +33,7 @@ class FolderReport:
     Attributes:
         fused: outputs written.
         skipped: outputs that existed already (kept; ``overwrite`` redoes them).
+        claimed: outputs another live run into the same folder was computing (left to it).
         failed: ``(stem, message)`` for pairs whose input was unusable, and animated GIF / WebP
             files (refused as in single mode).
         unmatched_ir, unmatched_vis: files without a partner (not fused).
@@ -39,6 +41,7 @@ class FolderReport:
 
     fused: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
+    claimed: list[Path] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     unmatched_ir: list[Path] = field(default_factory=list)
     unmatched_vis: list[Path] = field(default_factory=list)
@@ -48,6 +51,8 @@ class FolderReport:
         text = f"fused {len(self.fused)}, skipped {len(self.skipped)}, failed {len(self.failed)}"
         if self.skipped:
             text += " (skipped outputs exist already; --overwrite redoes them)"
+        if self.claimed:
+            text += f", left {len(self.claimed)} to a concurrent run"
         return text
 
 
@@ -69,11 +74,15 @@ def fuse_folder(
     ``out_dir/<stem>.<ext>``.
 
     Existing outputs are skipped unless ``overwrite`` (an interrupted run resumes where it
-    stopped; each output is written atomically). A pair whose input is unusable
-    (:class:`~critnet.errors.InputError`: unreadable, corrupt, sizes differ) is recorded in the
-    report and logged, and the run goes on; any other error (a bug, out of memory, a full disk)
-    stops the run. Multi-frame inputs (multi-page TIFF, animated GIF / WebP) are refused and
-    reported as failed, with the same line as in single mode.
+    stopped; each output is written atomically). ``out_dir`` is created and probed for
+    writing before any fusing; temporary files of killed runs are removed. Each output is
+    claimed (an ``O_EXCL`` marker ``.<name>.claim``) before it is computed, so concurrent runs
+    into one folder split the work; a claim of a dead process on this host is taken over. A
+    pair whose input is unusable (:class:`~critnet.errors.InputError`: unreadable, corrupt,
+    sizes differ) is recorded in the report and logged, and the run goes on; any other error
+    (a bug, out of memory, an unwritable output or full disk) stops the run. Multi-frame inputs
+    (multi-page TIFF, animated GIF / WebP) are refused and reported as failed, with the same
+    line as in single mode.
 
     Args:
         options, overrides: a :class:`~critnet.api.FuseOptions` and/or its fields by keyword.
@@ -85,6 +94,7 @@ def fuse_folder(
     Raises:
         InputError: a folder is missing or empty, no stems match, ``out_dir`` is an input folder
             or inside one, an unknown ``ext``, or a bit depth / quality ``ext`` lacks.
+        OutputError: ``out_dir`` cannot be created or written, or an output cannot be written.
         WeightsError: ``model`` is ``None`` and no weights are bundled.
     """
     options = FuseOptions.resolve(options, overrides)
@@ -107,11 +117,14 @@ def fuse_folder(
         if animated:
             raise InputError(animated[0][1]) from None
         raise
+    ensure_writable(out_dir)
     report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis,
                           failed=animated)
     say = log or (lambda _message: None)
     for stem, message in animated:
         say(f"failed: {stem}: {message}")
+    if stale := remove_stale_temps(out_dir):
+        say(f"removed {len(stale)} temporary file(s) left by an interrupted run in {out_dir}")
     for kind, files in (("IR", match.unmatched_ir), ("visible", match.unmatched_vis)):
         if files:
             say(f"warning: {len(files)} {kind} file(s) without a partner, not fused: "
@@ -124,13 +137,21 @@ def fuse_folder(
         if out_path.exists() and not overwrite:
             report.skipped.append(out_path)
             continue
+        if not try_claim(out_path):
+            report.claimed.append(out_path)
+            continue
         try:
+            if out_path.exists() and not overwrite:  # finished by a concurrent run meanwhile
+                report.claimed.append(out_path)
+                continue
             fuse_file(ir_path, vis_path, out_path, model, options=options, overwrite=True)
         except InputError as error:
             message = " ".join(str(error).split())
             report.failed.append((stem, message))
             say(f"failed: {stem}: {message}")
             continue
+        finally:
+            release_claim(out_path)
         report.fused.append(out_path)
     return report
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import sys
 
 import click
@@ -67,6 +68,16 @@ def main(argv: list[str] | None = None) -> None:
     except CritnetError as error:
         click.echo(f"critnet: error: {error}", err=True)
         sys.exit(2)
+    except (MemoryError, RuntimeError) as error:
+        if not _out_of_memory(error):
+            raise
+        click.echo(f"critnet: error: not enough memory{_request(error)}; for a large frame fuse "
+                   f"it in tiles (critnet fuse --tile auto) or on a smaller frame", err=True)
+        sys.exit(2)
+    except OSError as error:  # an output or input failing outside the library's own checks
+        where = f"{error.filename}: " if error.filename else ""
+        click.echo(f"critnet: error: {where}{error.strerror or error}", err=True)
+        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("critnet: aborted", err=True)
         sys.exit(130)
@@ -75,3 +86,17 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(error.exit_code)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """``MemoryError``, or torch's allocation failures (CPU or CUDA) raised as RuntimeError."""
+    text = str(error).lower()
+    return isinstance(error, MemoryError) or any(
+        sign in text for sign in ("not enough memory", "out of memory", "failed to allocate",
+                                  "can't allocate memory", "cannot allocate memory"))
+
+
+def _request(error: BaseException) -> str:
+    """`` (an allocation of 768 MB failed)`` when torch names the size, else empty."""
+    found = re.search(r"allocate (\d+) bytes", str(error))
+    return f" (an allocation of {int(found[1]) / 1e6:.0f} MB failed)" if found else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,9 +11,10 @@ from tqdm import tqdm
 
 from critnet.api import FuseOptions, describe_weights, fuse_file, load_model
 from critnet.backends import BACKENDS, PRECISIONS, model_device
+from critnet.errors import InputError
 from critnet.folder import FOLDER_EXTENSIONS, fuse_folder
 from critnet.fusion import DEVICES, OUTPUT_NORMALIZATIONS, resolve_device
-from critnet.io import MAX_PIXELS, NORMALIZATIONS
+from critnet.io import MAX_PIXELS, NORMALIZATIONS, WRITE_FORMATS
 from critnet.model import PRESETS
 
 _PATH = click.Path(path_type=Path)
@@ -22,8 +24,9 @@ _PATH = click.Path(path_type=Path)
 @click.argument("inputs", nargs=-1, type=_PATH, metavar="[IR VIS]")
 @click.option("--ir", "ir_input", type=_PATH, help="Infrared image, or folder of them.")
 @click.option("--vis", "vis_input", type=_PATH, help="Visible image, or folder of them.")
-@click.option("-o", "--output", type=_PATH, required=True,
-              help="Output image (format from its suffix; PNG without one), or output folder.")
+@click.option("-o", "--output", type=click.Path(), required=True,
+              help="Output image (format from its suffix; PNG without one), or output folder "
+                   "(a trailing / means a folder: one pair is written there as VIS_STEM.EXT).")
 @click.option("--weights", metavar="NAME|PATH",
               help="Bundled weights name or .safetensors file [default: bundled default].")
 @click.option("--preset", type=click.Choice(sorted(PRESETS)),
@@ -47,7 +50,7 @@ _PATH = click.Path(path_type=Path)
               show_default=True,
               help="minmax stretches each output to [0, 1] (parity with the released code only).")
 @click.option("--ext", type=click.Choice(FOLDER_EXTENSIONS), default="png", show_default=True,
-              help="Output format in folder mode.")
+              help="Output format in folder mode (and for one pair into -o DIR/).")
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True,
               help="Bits per sample of the output; 16 for grey PNG/TIFF only.")
 @click.option("--quality", type=int, help="JPEG output quality 1-100 [default: 95].")
@@ -57,11 +60,14 @@ _PATH = click.Path(path_type=Path)
                    "only when the image would not fit in memory.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
               help="Refuse larger input images (guard against decompression bombs).")
+@click.option("--quiet", "-q", is_flag=True, help="Print errors only (implies --no-progress).")
+@click.option("--no-progress", is_flag=True,
+              help="No progress bar in folder mode (it is shown only on a terminal anyway).")
 def fuse(
     inputs: tuple[Path, ...],
     ir_input: Path | None,
     vis_input: Path | None,
-    output: Path,
+    output: str,
     weights: str | None,
     preset: str | None,
     device: str,
@@ -78,6 +84,8 @@ def fuse(
     overwrite: bool,
     tile: str,
     max_pixels: int,
+    quiet: bool,
+    no_progress: bool,
 ) -> None:
     """Fuse infrared and visible images with C-RITNet.
 
@@ -102,7 +110,8 @@ def fuse(
 
     In folder mode existing outputs are skipped, so rerunning an interrupted run resumes it
     (--overwrite redoes them); files without a partner are listed; a pair whose input is
-    unusable is reported by name and the run goes on, ending with exit code 1.
+    unusable is reported by name and the run goes on, ending with exit code 1. A progress bar
+    is shown on a terminal only. Runs into one output folder at the same time split the work.
 
     \b
     Weights: the bundled default, or --weights NAME|PATH:
@@ -113,20 +122,23 @@ def fuse(
                           ir_range=ir_range or None, normalize=normalize,
                           bit_depth=int(bit_depth), quality=quality, tile=tile,
                           max_pixels=max_pixels)
+    folder_mode = _folder_mode(ir_path, vis_path)
+    out = _output(output, folder_mode, vis_path, ext)
+    say = (lambda _line: None) if quiet else click.echo
     model = load_model(weights, device=resolve_device(device), preset=preset, backend=backend,
                        precision=precision)
     used = f"weights: {describe_weights(weights)} on {model_device(model)}"
     if (backend, precision) != ("torch", "fp32"):
         used += f", {backend} {precision}"
-    if not _folder_mode(ir_path, vis_path):
-        fuse_file(ir_path, vis_path, output, model, options=options, overwrite=overwrite)
-        click.echo(f"wrote {output} ({used})")
+    if not folder_mode:
+        fuse_file(ir_path, vis_path, out, model, options=options, overwrite=overwrite)
+        say(f"wrote {out} ({used})")
         return
-    click.echo(used)
-    report = fuse_folder(ir_path, vis_path, output, model, options=options, ext=ext,
-                         overwrite=overwrite, progress=None,
+    say(used)
+    report = fuse_folder(ir_path, vis_path, out, model, options=options, ext=ext,
+                         overwrite=overwrite, progress=False if quiet or no_progress else None,
                          log=lambda line: tqdm.write(line, file=sys.stderr))
-    click.echo(f"{report.summary()} -> {output}")
+    say(f"{report.summary()} -> {out}")
     if report.failed:
         sys.exit(1)
 
@@ -143,6 +155,20 @@ def _inputs(
     if ir_input is None or vis_input is None:
         raise click.UsageError("give IR VIS (two images) or --ir DIR --vis DIR (two folders)")
     return ir_input, vis_input
+
+
+def _output(output: str, folder_mode: bool, vis_path: Path, ext: str) -> Path:
+    """``-o`` as a path: a trailing slash names a folder (one pair goes in as VIS_STEM.EXT);
+    an image file name for a folder run is refused."""
+    path = Path(output)
+    if folder_mode:
+        if path.suffix and path.suffix.lower() in WRITE_FORMATS and not path.is_dir():
+            raise InputError(f"{output}: looks like an image file name but the inputs are "
+                             f"folders; give an output folder (e.g. -o {path.with_suffix('')}/)")
+        return path
+    if output.endswith(("/", os.sep)):
+        return path / f"{vis_path.stem}.{ext}"
+    return path
 
 
 def _folder_mode(ir_path: Path, vis_path: Path) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from critnet.atomic import atomic_path
+from critnet.atomic import OutputError, atomic_path, output_error
 from critnet.errors import InputError
 
 #: Output formats by suffix; a path without a suffix is written as PNG.
@@ -73,6 +73,7 @@ def write_image(
 
     Raises:
         InputError: as :func:`check_output_options`, or 16-bit requested for color.
+        OutputError: the file cannot be written (one line: path and reason).
     """
     path = Path(path)
     fmt = check_output_options(path, bit_depth=bit_depth, quality=quality)
@@ -88,6 +89,11 @@ def write_image(
                          f"or --gray / gray=True)")
     pil = Image.fromarray(to_uint(image, bit_depth))
     options = {"quality": quality or JPEG_QUALITY} if fmt == "JPEG" else {}
-    with atomic_path(path) as tmp:
-        pil.save(tmp, format=fmt, **options)
+    try:
+        with atomic_path(path) as tmp:
+            pil.save(tmp, format=fmt, **options)
+    except OutputError:
+        raise
+    except OSError as error:  # a full disk, a folder made read-only meanwhile
+        raise output_error(path, error) from None
     return path

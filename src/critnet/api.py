@@ -57,15 +57,19 @@ class FuseOptions:
             ``full`` otherwise. The visible image is always scaled by its bit depth.
         normalize: ``none`` or ``minmax`` (stretch the raw network output; parity with the
             released code, see :func:`critnet.fusion.fuse_tensors`).
+        register: ``affine`` or ``homography``: estimate the IR → visible transform and warp
+            the IR image onto the visible grid before fusing (:mod:`critnet.registration`,
+            needs ``critnet[video]``); ``None``: the pair is taken as aligned.
 
     Raises:
-        InputError: an unknown ``ir_normalize`` or ``normalize``.
+        InputError: an unknown ``ir_normalize``, ``normalize`` or ``register``.
     """
 
     gray: bool = False
     resize_ir: bool = False
     ir_normalize: str | None = None
     normalize: str = "none"
+    register: str | None = None
 
     def __post_init__(self) -> None:
         if self.ir_normalize not in (None, *NORMALIZATIONS):
@@ -74,6 +78,9 @@ class FuseOptions:
         if self.normalize not in OUTPUT_NORMALIZATIONS:
             raise InputError(f"unknown output normalisation {self.normalize!r}; choose one of "
                              f"{', '.join(OUTPUT_NORMALIZATIONS)}")
+        if self.register not in (None, "affine", "homography"):
+            raise InputError(f"unknown registration {self.register!r}; choose affine or "
+                             f"homography")
 
     @classmethod
     def resolve(cls, options: FuseOptions | None, overrides: dict[str, Any]) -> FuseOptions:
@@ -199,9 +206,14 @@ def fuse_arrays(
         H×W (gray ``vis`` or ``gray``) or H×W×3 float32 in [0, 1], the visible image's size.
 
     Raises:
-        InputError: sizes differ (naming both inputs) and ``resize_ir`` is off.
+        InputError: sizes differ (naming both inputs) and neither ``resize_ir`` nor
+            ``register`` is on; a failed registration.
     """
     options = FuseOptions.resolve(options, overrides)
+    if options.register is not None:
+        from critnet.registration import estimate_transform, warp_ir
+
+        ir = warp_ir(ir, estimate_transform(ir, vis, motion=options.register))
     if ir.shape[:2] != vis.shape[:2] and not options.resize_ir:
         (ih, iw), (vh, vw) = ir.shape[:2], vis.shape[:2]
         raise InputError(f"{names[0]} is {iw}×{ih} but {names[1]} is {vw}×{vh} (W×H): sizes must "

@@ -119,7 +119,6 @@ def fuse_frames(
     options: FuseOptions | None = None,
     ir_range: tuple[float, float] | None = None,
     range_frames: int = RANGE_FRAMES,
-    register: str | None = None,
     register_every: int = 0,
     log: Callable[[str], None] | None = None,
 ) -> Iterator[np.ndarray]:
@@ -137,12 +136,13 @@ def fuse_frames(
             uint8 (or float in [0, 1]).
         model: from :func:`critnet.load_model`; ``None``: the bundled default.
         options: as :func:`critnet.fuse` (``ir_normalize`` does not apply: see ``ir_range``).
+            ``options.register`` (``affine`` / ``homography``) estimates the IR → visible
+            transform on the first pair and warps every IR frame with it.
         ir_range: ``(lo, hi)`` IR levels mapped to 0..1 for every frame. ``None``: for uint16 IR
             the pooled range of the first ``range_frames`` frames (buffered, then fixed); other
             IR by its dtype. Never per frame.
-        register: ``affine`` / ``homography``: estimate the IR → visible transform on the first
-            pair and warp every IR frame with it; ``None``: no registration.
-        register_every: re-estimate every this many frames (0: only once).
+        register_every: with ``options.register``, re-estimate every this many frames (0:
+            once).
         log: receives one line for the stream-wide IR range and each registration estimate.
 
     Yields:
@@ -153,8 +153,8 @@ def fuse_frames(
         InputError: size mismatch without ``resize_ir``/``register``, a failed registration.
     """
     options = FuseOptions.resolve(options, {})
-    if register is not None:
-        options = FuseOptions.resolve(options, {"resize_ir": True})
+    register = options.register
+    options = FuseOptions.resolve(options, {"register": None})  # estimated once, not per frame
     model = ready_model(model, None)
     iterator = iter(pairs)
     head: list[tuple[np.ndarray, np.ndarray]] = []
@@ -276,7 +276,6 @@ def fuse_video(
     time_tolerance: float | None = None,
     ir_range: tuple[float, float] | None = None,
     range_frames: int = RANGE_FRAMES,
-    register: str | None = None,
     register_every: int = 0,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
@@ -290,7 +289,7 @@ def fuse_video(
             size and keeps its colour (Y fused, Cb/Cr kept).
         out_path: ``.mp4`` (or another container FFmpeg writes, e.g. ``.mkv``).
         pair_by, time_tolerance: see :func:`pair_frames`.
-        ir_range, range_frames, register, register_every: see :func:`fuse_frames`.
+        options, ir_range, range_frames, register_every: see :func:`fuse_frames`.
         progress: called with 1 after each written frame (e.g. ``tqdm.update``).
         log: receives the IR range and registration lines of :func:`fuse_frames`.
 
@@ -316,8 +315,7 @@ def fuse_video(
     pairs = pair_frames(read_frames(ir_path, "ir"), read_frames(vis_path, "vis"), pair_by=pair_by,
                         time_tolerance=time_tolerance, ir_rate=float(ir_rate), names=names)
     fused = fuse_frames(pairs, model, options=options, ir_range=ir_range,
-                        range_frames=range_frames, register=register,
-                        register_every=register_every, log=log)
+                        range_frames=range_frames, register_every=register_every, log=log)
     count = 0
     try:
         with atomic_path(out_path) as tmp:

@@ -14,6 +14,7 @@ the visible image's grid.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ MOTIONS = ("affine", "homography")
 #: Below this correlation of the aligned edge images the estimate is refused as a failure.
 MIN_CORRELATION = 0.2
 
+LOG = logging.getLogger(__name__)
 MISSING_OPENCV = ("registration needs OpenCV: pip install 'critnet[video]' "
                   "(or pip install opencv-python-headless)")
 
@@ -111,7 +113,8 @@ def estimate_transform(
         min_correlation: refuse an estimate whose edge correlation is below this.
 
     Returns:
-        A :class:`Registration` (IR coordinates → visible coordinates).
+        A :class:`Registration` (IR coordinates → visible coordinates), also logged (INFO) on
+        the ``critnet.registration`` logger.
 
     Raises:
         InputError: unknown ``motion``, no OpenCV, or the estimate failed (ECC did not converge,
@@ -157,8 +160,10 @@ def estimate_transform(
                          f"the same scene)")
     matrix = np.linalg.inv(warp) @ prescale
     matrix = matrix / matrix[2, 2]
-    return Registration(matrix=matrix, motion=motion, correlation=float(correlation),
-                        size=(width, height))
+    registration = Registration(matrix=matrix, motion=motion, correlation=float(correlation),
+                                size=(width, height))
+    LOG.info("registration: %s", registration.describe())
+    return registration
 
 
 def warp_ir(ir: np.ndarray, registration: Registration) -> np.ndarray:

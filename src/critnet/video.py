@@ -143,7 +143,8 @@ def fuse_frames(
             IR by its dtype. Never per frame.
         register_every: with ``options.register``, re-estimate every this many frames (0:
             once).
-        log: receives one line for the stream-wide IR range and each registration estimate.
+        log: receives one line for the stream-wide IR range (each registration estimate is
+            logged by :mod:`critnet.registration`).
 
     Yields:
         fused frames, the visible frame's size: uint8 H×W or H×W×3 for uint8 ``vis``, else
@@ -175,8 +176,6 @@ def fuse_frames(
         if register is not None:
             if registration is None or (register_every and index % register_every == 0):
                 registration = estimate_transform(ir, vis, motion=register)
-                if log is not None:
-                    log(f"registration at frame {index}: {registration.describe()}")
             ir = warp_ir(ir, registration)
         fused = fuse_arrays(model, ir, vis, options=options,
                             names=(f"IR frame {index}", f"visible frame {index}"))
@@ -291,7 +290,7 @@ def fuse_video(
         pair_by, time_tolerance: see :func:`pair_frames`.
         options, ir_range, range_frames, register_every: see :func:`fuse_frames`.
         progress: called with 1 after each written frame (e.g. ``tqdm.update``).
-        log: receives the IR range and registration lines of :func:`fuse_frames`.
+        log: receives the IR range line of :func:`fuse_frames`.
 
     Returns:
         a :class:`VideoReport`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -46,6 +47,17 @@ _PATH = click.Path(path_type=Path)
 @click.option("--ext", type=click.Choice(FOLDER_EXTENSIONS), default="png", show_default=True,
               help="Output format in folder mode.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
+@click.option("--register", type=click.Choice(("affine", "homography")), is_flag=False,
+              flag_value="affine", default=None,
+              help="Estimate the IR->visible transform (ECC on edges; --register alone: affine) "
+                   "and warp IR before fusing (needs critnet[video]).")
+@click.option("--pair-by", type=click.Choice(("time", "index")), default="time", show_default=True,
+              help="Videos: pair frames by nearest timestamp or by index.")
+@click.option("--time-tolerance", type=float, metavar="SECONDS",
+              help="Videos, --pair-by time: largest IR/visible time gap [default: 1 IR frame].")
+@click.option("--ir-range", type=(float, float), metavar="LO HI",
+              help="Videos: IR levels mapped to 0..1 for the whole stream [default: 16-bit IR: "
+                   "0.5-99.5 % of the first 30 frames; 8-bit: /255].")
 def fuse(
     inputs: tuple[Path, ...],
     ir_input: Path | None,
@@ -62,6 +74,10 @@ def fuse(
     normalize: str,
     ext: str,
     overwrite: bool,
+    register: str | None,
+    pair_by: str,
+    time_tolerance: float | None,
+    ir_range: tuple[float, float] | None,
 ) -> None:
     """Fuse infrared and visible images with C-RITNet.
 
@@ -84,6 +100,10 @@ def fuse(
     unusable is reported by name and the run goes on, ending with exit code 1.
 
     \b
+    Two videos (any format FFmpeg reads; needs critnet[video]) -> MP4 at the visible frame rate:
+      critnet fuse thermal.mkv colour.mp4 -o fused.mp4 --register
+
+    \b
     Weights: the bundled default, or --weights NAME|PATH:
       critnet fuse ir.png vis.png -o fused.png --weights runs/lite/final.safetensors
     """
@@ -94,7 +114,13 @@ def fuse(
     if (backend, precision) != ("torch", "fp32"):
         used += f", {backend} {precision}"
     options = FuseOptions(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize,
-                          normalize=normalize)
+                          normalize=normalize, register=register)
+    if register is not None:
+        _report_registrations()
+    if _video_mode(ir_path, vis_path):
+        _fuse_video(ir_path, vis_path, output, model, options, pair_by, time_tolerance, ir_range,
+                    overwrite, used)
+        return
     if not _folder_mode(ir_path, vis_path):
         fuse_file(ir_path, vis_path, output, model, options=options, overwrite=overwrite)
         click.echo(f"wrote {output} ({used})")
@@ -120,6 +146,38 @@ def _inputs(
     if ir_input is None or vis_input is None:
         raise click.UsageError("give IR VIS (two images) or --ir DIR --vis DIR (two folders)")
     return ir_input, vis_input
+
+
+def _report_registrations() -> None:
+    """Print each estimated transform (logged by critnet.registration) on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("critnet-cli")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("critnet.registration")
+    logger.setLevel(logging.INFO)
+    for old in [h for h in logger.handlers if h.get_name() == "critnet-cli"]:
+        logger.removeHandler(old)
+    logger.addHandler(handler)
+
+
+def _video_mode(ir_path: Path, vis_path: Path) -> bool:
+    from critnet.video import is_video
+
+    return is_video(ir_path) and is_video(vis_path)
+
+
+def _fuse_video(ir_path: Path, vis_path: Path, output: Path, model, options: FuseOptions,
+                pair_by: str, time_tolerance: float | None,
+                ir_range: tuple[float, float] | None, overwrite: bool, used: str) -> None:
+    from critnet.video import fuse_video
+
+    click.echo(used)
+    with tqdm(unit="frame", desc="fusing", file=sys.stderr) as bar:
+        report = fuse_video(ir_path, vis_path, output, model, options=options, pair_by=pair_by,
+                            time_tolerance=time_tolerance, ir_range=ir_range,
+                            overwrite=overwrite, progress=bar.update,
+                            log=lambda line: tqdm.write(line, file=sys.stderr))
+    click.echo(f"wrote {output} ({report.summary()})")
 
 
 def _folder_mode(ir_path: Path, vis_path: Path) -> bool:

@@ -26,6 +26,9 @@ from critnet.errors import InputError
 MOTIONS = ("affine", "homography")
 #: Below this correlation of the aligned edge images the estimate is refused as a failure.
 MIN_CORRELATION = 0.2
+#: Largest ratio of the two axis scales (singular values) of an accepted estimate: ECC on weakly
+#: related images can collapse the IR image onto a strip, which shows as a very uneven scale.
+MAX_ANISOTROPY = 1.5
 
 LOG = logging.getLogger(__name__)
 MISSING_OPENCV = ("registration needs OpenCV: pip install 'critnet[video]' "
@@ -158,6 +161,11 @@ def estimate_transform(
         raise InputError(f"registration failed: edge correlation {correlation:.3f} after "
                          f"alignment is below {min_correlation} (the images do not seem to show "
                          f"the same scene)")
+    singular = np.linalg.svd(warp[:2, :2], compute_uv=False)
+    if singular[0] > MAX_ANISOTROPY * singular[1]:
+        raise InputError(f"registration failed: degenerate estimate (axis scales "
+                         f"{1 / singular[1]:.2f} and {1 / singular[0]:.2f}); the images share "
+                         f"too few edges for an {motion} fit")
     matrix = np.linalg.inv(warp) @ prescale
     matrix = matrix / matrix[2, 2]
     registration = Registration(matrix=matrix, motion=motion, correlation=float(correlation),

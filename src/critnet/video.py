@@ -121,6 +121,7 @@ def fuse_frames(
     range_frames: int = RANGE_FRAMES,
     register_every: int = 0,
     log: Callable[[str], None] | None = None,
+    **overrides: Any,
 ) -> Iterator[np.ndarray]:
     """Fuse a stream of ``(ir, vis)`` frame pairs, yielding one fused frame per pair.
 
@@ -135,7 +136,8 @@ def fuse_frames(
         pairs: ``ir`` H'×W' uint8/uint16 levels (or float in [0, 1]); ``vis`` H×W or H×W×3
             uint8 (or float in [0, 1]).
         model: from :func:`critnet.load_model`; ``None``: the bundled default.
-        options: as :func:`critnet.fuse` (``ir_normalize`` does not apply: see ``ir_range``).
+        options, overrides: as :func:`critnet.fuse` (``ir_normalize`` does not apply: see
+            ``ir_range``).
             ``options.register`` (``affine`` / ``homography``) estimates the IR → visible
             transform on the first pair and warps every IR frame with it.
         ir_range: ``(lo, hi)`` IR levels mapped to 0..1 for every frame. ``None``: for uint16 IR
@@ -153,7 +155,7 @@ def fuse_frames(
     Raises:
         InputError: size mismatch without ``resize_ir``/``register``, a failed registration.
     """
-    options = FuseOptions.resolve(options, {})
+    options = FuseOptions.resolve(options, overrides)
     register = options.register
     options = FuseOptions.resolve(options, {"register": None})  # estimated once, not per frame
     model = ready_model(model, None)

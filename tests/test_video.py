@@ -200,3 +200,23 @@ def test_missing_pyav_names_the_extra(videos, tmp_path, monkeypatch):
     ir, vis = videos
     with pytest.raises(InputError, match=r"critnet\[video\]"):
         fuse_video(ir, vis, tmp_path / "out.mp4")
+
+
+def test_size_mismatch_names_the_videos_and_suggests_the_fixes(tmp_path, capsys):
+    ir = _write(tmp_path / "ir.mkv", [f[:16, :24].copy() for f in _ir16_frames(2)])
+    vis = _write(tmp_path / "vis.mp4", _vis_frames(2))
+    out = tmp_path / "out.mp4"
+    code, err = _cli([str(ir), str(vis), "-o", str(out)], capsys)
+    assert code == 2 and str(ir) in err and "--resize-ir" in err
+    assert not out.exists()
+
+
+def test_register_composes_with_a_smaller_ir_video(tmp_path, model):
+    yy, xx = np.mgrid[0:64, 0:80]
+    vis = [((np.sin(xx / 5) * np.cos(yy / 7) + 1) * 120).astype(np.uint8)] * 2
+    ir = [np.ascontiguousarray((255 - v)[::2, ::2]).astype(np.uint16) * 200 for v in vis]
+    ir_path = _write(tmp_path / "ir.mkv", ir)
+    vis_path = _write(tmp_path / "vis.mp4", [np.repeat(v[..., None], 3, -1) for v in vis])
+    report = fuse_video(ir_path, vis_path, tmp_path / "out.mp4", model, register="affine")
+    assert report.frames == 2
+    assert next(read_frames(tmp_path / "out.mp4", "vis")).levels.shape == (64, 80, 3)

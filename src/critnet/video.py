@@ -121,6 +121,7 @@ def fuse_frames(
     range_frames: int = RANGE_FRAMES,
     register_every: int = 0,
     log: Callable[[str], None] | None = None,
+    names: tuple[str, str] = ("IR", "visible"),
     **overrides: Any,
 ) -> Iterator[np.ndarray]:
     """Fuse a stream of ``(ir, vis)`` frame pairs, yielding one fused frame per pair.
@@ -147,6 +148,7 @@ def fuse_frames(
             once).
         log: receives one line for the stream-wide IR range (each registration estimate is
             logged by :mod:`critnet.registration`).
+        names: the two streams, for messages (e.g. their paths).
 
     Yields:
         fused frames, the visible frame's size: uint8 H×W or H×W×3 for uint8 ``vis``, else
@@ -177,10 +179,13 @@ def fuse_frames(
         vis = ir_to_unit(vis_levels, None)
         if register is not None:
             if registration is None or (register_every and index % register_every == 0):
-                registration = estimate_transform(ir, vis, motion=register)
+                try:
+                    registration = estimate_transform(ir, vis, motion=register)
+                except InputError as error:
+                    raise InputError(f"{names[0]} frame {index}: {error}") from None
             ir = warp_ir(ir, registration)
         fused = fuse_arrays(model, ir, vis, options=options,
-                            names=(f"IR frame {index}", f"visible frame {index}"))
+                            names=(f"{names[0]} frame {index}", f"{names[1]} frame {index}"))
         yield _like_levels(fused, vis_levels)
 
 
@@ -281,6 +286,7 @@ def fuse_video(
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
     log: Callable[[str], None] | None = None,
+    **overrides: Any,
 ) -> VideoReport:
     """Fuse two video files into one video, written atomically (on any error, or if killed,
     ``out_path`` is untouched and no partial file remains under its name).
@@ -290,7 +296,8 @@ def fuse_video(
             size and keeps its colour (Y fused, Cb/Cr kept).
         out_path: ``.mp4`` (or another container FFmpeg writes, e.g. ``.mkv``).
         pair_by, time_tolerance: see :func:`pair_frames`.
-        options, ir_range, range_frames, register_every: see :func:`fuse_frames`.
+        options, overrides, ir_range, range_frames, register_every: see :func:`fuse_frames`
+            (e.g. ``register="affine"``).
         progress: called with 1 after each written frame (e.g. ``tqdm.update``).
         log: receives the IR range line of :func:`fuse_frames`.
 
@@ -303,6 +310,7 @@ def fuse_video(
             ``overwrite``, or not writable.
     """
     av = av_module()
+    options = FuseOptions.resolve(options, overrides)
     ir_path, vis_path, out_path = Path(ir_path), Path(vis_path), Path(out_path)
     for role, source in (("IR", ir_path), ("visible", vis_path)):
         if not source.is_file():
@@ -316,7 +324,8 @@ def fuse_video(
     pairs = pair_frames(read_frames(ir_path, "ir"), read_frames(vis_path, "vis"), pair_by=pair_by,
                         time_tolerance=time_tolerance, ir_rate=float(ir_rate), names=names)
     fused = fuse_frames(pairs, model, options=options, ir_range=ir_range,
-                        range_frames=range_frames, register_every=register_every, log=log)
+                        range_frames=range_frames, register_every=register_every, log=log,
+                        names=names)
     count = 0
     try:
         with atomic_path(out_path) as tmp:

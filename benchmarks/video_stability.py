@@ -24,7 +24,7 @@ import numpy as np
 
 from critnet.api import load_model
 from critnet.demo import demo_scene
-from critnet.video import fuse_frames, ir_to_unit, stream_range
+from critnet.video import fuse_frames, levels_to_unit, stream_range
 
 
 def moving_scene(frames: int, width: int, height: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -68,8 +68,8 @@ def main() -> None:
     fused = list(fuse_frames(pairs, model))
     seconds = time.perf_counter() - start
     fixed = stream_range(ir for ir, _ in pairs[:30])
-    ir_stream = [ir_to_unit(ir, fixed) * 255 for ir, _ in pairs]
-    ir_per_frame = [ir_to_unit(ir, (float(ir.min()), float(ir.max()))) * 255 for ir, _ in pairs]
+    ir_stream = [levels_to_unit(ir, fixed) * 255 for ir, _ in pairs]
+    ir_per_frame = [levels_to_unit(ir, (float(ir.min()), float(ir.max()))) * 255 for ir, _ in pairs]
     vis_luma = [vis.astype(np.float64) @ [0.299, 0.587, 0.114] for _, vis in pairs]
     fused_luma = [f.astype(np.float64) @ [0.299, 0.587, 0.114] for f in fused]
     print(f"{args.frames} frames {args.width}x{args.height}, mean |frame t+1 - frame t| "

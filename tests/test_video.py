@@ -23,7 +23,7 @@ from critnet.video import (  # noqa: E402
     Frame,
     fuse_frames,
     fuse_video,
-    ir_to_unit,
+    levels_to_unit,
     pair_frames,
     read_frames,
     stream_range,
@@ -114,12 +114,12 @@ def test_stream_range_is_pooled_once_not_per_frame(model):
     fused = list(fuse_frames(zip(frames, vis, strict=True), model, range_frames=3))
     fixed = stream_range(frames)
     for ir, v, out in zip(frames, vis, fused, strict=True):
-        expected = fuse_arrays(model, ir_to_unit(ir, fixed), v.astype(np.float32) / 255)
+        expected = fuse_arrays(model, levels_to_unit(ir, fixed), v.astype(np.float32) / 255)
         assert np.abs(out.astype(float) - np.round(expected * 255)).max() <= 1
     # per-frame min-max would make these IR frames identical (they differ by an offset)
-    per_frame = [ir_to_unit(f, (float(f.min()), float(f.max()))) for f in frames]
+    per_frame = [levels_to_unit(f, (float(f.min()), float(f.max()))) for f in frames]
     assert np.allclose(per_frame[0], per_frame[2])
-    assert not np.allclose(ir_to_unit(frames[0], fixed), ir_to_unit(frames[2], fixed))
+    assert not np.allclose(levels_to_unit(frames[0], fixed), levels_to_unit(frames[2], fixed))
 
 
 def test_user_ir_range_is_used_for_every_frame(model):

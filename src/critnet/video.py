@@ -100,8 +100,8 @@ def stream_range(frames: Iterable[np.ndarray]) -> tuple[float, float]:
     return (lo, hi) if hi > lo else (0.0, 65535.0)
 
 
-def ir_to_unit(levels: np.ndarray, ir_range: tuple[float, float] | None) -> np.ndarray:
-    """IR levels → float32 in [0, 1]: by ``ir_range`` (clipped) when given, else by the dtype
+def levels_to_unit(levels: np.ndarray, ir_range: tuple[float, float] | None) -> np.ndarray:
+    """Frame levels → float32 in [0, 1]: by ``ir_range`` (clipped) when given, else by the dtype
     (uint8 ÷ 255, uint16 ÷ 65535, float kept as is)."""
     x = np.asarray(levels)
     if ir_range is not None:
@@ -175,8 +175,8 @@ def fuse_frames(
                     f"frames) for the whole stream")
     registration: Registration | None = None
     for index, (ir_levels, vis_levels) in enumerate(_chain(head, iterator)):
-        ir = ir_to_unit(ir_levels, ir_range)
-        vis = ir_to_unit(vis_levels, None)
+        ir = levels_to_unit(ir_levels, ir_range)
+        vis = levels_to_unit(vis_levels, None)
         if register is not None:
             if registration is None or (register_every and index % register_every == 0):
                 try:

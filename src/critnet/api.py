@@ -70,10 +70,14 @@ class FuseOptions:
         bit_depth: 8 or 16 bits per sample of a written file (16: gray PNG / TIFF only;
             :func:`fuse_file`, :func:`~critnet.folder.fuse_folder`).
         quality: JPEG quality 1..100 of a written JPEG file (``None``: 95).
+        register: ``affine`` or ``homography``: estimate the IR → visible transform and warp
+            the IR image onto the visible grid before fusing (:mod:`critnet.registration`,
+            needs ``critnet[video]``); ``None``: the pair is taken as aligned.
 
     Raises:
         InputError: an unknown ``ir_normalize`` or ``normalize``, both ``ir_normalize`` and
-            ``ir_range``, a bad ``ir_range``, ``bit_depth``, ``quality`` or ``tile``.
+            ``ir_range``, a bad ``ir_range``, ``bit_depth``, ``quality``, ``tile`` or
+            ``register``.
     """
 
     gray: bool = False
@@ -85,6 +89,7 @@ class FuseOptions:
     ir_range: tuple[float, float] | None = None
     bit_depth: int = 8
     quality: int | None = None
+    register: str | None = None
 
     def __post_init__(self) -> None:
         if self.ir_normalize not in (None, *NORMALIZATIONS):
@@ -107,6 +112,9 @@ class FuseOptions:
                 resolve_tile(self.tile, None, ())  # a fixed size needs no model or shape
             except ValueError as error:
                 raise InputError(str(error)) from None
+        if self.register not in (None, "affine", "homography"):
+            raise InputError(f"unknown registration {self.register!r}; choose affine or "
+                             f"homography")
 
     @classmethod
     def resolve(cls, options: FuseOptions | None, overrides: dict[str, Any]) -> FuseOptions:
@@ -233,9 +241,14 @@ def fuse_arrays(
         H×W (gray ``vis`` or ``gray``) or H×W×3 float32 in [0, 1], the visible image's size.
 
     Raises:
-        InputError: sizes differ (naming both inputs) and ``resize_ir`` is off.
+        InputError: sizes differ (naming both inputs) and neither ``resize_ir`` nor
+            ``register`` is on; a failed registration.
     """
     options = FuseOptions.resolve(options, overrides)
+    if options.register is not None:
+        from critnet.registration import estimate_transform, warp_ir
+
+        ir = warp_ir(ir, estimate_transform(ir, vis, motion=options.register))
     if ir.shape[:2] != vis.shape[:2] and not options.resize_ir:
         (ih, iw), (vh, vw) = ir.shape[:2], vis.shape[:2]
         raise InputError(f"{names[0]} is {iw}×{ih} but {names[1]} is {vw}×{vh} (W×H): sizes must "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -63,6 +64,14 @@ _PATH = click.Path(path_type=Path)
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only (implies --no-progress).")
 @click.option("--no-progress", is_flag=True,
               help="No progress bar in folder mode (it is shown only on a terminal anyway).")
+@click.option("--register", type=click.Choice(("affine", "homography")), is_flag=False,
+              flag_value="affine", default=None,
+              help="Estimate the IR->visible transform (ECC on edges; --register alone: affine) "
+                   "and warp IR before fusing (needs critnet[video]).")
+@click.option("--pair-by", type=click.Choice(("time", "index")), default="time", show_default=True,
+              help="Videos: pair frames by nearest timestamp or by index.")
+@click.option("--time-tolerance", type=float, metavar="SECONDS",
+              help="Videos, --pair-by time: largest IR/visible time gap [default: 1 IR frame].")
 def fuse(
     inputs: tuple[Path, ...],
     ir_input: Path | None,
@@ -86,6 +95,9 @@ def fuse(
     max_pixels: int,
     quiet: bool,
     no_progress: bool,
+    register: str | None,
+    pair_by: str,
+    time_tolerance: float | None,
 ) -> None:
     """Fuse infrared and visible images with C-RITNet.
 
@@ -114,6 +126,10 @@ def fuse(
     is shown on a terminal only. Runs into one output folder at the same time split the work.
 
     \b
+    Two videos (any format FFmpeg reads; needs critnet[video]) -> MP4 at the visible frame rate:
+      critnet fuse thermal.mkv colour.mp4 -o fused.mp4 --register
+
+    \b
     Weights: the bundled default, or --weights NAME|PATH:
       critnet fuse ir.png vis.png -o fused.png --weights runs/lite/final.safetensors
     """
@@ -121,7 +137,7 @@ def fuse(
     options = FuseOptions(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize,
                           ir_range=ir_range or None, normalize=normalize,
                           bit_depth=int(bit_depth), quality=quality, tile=tile,
-                          max_pixels=max_pixels)
+                          max_pixels=max_pixels, register=register)
     folder_mode = _folder_mode(ir_path, vis_path)
     out = _output(output, folder_mode, vis_path, ext)
     say = (lambda _line: None) if quiet else click.echo
@@ -130,6 +146,12 @@ def fuse(
     used = f"weights: {describe_weights(weights)} on {model_device(model)}"
     if (backend, precision) != ("torch", "fp32"):
         used += f", {backend} {precision}"
+    if register is not None:
+        _report_registrations()
+    if _video_mode(ir_path, vis_path):
+        _fuse_video(ir_path, vis_path, Path(output), model, options, pair_by, time_tolerance,
+                    ir_range, overwrite, used)
+        return
     if not folder_mode:
         fuse_file(ir_path, vis_path, out, model, options=options, overwrite=overwrite)
         say(f"wrote {out} ({used})")
@@ -169,6 +191,38 @@ def _output(output: str, folder_mode: bool, vis_path: Path, ext: str) -> Path:
     if output.endswith(("/", os.sep)):
         return path / f"{vis_path.stem}.{ext}"
     return path
+
+
+def _report_registrations() -> None:
+    """Print each estimated transform (logged by critnet.registration) on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("critnet-cli")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("critnet.registration")
+    logger.setLevel(logging.INFO)
+    for old in [h for h in logger.handlers if h.get_name() == "critnet-cli"]:
+        logger.removeHandler(old)
+    logger.addHandler(handler)
+
+
+def _video_mode(ir_path: Path, vis_path: Path) -> bool:
+    from critnet.video import is_video
+
+    return is_video(ir_path) and is_video(vis_path)
+
+
+def _fuse_video(ir_path: Path, vis_path: Path, output: Path, model, options: FuseOptions,
+                pair_by: str, time_tolerance: float | None,
+                ir_range: tuple[float, float] | None, overwrite: bool, used: str) -> None:
+    from critnet.video import fuse_video
+
+    click.echo(used)
+    with tqdm(unit="frame", desc="fusing", file=sys.stderr) as bar:
+        report = fuse_video(ir_path, vis_path, output, model, options=options, pair_by=pair_by,
+                            time_tolerance=time_tolerance, ir_range=ir_range,
+                            overwrite=overwrite, progress=bar.update,
+                            log=lambda line: tqdm.write(line, file=sys.stderr))
+    click.echo(f"wrote {output} ({report.summary()})")
 
 
 def _folder_mode(ir_path: Path, vis_path: Path) -> bool:

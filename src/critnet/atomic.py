@@ -13,21 +13,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from critnet.errors import CritnetError
+from critnet.errors import OutputError
 
 #: Temporary files are named ``.<stem>.<pid>.<random>.tmp<suffix>`` (the PID finds stale ones).
 _TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.[A-Za-z0-9_]{8}\.tmp(\.[A-Za-z0-9]+)?$")
 #: A temporary file untouched this long is stale even if its PID is alive (a reused PID).
 STALE_SECONDS = 6 * 3600
 _HOST = socket.gethostname()
-
-
-class OutputError(CritnetError, OSError):
-    """An output location that cannot be written: unwritable folder, full disk (one line).
-
-    Not an :class:`~critnet.errors.InputError`: a folder run stops on it instead of failing
-    every remaining pair the same way.
-    """
 
 
 def _umask() -> int:

@@ -20,3 +20,11 @@ class ConfigError(CritnetError, ValueError):
 
 class WeightsWarning(UserWarning):
     """A weights file that loads but cannot be fully checked (e.g. no tensor checksum)."""
+
+
+class OutputError(CritnetError, OSError):
+    """An output location that cannot be written: unwritable folder, full disk (one line).
+
+    Not an :class:`~critnet.errors.InputError`: a folder run stops on it instead of failing
+    every remaining pair the same way.
+    """

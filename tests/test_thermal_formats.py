@@ -256,3 +256,23 @@ def test_a_folder_of_only_animations_names_one(tmp_path, weights):
     with pytest.raises(InputError, match=r"clip\.gif: has 4 frames"):
         critnet.api.fuse_folder(ir_dir, vis_dir, tmp_path / "out",
                                 critnet.load_model(weights))
+
+
+def test_a_gif_declaring_too_many_pixels_in_a_folder_is_no_traceback(capsys, tmp_path, weights):
+    """The folder run's animation scan opens every GIF: one whose header declares 20000×20000
+    (over twice Pillow's bomb guard) is left out like any other non-pair file."""
+    ir_dir, vis_dir, out = tmp_path / "ir", tmp_path / "vi", tmp_path / "out"
+    for folder in (ir_dir, vis_dir):
+        folder.mkdir()
+        data = bytearray(_animated_gif(folder / "bomb.gif").read_bytes())
+        data[6:10] = (20000).to_bytes(2, "little") * 2  # GIF logical screen width, height
+        (folder / "bomb.gif").write_bytes(bytes(data))
+        with pytest.raises(Image.DecompressionBombError):
+            Image.open(folder / "bomb.gif")
+    _save(SCENE8, ir_dir / "good.png")
+    _save(VIS8, vis_dir / "good.png")
+    code, stdout, stderr = _fuse(capsys, "--ir", ir_dir, "--vis", vis_dir, "-o", out,
+                                 "--weights", weights)
+    assert code == 0, stderr
+    assert "Traceback" not in stderr and "fused 1, skipped 0, failed 0" in stdout
+    assert (out / "good.png").exists()

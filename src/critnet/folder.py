@@ -14,6 +14,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from critnet.api import FuseOptions, fuse_file, ready_model
+from critnet._quiet import quiet_decoding
 from critnet.atomic import ensure_writable, release_claim, remove_stale_temps, try_claim
 from critnet.data.pairs import match_pairs
 from critnet.errors import InputError
@@ -164,12 +165,14 @@ def _animated(folder: Path) -> list[tuple[str, str]]:
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() in ANIMATION_SUFFIXES and path.is_file():
             try:
-                with Image.open(path) as img:
+                with quiet_decoding(), Image.open(path) as img:
                     check_single_frame(img, str(path))
             except InputError as error:
                 refused.append((path.stem, str(error)))
-            except (OSError, SyntaxError, ValueError, EOFError):
-                continue  # not a readable animation: ignored like any other non-image file
+            except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+                # not a readable animation (or over Pillow's pixel guard): left to the reader,
+                # which reports it as that pair's failure in one line
+                continue
     return refused
 
 

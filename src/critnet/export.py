@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from critnet.atomic import atomic_path
 from critnet.errors import CritnetError, InputError
+from critnet.export_form import export_form
 from critnet.model import CRITNet
 from critnet.weights.integrity import file_sha256
 
@@ -58,14 +59,24 @@ class _FuseGraph(nn.Module):
         return self.model(ir, vis)
 
 
-def onnx_bytes(model: CRITNet, metadata: dict[str, str] | None = None) -> bytes:
+def onnx_bytes(
+    model: CRITNet, metadata: dict[str, str] | None = None, *, rewrite: bool = True
+) -> bytes:
     """Serialise ``model`` (any device, any memory layout; it is not modified) to ONNX.
 
     Exported with the TorchScript exporter at opset 17 from an fp32 NCHW copy on the CPU, batch,
     height and width dynamic. ``metadata`` is added to the provenance described above.
+
+    Args:
+        rewrite: trace :func:`critnet.export_form.export_form` (the same function, about 1.2×
+            faster on onnxruntime); ``False`` traces the model as written (for comparison).
     """
     onnx = require("onnx")
-    graph = _FuseGraph(copy.deepcopy(model).float().cpu().to(memory_format=torch.contiguous_format))
+    if rewrite:
+        graph = _FuseGraph(export_form(model))
+    else:
+        plain = copy.deepcopy(model).float().cpu()
+        graph = _FuseGraph(plain.to(memory_format=torch.contiguous_format))
     example = torch.rand(1, 1, 32, 32)
     buffer = io.BytesIO()
     # Traced with autograd on: the residual dense block then takes its torch.cat path (its
@@ -84,7 +95,6 @@ def onnx_bytes(model: CRITNet, metadata: dict[str, str] | None = None) -> bytes:
     for key, value in values.items():
         proto.metadata_props.add(key=key, value=value)
     return proto.SerializeToString()
-
 
 
 def export_onnx(

@@ -14,7 +14,7 @@ from PIL import Image
 import critnet
 from critnet.backends import OnnxRuntimeBackend, make_backend
 from critnet.errors import CritnetError, InputError
-from critnet.export import export_onnx, file_sha256, read_onnx_metadata, require
+from critnet.export import export_onnx, file_sha256, onnx_bytes, read_onnx_metadata, require
 from critnet.weights import default_weights_name, resolve_weights
 
 SIZES = [(1, 17, 23), (2, 32, 48), (1, 61, 40)]  # (batch, H, W): odd, batched, portrait
@@ -48,6 +48,19 @@ def test_onnxruntime_matches_torch(exported, model, batch, height, width):
     got = OnnxRuntimeBackend(exported, threads=2)(ir, vis)
     assert got.shape == expected.shape
     assert (got - expected).abs().max().item() <= 1e-5
+
+
+def test_plain_trace_without_rewrite(ort, model):
+    """``rewrite=False`` traces the model as written (the attention norms as ReduceL2): still
+    the same function, for comparing against the shipped rewritten graph."""
+    import onnx
+
+    graph = onnx_bytes(model, rewrite=False)
+    assert "ReduceL2" in {node.op_type for node in onnx.load_from_string(graph).graph.node}
+    ir, vis = torch.rand(2, 1, 1, 61, 40, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        expected = model(ir, vis)
+    assert (OnnxRuntimeBackend(graph, threads=2)(ir, vis) - expected).abs().max().item() <= 1e-5
 
 
 def test_export_metadata_and_dynamic_axes(ort, tmp_path):

@@ -11,8 +11,10 @@ its default decoder. The fusion functions (:func:`critnet.fuse`, ``fuse_file``, 
   :func:`critnet.model.attention.channel_attention_map`), so the output stays within 1/255 of
   fp32. Half precision is meant for CUDA; on the CPU bf16 works (it is slower) and is what the
   tests check.
-- ``onnxruntime``: the exported graph (:mod:`critnet.export`) on onnxruntime's CPU provider, fp32
-  only. Tiled inference runs on the torch backend only.
+- ``onnxruntime``: the exported graph (:mod:`critnet.export`, traced from the rewritten form of
+  :mod:`critnet.export_form`) on onnxruntime's CPU provider at ``ORT_ENABLE_ALL`` (its blocked
+  NCHWc layout transforms are what make it fast), fp32 only. Tiled inference runs on the torch
+  backend only (the ``tile`` option is ignored here: the image is fused whole).
 """
 
 from __future__ import annotations

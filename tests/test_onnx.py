@@ -50,6 +50,14 @@ def test_onnxruntime_matches_torch(exported, model, batch, height, width):
     assert (got - expected).abs().max().item() <= 1e-5
 
 
+def test_backend_threads_do_not_spin(exported):
+    """Shipped session settings: blocked-layout optimisations on, worker threads sleep between
+    operators (faster on a busy machine, docs/inference.md)."""
+    options = OnnxRuntimeBackend(exported, threads=2).session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.graph_optimization_level.name == "ORT_ENABLE_ALL"
+
+
 def test_plain_trace_without_rewrite(ort, model):
     """``rewrite=False`` traces the model as written (the attention norms as ReduceL2): still
     the same function, for comparing against the shipped rewritten graph."""

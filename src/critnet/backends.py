@@ -73,7 +73,7 @@ class OnnxRuntimeBackend(nn.Module):
         options.inter_op_num_threads = 1
         # Worker threads sleep instead of spin-waiting between operators: on a busy machine
         # spinning burns the time slices the other thread needs (1.13–1.24× faster without it at
-        # load 9-14, 1.09× at load 3-4); idle, the two were within noise (docs/inference.md).
+        # load 7-14, 1.09× at load 3-4); idle, the two were within noise (docs/inference.md).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         source = graph if isinstance(graph, bytes) else os.fspath(graph)
         try:

@@ -15,6 +15,7 @@ import critnet
 from critnet.backends import OnnxRuntimeBackend, make_backend
 from critnet.errors import CritnetError, InputError
 from critnet.export import export_onnx, file_sha256, onnx_bytes, read_onnx_metadata, require
+from critnet.model import build_model
 from critnet.weights import default_weights_name, resolve_weights
 
 SIZES = [(1, 17, 23), (2, 32, 48), (1, 61, 40)]  # (batch, H, W): odd, batched, portrait
@@ -56,6 +57,12 @@ def test_backend_threads_do_not_spin(exported):
     options = OnnxRuntimeBackend(exported, threads=2).session.get_session_options()
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert options.graph_optimization_level.name == "ORT_ENABLE_ALL"
+
+
+def test_sqrt_d_attention_is_refused():
+    """Its 1/sqrt(HW) scale would be traced as the example's constant: wrong at other sizes."""
+    with pytest.raises(InputError, match="cosine attention only"):
+        onnx_bytes(build_model("lite", attention_norm="sqrt_d"))
 
 
 def test_plain_trace_without_rewrite(ort, model):

@@ -70,7 +70,16 @@ def onnx_bytes(
     Args:
         rewrite: trace :func:`critnet.export_form.export_form` (the same function, about 1.2×
             faster on onnxruntime); ``False`` traces the model as written (for comparison).
+
+    Raises:
+        InputError: the model uses ``sqrt_d`` attention: its ``1/sqrt(HW)`` scale is a Python
+            number that the tracer freezes at the example's 32×32, so the graph would be wrong
+            at every other size (measured: off by 7e-3 at 61×40).
     """
+    if model.config.attention_norm != "cosine":
+        raise InputError(f"ONNX export supports cosine attention only, not "
+                         f"{model.config.attention_norm!r} (its 1/sqrt(HW) scale would be "
+                         f"traced as a constant)")
     onnx = require("onnx")
     if rewrite:
         graph = _FuseGraph(export_form(model))

@@ -1,14 +1,19 @@
 """onnxruntime vs torch on the CPU: seconds per fused pair at 640×480, same run, same threads.
 
 Usage: ``python benchmarks/onnx_speed.py [--weights lite --height 480 --width 640 --repeats 7
---threads 2]`` (needs ``pip install 'critnet[onnx]'``).
+--threads 2 --clock wall]`` (needs ``pip install 'critnet[onnx]'``).
 
-Rows: torch NCHW eager, torch channels-last (what ``critnet fuse`` runs today, the reference of
-the ratio), and onnxruntime at each graph-optimisation level, with and without intra-op
-spin-waiting, all on the graph ``critnet export`` writes (TorchScript exporter). Rounds are
+Rows: torch NCHW eager, torch channels-last (what ``critnet fuse`` runs by default, the
+reference of the ratio), onnxruntime as ``--backend onnxruntime`` ships it (the rewritten graph
+of :mod:`critnet.export_form`, ``ORT_ENABLE_ALL``, no intra-op spin-waiting), the graph traced
+from the model as written (``onnx_bytes(rewrite=False)``, what critnet shipped before), and the
+shipped graph with spin-waiting and at the lower graph-optimisation levels. Rounds are
 interleaved (each round times every row once), so load from other processes hits all rows
-alike; the table gives the median of ``--repeats`` rounds after one warm-up, and each row's
-max |Δ| against torch.
+alike; the table gives the median of ``--repeats`` rounds after one warm-up, each row's max |Δ|
+against torch, and the load average before and after.
+
+``--clock cpu`` (with ``--threads 1``) times the CPU seconds of the calling thread instead of
+wall seconds: on a machine shared with other jobs it measures the work, not the waiting.
 """
 
 from __future__ import annotations
@@ -33,7 +38,19 @@ LEVELS = {
 }
 
 
-def session(graph: bytes, threads: int, level: str, spinning: bool) -> ort.InferenceSession:
+REFERENCE = "torch channels-last (critnet fuse default)"
+
+
+def _load_average() -> str:
+    """The 1-minute load average, or ``n/a`` where /proc is absent."""
+    try:
+        with open("/proc/loadavg") as file:
+            return file.read().split()[0]
+    except OSError:
+        return "n/a"
+
+
+def session(graph: bytes, threads: int, level: str, spinning: bool = False) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.graph_optimization_level = LEVELS[level]
     options.intra_op_num_threads = threads
@@ -49,7 +66,12 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall seconds, or CPU seconds of this thread (needs --threads 1)")
     args = parser.parse_args()
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu counts this thread only: use it with --threads 1")
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     torch.set_num_threads(args.threads)
 
     channels_last = critnet.load_model(args.weights)  # as `critnet fuse` loads it on the CPU
@@ -58,34 +80,42 @@ def main() -> None:
     ir, vis = torch.rand(2, 1, 1, args.height, args.width, generator=generator)
     feeds = {"ir": ir.numpy(), "vis": vis.numpy()}
     graph = onnx_bytes(nchw)
+    sessions = {
+        "onnxruntime, graph as written (rewrite=False), level=all":
+            session(onnx_bytes(nchw, rewrite=False), args.threads, "all"),
+        "onnxruntime shipped graph, level=all spinning=on":
+            session(graph, args.threads, "all", spinning=True),
+        "onnxruntime shipped graph, level=extended": session(graph, args.threads, "extended"),
+        "onnxruntime shipped graph, level=basic": session(graph, args.threads, "basic"),
+    }
 
     shipped = OnnxRuntimeBackend(graph, args.threads)
     rows: dict[str, Callable[[], np.ndarray]] = {
         "torch NCHW eager": lambda: nchw(ir, vis).numpy(),
-        "torch channels-last (critnet fuse today)": lambda: channels_last(ir, vis).numpy(),
+        REFERENCE: lambda: channels_last(ir, vis).numpy(),
         "onnxruntime as shipped (OnnxRuntimeBackend)": lambda: shipped(ir, vis).numpy(),
     }
-    for level in LEVELS:
-        for spinning in (True, False):
-            s = session(graph, args.threads, level, spinning)
-            rows[f"onnxruntime level={level} spinning={'on' if spinning else 'off'}"] = \
-                lambda s=s: s.run(None, feeds)[0]
+    for name, s in sessions.items():
+        rows[name] = lambda s=s: s.run(None, feeds)[0]
 
+    load_before = _load_average()
     with torch.inference_mode():
         reference = nchw(ir, vis).numpy()
         times: dict[str, list[float]] = {name: [] for name in rows}
         errors = {name: float(np.abs(run() - reference).max()) for name, run in rows.items()}
         for _ in range(args.repeats):
             for name, run in rows.items():
-                start = time.perf_counter()
+                start = clock()
                 run()
-                times[name].append(time.perf_counter() - start)
+                times[name].append(clock() - start)
 
-    base = statistics.median(times["torch channels-last (critnet fuse today)"])
+    base = statistics.median(times[REFERENCE])
+    unit = "CPU s of this thread" if args.clock == "cpu" else "s"
     print(f"torch {torch.__version__}, onnxruntime {ort.__version__}, {args.threads} threads, "
-          f"{args.width}x{args.height}, median of {args.repeats} interleaved rounds")
+          f"{args.width}x{args.height}, median of {args.repeats} interleaved rounds, "
+          f"load average {load_before} before, {_load_average()} after")
     print()
-    print("| run | s per pair | speed-up vs channels-last | max abs diff vs torch |")
+    print(f"| run | {unit} per pair | speed-up vs channels-last | max abs diff vs torch |")
     print("|---|---|---|---|")
     for name, values in times.items():
         seconds = statistics.median(values)

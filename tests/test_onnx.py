@@ -14,7 +14,8 @@ from PIL import Image
 import critnet
 from critnet.backends import OnnxRuntimeBackend, make_backend
 from critnet.errors import CritnetError, InputError
-from critnet.export import export_onnx, file_sha256, read_onnx_metadata, require
+from critnet.export import export_onnx, file_sha256, onnx_bytes, read_onnx_metadata, require
+from critnet.model import build_model
 from critnet.weights import default_weights_name, resolve_weights
 
 SIZES = [(1, 17, 23), (2, 32, 48), (1, 61, 40)]  # (batch, H, W): odd, batched, portrait
@@ -48,6 +49,33 @@ def test_onnxruntime_matches_torch(exported, model, batch, height, width):
     got = OnnxRuntimeBackend(exported, threads=2)(ir, vis)
     assert got.shape == expected.shape
     assert (got - expected).abs().max().item() <= 1e-5
+
+
+def test_backend_threads_do_not_spin(exported):
+    """Shipped session settings: blocked-layout optimisations on, worker threads sleep between
+    operators (faster on a busy machine, docs/inference.md)."""
+    options = OnnxRuntimeBackend(exported, threads=2).session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.graph_optimization_level.name == "ORT_ENABLE_ALL"
+
+
+def test_sqrt_d_attention_is_refused():
+    """Its 1/sqrt(HW) scale would be traced as the example's constant: wrong at other sizes."""
+    with pytest.raises(InputError, match="cosine attention only"):
+        onnx_bytes(build_model("lite", attention_norm="sqrt_d"))
+
+
+def test_plain_trace_without_rewrite(ort, model):
+    """``rewrite=False`` traces the model as written (the attention norms as ReduceL2): still
+    the same function, for comparing against the shipped rewritten graph."""
+    import onnx
+
+    graph = onnx_bytes(model, rewrite=False)
+    assert "ReduceL2" in {node.op_type for node in onnx.load_from_string(graph).graph.node}
+    ir, vis = torch.rand(2, 1, 1, 61, 40, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        expected = model(ir, vis)
+    assert (OnnxRuntimeBackend(graph, threads=2)(ir, vis) - expected).abs().max().item() <= 1e-5
 
 
 def test_export_metadata_and_dynamic_axes(ort, tmp_path):

@@ -11,8 +11,10 @@ its default decoder. The fusion functions (:func:`critnet.fuse`, ``fuse_file``, 
   :func:`critnet.model.attention.channel_attention_map`), so the output stays within 1/255 of
   fp32. Half precision is meant for CUDA; on the CPU bf16 works (it is slower) and is what the
   tests check.
-- ``onnxruntime``: the exported graph (:mod:`critnet.export`) on onnxruntime's CPU provider, fp32
-  only. Tiled inference runs on the torch backend only.
+- ``onnxruntime``: the exported graph (:mod:`critnet.export`, traced from the rewritten form of
+  :mod:`critnet.export_form`) on onnxruntime's CPU provider at ``ORT_ENABLE_ALL`` (its blocked
+  NCHWc layout transforms are what make it fast), fp32 only. Tiled inference runs on the torch
+  backend only (the ``tile`` option is ignored here: the image is fused whole).
 """
 
 from __future__ import annotations
@@ -69,6 +71,10 @@ class OnnxRuntimeBackend(nn.Module):
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
+        # Worker threads sleep instead of spin-waiting between operators: on a busy machine
+        # spinning burns the time slices the other thread needs (1.13–1.24× faster without it at
+        # load 7-14, 1.09× at load 3-4); idle, the two were within noise (docs/inference.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         source = graph if isinstance(graph, bytes) else os.fspath(graph)
         try:
             self.session = ort.InferenceSession(source, options,

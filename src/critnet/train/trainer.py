@@ -80,7 +80,8 @@ class Trainer:
         dataset: the training crops (default: RoadScene train split under the data root); they
             are cut on ``device`` (:class:`~critnet.data.device_crops.DeviceCrops`).
         deadline: a :func:`time.monotonic` time; the first step ending after it stops the run
-            there, with a checkpoint and the weights exported (resume continues it).
+            there, with a checkpoint and the weights exported (resume continues it). For one
+            process (each torchrun rank would read its own clock).
     """
 
     def __init__(self, config: TrainConfig, out_dir: str | os.PathLike, *,

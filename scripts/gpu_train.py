@@ -217,7 +217,8 @@ def evaluate(weights: Path, args: argparse.Namespace, data: Path, scratch: Path,
 
 # -- 4. package ------------------------------------------------------------------------------
 def scores_markdown(run: dict[str, Any], results: dict[str, dict[str, Any]]) -> str:
-    lines = ["# GPU training run", "", "```json", json.dumps(run, indent=1), "```", ""]
+    facts = {k: v for k, v in run.items() if k != "history"}  # earlier runs: scores.json
+    lines = ["# GPU training run", "", "```json", json.dumps(facts, indent=1), "```", ""]
     for result in results.values():
         lines += [f"## {result['title']} ({result['pairs']} pairs, grey)", "",
                   format_table(result["mean"], result["metrics"], "markdown"), ""]

@@ -116,3 +116,18 @@ def test_recorded_decisions_in_the_shipped_configs():
     assert load_config(CONFIGS / "paper.yaml").schedule.fuse_init == "random"  # released code
     assert load_config(CONFIGS / "cpu.yaml").schedule.fuse_init == "fuse0"
     assert load_config(CONFIGS / "lambda_50.yaml").schedule.fuse_init == "fuse0"  # via base:
+
+
+def test_run_options_of_the_gpu_work_are_validated():
+    run = TrainConfig.from_dict({}).run
+    assert (run.log_every, run.precision, run.memory_format) == (1, "fp32", "auto")
+    with pytest.raises(ConfigError, match="run.log_every must be >= 1, got 0"):
+        TrainConfig.from_dict({"run": {"log_every": 0}})
+    with pytest.raises(ConfigError, match="run.checkpoint_every must be >= 1"):
+        TrainConfig.from_dict({"run": {"checkpoint_every": -3}})
+    with pytest.raises(ConfigError, match="run.precision must be one of 'fp32', 'bf16'"):
+        TrainConfig.from_dict({"run": {"precision": "fp16"}})
+    with pytest.raises(ConfigError, match="run.memory_format must be one of"):
+        TrainConfig.from_dict({"run": {"memory_format": "nhwc"}})
+    with pytest.raises(ConfigError, match="run.threads must be a positive integer"):
+        TrainConfig.from_dict({"run": {"threads": 0}})

@@ -165,3 +165,39 @@ def test_m2_sipria_grad_is_validated_and_configs_set_it():
     assert detached.schedule.m2_sipria_grad == "detached"
     assert detached.name == "cpu_m2_detached"
     assert detached.model.preset == "lite" and detached.schedule.phase_len == 60
+
+
+def test_bf16_channels_last_run_trains_logs_in_chunks_and_exports(tmp_path):
+    """``run.precision: bf16`` with ``run.memory_format: channels_last`` (the GPU settings) on
+    the CPU: every phase trains, the losses stay fp32 and finite, every step is logged once,
+    the weights export and the checkpoint resumes."""
+    import csv
+    import math
+
+    from critnet.weights import load_weights
+
+    config = TrainConfig.from_dict({
+        "model": {"preset": "lite", "overrides": {"channels": 8, "growth": 8}},
+        "data": {"crop": 16},
+        "schedule": {"epochs": 5, "phase_len": 1, "batch_size": 2},
+        "run": {"precision": "bf16", "memory_format": "channels_last", "log_every": 3,
+                "checkpoint_every": 4},
+    })
+
+    def make(**kwargs) -> Trainer:
+        dataset = RoadSceneCrops(synthetic_pairs(4, 20, 20), crop=16)
+        return Trainer(config, tmp_path, dataset=dataset, progress=False, **kwargs)
+
+    trainer = make()
+    assert trainer.model.encoder_ir.stem.weight.is_contiguous(memory_format=torch.channels_last)
+    row = trainer.train_step()
+    assert row["total"].dtype == torch.float32
+    trainer.step = 0
+    assert trainer.run()["step"] == 10
+    with (tmp_path / "log.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["step"]) for r in rows] == list(range(1, 11))
+    assert {r["phase"] for r in rows} == {"M1", "S", "M2"}
+    assert all(math.isfinite(float(r["total"])) for r in rows)
+    assert load_weights(tmp_path / "weights.safetensors").default_decoder == "fuse"
+    assert make(resume=True).step == 10

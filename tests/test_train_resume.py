@@ -24,10 +24,10 @@ CONFIG = {
 }
 
 
-def trainer(out, *, resume=False, max_steps=None, config=CONFIG) -> Trainer:
+def trainer(out, *, resume=False, max_steps=None, config=CONFIG, deadline=None) -> Trainer:
     dataset = RoadSceneCrops(synthetic_pairs(5, 32, 36), crop=24)
     return Trainer(TrainConfig.from_dict(config), out, dataset=dataset, resume=resume,
-                   max_steps=max_steps, progress=False)
+                   max_steps=max_steps, progress=False, deadline=deadline)
 
 
 def rows(out) -> list[dict[str, str]]:
@@ -85,14 +85,17 @@ def test_refuses_to_overwrite_or_resume_with_another_config(tmp_path):
 
 
 def test_resumes_a_checkpoint_written_before_an_option_existed(tmp_path):
-    """A checkpoint whose saved config lacks a later option (here ``m2_sipria_grad``) resumes
-    when the option is at its default, and is refused when it is not."""
+    """A checkpoint whose saved config lacks later options (here ``m2_sipria_grad`` and the
+    ``run`` options of the GPU work) resumes when they are at their defaults, and is refused
+    when they are not."""
     from critnet.train.checkpoint import save_checkpoint
 
     trainer(tmp_path, max_steps=1).run()
     path = tmp_path / "checkpoint.pt"
     payload = load_checkpoint(path)
     del payload["config"]["schedule"]["m2_sipria_grad"]
+    for key in ("log_every", "precision", "memory_format"):
+        del payload["config"]["run"][key]
     save_checkpoint(path, {k: v for k, v in payload.items() if k not in ("format", "version")})
     assert trainer(tmp_path, resume=True).step == 1
     detached = {**CONFIG, "schedule": {**CONFIG["schedule"], "m2_sipria_grad": "detached"}}
@@ -139,3 +142,33 @@ def test_train_without_data_says_where_the_data_must_be(capsys, tmp_path, monkey
     code, out, _ = run_cli(capsys, "train", "--help")
     assert code == 0
     assert "CRITNET_DATA" in out and "data.root" in out and "roadscene" in out
+
+
+def test_deadline_stop_and_chunked_log_resume_to_the_uninterrupted_run(tmp_path):
+    """A run past its deadline stops at a checkpoint with the weights exported; resumed with the
+    loss terms fetched every 5 steps it ends where a run logging every step ends, with the
+    same log rows."""
+    import time
+
+    chunked = {**CONFIG, "run": {"checkpoint_every": 4, "log_every": 5}}
+    straight = trainer(tmp_path / "straight")
+    straight.run()
+
+    out = tmp_path / "stopped"
+    summary = trainer(out, config=chunked, deadline=time.monotonic()).run()
+    assert summary["stopped_at_deadline"] and summary["step"] == 1
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 1
+    assert (out / "weights.safetensors").is_file() and [r["step"] for r in rows(out)] == ["1"]
+    resumed = trainer(out, config=chunked, resume=True)
+    summary = resumed.run()
+    assert summary["step"] == 15 and not summary["stopped_at_deadline"]
+    for name, value in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], value, rtol=0, atol=1e-6)
+    a, b = rows(tmp_path / "straight"), rows(out)
+    assert [r["step"] for r in b] == [str(i) for i in range(1, 16)]
+    for ra, rb in zip(a, b, strict=True):
+        assert ra["phase"] == rb["phase"]
+        for key in ("total", "mit", "inter", "ir_sipria"):
+            assert (ra[key] == "") == (rb[key] == "")
+            if ra[key]:
+                assert float(ra[key]) == pytest.approx(float(rb[key]), rel=1e-5)

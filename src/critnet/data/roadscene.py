@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +66,16 @@ def load_gray_pair(root: str | os.PathLike, stem: str) -> GrayPair:
     return GrayPair(stem, ir, vis, histogram_contrast(ir), histogram_contrast(vis))
 
 
+@dataclass(frozen=True)
+class CropWindow:
+    """One sample's crop: top-left corner and horizontal / vertical flips."""
+
+    top: int
+    left: int
+    flip_h: bool
+    flip_v: bool
+
+
 class RoadSceneCrops:
     """Random crops of preloaded grey pairs; ``sample(epoch, index)`` is deterministic.
 
@@ -96,13 +106,20 @@ class RoadSceneCrops:
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def sample(self, epoch: int, index: int) -> dict[str, Tensor]:
-        pair = self.pairs[index]
+    def window(self, epoch: int, index: int) -> CropWindow:
+        """Where pair ``index`` is cut in ``epoch``: drawn from a generator seeded by
+        ``(seed, epoch, index)`` (top, left, then the two flips)."""
         rng = np.random.default_rng([self.seed, epoch, index])
-        height, width = pair.ir.shape
+        height, width = self.pairs[index].ir.shape
         top = int(rng.integers(0, height - self.crop + 1))
         left = int(rng.integers(0, width - self.crop + 1))
-        flip_h, flip_v = (bool(b) for b in rng.integers(0, 2, size=2)) if self.flips else (0, 0)
+        flip_h, flip_v = (bool(b) for b in rng.integers(0, 2, size=2)) if self.flips else (
+            False, False)
+        return CropWindow(top, left, flip_h, flip_v)
+
+    def sample(self, epoch: int, index: int) -> dict[str, Tensor]:
+        pair = self.pairs[index]
+        top, left, flip_h, flip_v = astuple(self.window(epoch, index))
         out = {}
         for key, array, scale in (("ir", pair.ir, 255.0), ("vis", pair.vis, 255.0),
                                   ("sal_ir", pair.sal_ir, 1.0), ("sal_vis", pair.sal_vis, 1.0)):

@@ -118,16 +118,48 @@ class AblationSection:
     mptp: bool = True
 
 
+Precision = Literal["fp32", "bf16"]
+MemoryFormat = Literal["auto", "channels_last", "contiguous"]
+
+
 @dataclass(frozen=True)
 class RunSection:
-    """Seed, checkpoint interval (steps), optional TensorBoard, default device
-    (``auto`` = CUDA when available) and CPU threads (``None`` = torch's default)."""
+    """How a run executes (none of these changes what is trained; docs/training.md).
+
+    Attributes:
+        seed: seeds the model's initialisation, the sampler and the crops.
+        checkpoint_every: steps between checkpoints (also at every block end and the end).
+        tensorboard: also write TensorBoard scalars.
+        device: default device (``auto`` = CUDA when available).
+        threads: CPU threads (``None`` = torch's default).
+        log_every: steps between fetches of the loss terms from the device (one transfer for
+            all of them); ``log.csv`` still gets one row per step, written in chunks. ``1``
+            (default) reads them every step; on a GPU a larger value (e.g. 100) keeps the host
+            from waiting for the device each step.
+        precision: ``fp32`` or ``bf16`` (the forward pass and the losses' inputs under bf16
+            autocast; the attention statistics, the fusion decoders and the losses stay fp32).
+        memory_format: ``channels_last`` or ``contiguous`` (NCHW) for the model and its
+            features; ``auto``: channels-last on CUDA, NCHW on the CPU.
+    """
 
     seed: int = 0
     checkpoint_every: int = 200
     tensorboard: bool = False
     device: str = "auto"
     threads: int | None = None
+    log_every: int = 1
+    precision: Precision = "fp32"
+    memory_format: MemoryFormat = "auto"
+
+    def __post_init__(self) -> None:
+        for key in ("checkpoint_every", "log_every"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"config key run.{key} must be >= 1, got {getattr(self, key)}")
+        if self.threads is not None and (isinstance(self.threads, bool)
+                                         or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise ConfigError(f"config key run.threads must be a positive integer or null, "
+                              f"got {self.threads!r}")
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,23 @@
 loss terms.
 
 Each function returns a dict of scalar loss tensors; ``"total"`` is the one to back-propagate.
-Frozen parts run under ``torch.no_grad()`` so no backward work is wasted on them.
+Frozen parts run under ``torch.no_grad()`` so no backward work is wasted on them. Under bf16
+autocast (``run.precision: bf16``) the losses are still computed in fp32, from the network
+outputs cast to fp32 (:func:`fp32_losses`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import fields, replace
 from typing import Literal
 
 import torch
 from torch import Tensor
 
 from critnet.losses import interaction_loss, mit_loss, sipria_loss
-from critnet.model import CRITNet
+from critnet.model import CRITNet, SipriaOutputs
 from critnet.saliency import saliency_weights
 from critnet.train.config import LossSection, SipriaGrad
 
@@ -22,6 +27,19 @@ Batch = dict[str, Tensor]
 
 def _weights(batch: Batch, loss: LossSection) -> tuple[Tensor, Tensor]:
     return saliency_weights(batch["sal_ir"], batch["sal_vis"], loss.saliency_weights)
+
+
+@contextmanager
+def fp32_losses(like: Tensor) -> Iterator[None]:
+    """Autocast off on ``like``'s device: the losses (kornia's Laplacian is a convolution) run in
+    fp32 whatever the forward pass ran in."""
+    with torch.autocast(like.device.type, enabled=False):
+        yield
+
+
+def _fp32(outputs: SipriaOutputs) -> SipriaOutputs:
+    """A SIPRIA's outputs as fp32 (bf16 under autocast)."""
+    return replace(outputs, **{f.name: getattr(outputs, f.name).float() for f in fields(outputs)})
 
 
 def _prefixed(prefix: str, terms: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -33,7 +51,8 @@ def phase_m1(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Tenso
     ir, vis = batch["ir"], batch["vis"]
     f_vis_ir, f_ir_vis = model.transfer(ir, vis)
     fused = model.decode("fuse0", f_vis_ir, f_ir_vis)
-    terms = mit_loss(fused, ir, vis, *_weights(batch, loss), loss.lambda_jg)
+    with fp32_losses(ir):
+        terms = mit_loss(fused.float(), ir, vis, *_weights(batch, loss), loss.lambda_jg)
     return {**terms, "total": terms["mit"]}
 
 
@@ -50,7 +69,8 @@ def phase_m2(model: CRITNet, batch: Batch, loss: LossSection,
     else:
         s_ir, s_vis = model.sipria_ir(f_vis_ir), model.sipria_vis(f_ir_vis)
     fused = model.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
-    terms = mit_loss(fused, ir, vis, *_weights(batch, loss), loss.lambda_jg)
+    with fp32_losses(ir):
+        terms = mit_loss(fused.float(), ir, vis, *_weights(batch, loss), loss.lambda_jg)
     return {**terms, "total": terms["mit"]}
 
 
@@ -73,10 +93,12 @@ def phase_s(model: CRITNet, batch: Batch, loss: LossSection,
             label = model.decode("fuse0", f_vis_ir, f_ir_vis)
         else:
             label = model.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
-    terms_ir = sipria_loss(s_ir, ir, vis, w_ir, w_vis, loss.lambda_edge)
-    terms_vis = sipria_loss(s_vis, ir, vis, w_ir, w_vis, loss.lambda_edge)
-    inter = interaction_loss(label, s_ir.image, s_vis.image)
-    total = terms_ir["sipria"] + terms_vis["sipria"] + loss.inter_weight * inter
+    with fp32_losses(ir):
+        s_ir, s_vis = _fp32(s_ir), _fp32(s_vis)
+        terms_ir = sipria_loss(s_ir, ir, vis, w_ir, w_vis, loss.lambda_edge)
+        terms_vis = sipria_loss(s_vis, ir, vis, w_ir, w_vis, loss.lambda_edge)
+        inter = interaction_loss(label.float(), s_ir.image, s_vis.image)
+        total = terms_ir["sipria"] + terms_vis["sipria"] + loss.inter_weight * inter
     return {**_prefixed("ir", terms_ir), **_prefixed("vis", terms_vis), "inter": inter,
             "total": total}
 
@@ -90,10 +112,13 @@ def phase_joint(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Te
     s_ir = model.sipria_ir(f_vis_ir)
     s_vis = model.sipria_vis(f_ir_vis)
     fused = model.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
-    terms = mit_loss(fused, ir, vis, w_ir, w_vis, loss.lambda_jg)
-    terms_ir = sipria_loss(s_ir, ir, vis, w_ir, w_vis, loss.lambda_edge)
-    terms_vis = sipria_loss(s_vis, ir, vis, w_ir, w_vis, loss.lambda_edge)
-    inter = interaction_loss(fused, s_ir.image, s_vis.image)
-    total = terms["mit"] + terms_ir["sipria"] + terms_vis["sipria"] + loss.inter_weight * inter
+    with fp32_losses(ir):
+        fused, s_ir, s_vis = fused.float(), _fp32(s_ir), _fp32(s_vis)
+        terms = mit_loss(fused, ir, vis, w_ir, w_vis, loss.lambda_jg)
+        terms_ir = sipria_loss(s_ir, ir, vis, w_ir, w_vis, loss.lambda_edge)
+        terms_vis = sipria_loss(s_vis, ir, vis, w_ir, w_vis, loss.lambda_edge)
+        inter = interaction_loss(fused, s_ir.image, s_vis.image)
+        total = (terms["mit"] + terms_ir["sipria"] + terms_vis["sipria"]
+                 + loss.inter_weight * inter)
     return {**terms, **_prefixed("ir", terms_ir), **_prefixed("vis", terms_vis), "inter": inter,
             "total": total}

@@ -14,6 +14,7 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
+from critnet.data.device_crops import DeviceCrops
 from critnet.data.roadscene import RoadSceneCrops
 from critnet.errors import ConfigError, InputError
 from critnet.model import CRITNet, build_model
@@ -76,23 +77,36 @@ class Trainer:
         resume: continue from ``out_dir/checkpoint.pt``.
         max_steps: stop once the global step reaches this (a checkpoint is written there).
         progress: show a tqdm progress bar (rank 0).
-        dataset: the training crops (default: RoadScene train split under the data root).
+        dataset: the training crops (default: RoadScene train split under the data root); they
+            are cut on ``device`` (:class:`~critnet.data.device_crops.DeviceCrops`).
+        deadline: a :func:`time.monotonic` time; the first step ending after it stops the run
+            there, with a checkpoint and the weights exported (resume continues it). For one
+            process (each torchrun rank would read its own clock).
     """
 
     def __init__(self, config: TrainConfig, out_dir: str | os.PathLike, *,
                  device: torch.device | str = "cpu", context: DistContext | None = None,
                  resume: bool = False, max_steps: int | None = None, progress: bool = True,
-                 dataset: RoadSceneCrops | None = None) -> None:
+                 dataset: RoadSceneCrops | None = None, deadline: float | None = None
+                 ) -> None:
         self.config = config
         self.out_dir = Path(out_dir)
         self.device = torch.device(device)
         self.context = context or DistContext()
         self.max_steps = max_steps
+        self.deadline = deadline
         self.progress = progress
         if config.run.threads:
             torch.set_num_threads(config.run.threads)
+        if self.device.type == "cuda":
+            # convolutions may use TF32 (PyTorch's default for cuDNN); matmuls (the attention
+            # statistics Q·Kᵀ) stay full fp32
+            torch.backends.cudnn.allow_tf32 = True
+            torch.backends.cudnn.benchmark = True
         torch.manual_seed(config.run.seed)
         self.model = build_model(config.model.preset, **config.model_overrides()).to(self.device)
+        if _channels_last(config.run.memory_format, self.device):
+            self.model = self.model.to(memory_format=torch.channels_last)
         broadcast_parameters(self.model, self.context)
         self.optimizers = build_optimizers(self.model, config)
         s = config.schedule
@@ -103,6 +117,7 @@ class Trainer:
             dataset = RoadSceneCrops.from_root(root / "roadscene", "train", crop=config.data.crop,
                                                flips=config.data.flips, seed=config.run.seed)
         self.dataset = dataset
+        self.batches = DeviceCrops(dataset, self.device)
         self.sampler = DistributedSampler(range(len(dataset)), num_replicas=self.context.world_size,
                                           rank=self.context.rank, shuffle=True,
                                           seed=config.run.seed, drop_last=False)
@@ -110,6 +125,7 @@ class Trainer:
         self.total_steps = s.epochs * self.steps_per_epoch
         self.step = 0
         self.wall_time = 0.0
+        self.stopped_at_deadline = False
         self._epoch_cache: tuple[int, list[int]] | None = None
         self._active: Block | None = None
         checkpoint = self.out_dir / CHECKPOINT_NAME
@@ -141,11 +157,12 @@ class Trainer:
             "sampler": {"seed": self.config.run.seed, "epoch": epoch, "position": position},
         }
 
-    def save(self, *, block_end: Block | None = None) -> None:
-        """Checkpoint (rank 0); at a block's end or the run's end also export the weights."""
+    def save(self, *, block_end: Block | None = None, final: bool = False) -> None:
+        """Checkpoint (rank 0); at a block's end or the run's end (``final``: also a stop at
+        the deadline) also export the weights."""
         if self.context.is_main:
             save_checkpoint(self.out_dir / CHECKPOINT_NAME, self.state())
-            if block_end is not None or self.step >= self._stop:
+            if block_end is not None or final or self.step >= self._stop:
                 meta = {"config_name": self.config.name, "step": str(self.step),
                         "epoch": str(self.step // self.steps_per_epoch),
                         "wall_time_s": f"{self.wall_time:.1f}"}
@@ -187,6 +204,12 @@ class Trainer:
         return self._epoch_cache[1][position * size:(position + 1) * size]
 
     def _losses(self, block: Block, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        bf16 = self.config.run.precision == "bf16"
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+            return self._phase_losses(block, batch)
+
+    def _phase_losses(self, block: Block, batch: dict[str, torch.Tensor]
+                      ) -> dict[str, torch.Tensor]:
         loss = self.config.loss
         if block.kind == "M1":
             return objectives.phase_m1(self.model, batch, loss)
@@ -198,7 +221,8 @@ class Trainer:
         return objectives.phase_joint(self.model, batch, loss)
 
     def train_step(self) -> dict[str, Any]:
-        """Run the step at ``self.step`` and advance; returns the log row."""
+        """Run the step at ``self.step`` and advance; returns the log row, its loss terms as
+        0-d tensors still on the device (:func:`fetch_rows` reads them)."""
         s = self.config.schedule
         epoch, position = divmod(self.step, self.steps_per_epoch)
         block = block_at(self.blocks, epoch)
@@ -210,8 +234,7 @@ class Trainer:
         for name in block.optimizers:
             for group in self.optimizers[name].param_groups:
                 group["lr"] = bases[name] * factor
-        batch = {k: v.to(self.device, non_blocking=True)
-                 for k, v in self.dataset.batch(epoch, self._indices(epoch, position)).items()}
+        batch = self.batches.batch(epoch, self._indices(epoch, position))
         terms = self._losses(block, batch)
         for optimizer in self.optimizers.values():
             optimizer.zero_grad(set_to_none=True)
@@ -222,7 +245,7 @@ class Trainer:
         self.step += 1
         return {"step": self.step, "epoch": epoch, "block": block.index, "phase": block.kind,
                 "lr": bases[block.optimizers[0]] * factor,
-                **{k: float(v.detach()) for k, v in terms.items()}}
+                **{k: v.detach() for k, v in terms.items()}}
 
     # -- the run -------------------------------------------------------------------------------
     @property
@@ -232,7 +255,10 @@ class Trainer:
         return min(self.total_steps, self.max_steps)
 
     def run(self) -> dict[str, Any]:
-        """Train until the schedule ends (or ``max_steps``); returns a short summary."""
+        """Train until the schedule ends (or ``max_steps``, or the deadline); returns a short
+        summary. The loss terms are fetched from the device every ``run.log_every`` steps and
+        before every checkpoint, so ``log.csv`` on disk always holds every row up to the
+        checkpoint's step."""
         main = self.context.is_main
         log = None
         if main:
@@ -245,8 +271,9 @@ class Trainer:
                           tensorboard=self.config.run.tensorboard)
         bar = tqdm(total=self._stop, initial=self.step, disable=not (main and self.progress),
                    dynamic_ncols=True, unit="step")
-        every = self.config.run.checkpoint_every
+        every, log_every = self.config.run.checkpoint_every, self.config.run.log_every
         start_step, started = self.step, time.perf_counter()
+        pending: list[dict[str, Any]] = []
         last_row: dict[str, Any] = {}
         try:
             self.model.train()
@@ -255,19 +282,32 @@ class Trainer:
                 row = self.train_step()
                 self.wall_time += time.perf_counter() - tick
                 row["wall_time"] = round(self.wall_time, 3)
-                last_row = row
+                pending.append(row)
                 block = block_at(self.blocks, row["epoch"])
                 block_done = self.step == block.end * self.steps_per_epoch
-                if log is not None:
-                    log.write(row, flush=self.step % 20 == 0)
+                late = self.deadline is not None and time.monotonic() >= self.deadline
+                checkpoint = (block_done or self.step % every == 0 or self.step >= self._stop
+                              or late)
+                if not (checkpoint or self.step % log_every == 0):
+                    continue
+                tick = time.perf_counter()
+                rows = fetch_rows(pending)  # waits for the device
+                self.wall_time += time.perf_counter() - tick
+                pending, last_row = [], rows[-1]
+                for done in rows:
+                    if log is not None:
+                        log.write(done, flush=done["step"] % 20 == 0)
                 bar.set_description(f"{block.kind} block {block.index}/{len(self.blocks) - 1} "
                                     f"ep {row['epoch']}")
-                bar.set_postfix(_postfix(row), refresh=False)
-                bar.update(1)
-                if block_done or self.step % every == 0 or self.step >= self._stop:
+                bar.set_postfix(_postfix(last_row), refresh=False)
+                bar.update(len(rows))
+                if checkpoint:
                     if log is not None:
                         log.sync()  # every row up to the checkpoint's step is on disk
-                    self.save(block_end=block if block_done else None)
+                    self.save(block_end=block if block_done else None, final=late)
+                if late:
+                    self.stopped_at_deadline = self.step < self._stop
+                    break
         finally:
             bar.close()
             if log is not None:
@@ -276,7 +316,25 @@ class Trainer:
             plot_losses(self.out_dir / "log.csv", self.out_dir / "losses.png")
         steps = self.step - start_step
         return {"step": self.step, "total_steps": self.total_steps, "steps_run": steps,
-                "seconds": time.perf_counter() - started, "last": last_row}
+                "seconds": time.perf_counter() - started, "last": last_row,
+                "stopped_at_deadline": self.stopped_at_deadline}
+
+
+def fetch_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with their tensor values (the loss terms) replaced by Python floats, read from
+    the device in one transfer."""
+    keys = [[k for k, v in row.items() if isinstance(v, torch.Tensor)] for row in rows]
+    tensors = [row[k].float().reshape(1) for row, ks in zip(rows, keys, strict=True) for k in ks]
+    if not tensors:
+        return rows
+    values = iter(torch.cat(tensors).cpu().tolist())
+    return [{**row, **{k: next(values) for k in ks}} for row, ks in zip(rows, keys, strict=True)]
+
+
+def _channels_last(memory_format: str, device: torch.device) -> bool:
+    """Whether ``run.memory_format`` means channels-last on ``device``."""
+    return memory_format == "channels_last" or (memory_format == "auto"
+                                               and device.type == "cuda")
 
 
 def _with_defaults(saved: dict[str, Any]) -> dict[str, Any] | None:

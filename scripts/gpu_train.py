@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -179,7 +180,9 @@ def prescore(ds: Dataset, methods: list[Method], fused: dict[str, dict[str, Path
             jobs.append((stem, ir, vis, todo, metrics))
     if not jobs:
         return
-    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+    # spawn, not fork: this process holds a CUDA context and threads by now
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
         for stem, values in pool.map(_score_job, jobs):
             for name, row in values.items():
                 cache.update({(name, stem, k): (v, sources[name]) for k, v in row.items()})

@@ -207,6 +207,10 @@ def test_resolve_tile_auto_tiles_only_when_needed():
     assert tiled.resolve_tile("auto", model, shape, available=10**6 * per_pixel * 4) is None
     size = tiled.resolve_tile("auto", model, shape, available=10**6 * per_pixel)
     assert isinstance(size, int) and 64 <= size < 1000
+    big = 8000 * 6000  # a frame that never fits: the tile shrinks with the free memory
+    roomy = tiled.resolve_tile("auto", model, (1, 1, 6000, 8000), available=big * per_pixel)
+    tight = tiled.resolve_tile("auto", model, (1, 1, 6000, 8000), available=10**6 * per_pixel)
+    assert 64 <= tight < roomy
     assert tiled.resolve_tile("off", model, shape) is None
     assert tiled.resolve_tile("96", model, shape) == 96
     for bad in ("0", "big", 2.5, -3):

@@ -215,7 +215,11 @@ def _tiled(model: CRITNet, ir: Tensor, vis: Tensor, tile: int, decoder: Decoder,
 
 #: ``auto`` tiles when the untiled forward's estimated peak exceeds this share of free memory.
 AUTO_SHARE = 0.5
-#: ``auto`` sizes tiles so that one tile's forward needs about this much memory.
+#: ``auto`` sizes tiles so that one tile's forward needs about this much memory, or a quarter
+#: of the free memory if that is less. Larger tiles save little: the halos cost 4–8 % at tiles
+#: of 374–742 px (``paper`` / ``lite``), while the first pass's encoders cost ~58 % at any size
+#: (docs/inference.md, "Tiled inference"). This keeps ``lite`` 4096² under 2 GB and ``paper``
+#: under 4 GB.
 AUTO_TILE_BYTES = 512 * 2**20
 
 
@@ -246,7 +250,8 @@ def resolve_tile(
 
     Args:
         tile: ``"auto"`` (tile only when the estimated untiled peak exceeds ``AUTO_SHARE`` of
-            the available memory), ``"off"`` / ``None`` (never), or a size N >= 1 (also as a
+            the available memory, in tiles of about ``AUTO_TILE_BYTES`` or a quarter of the
+            available memory), ``"off"`` / ``None`` (never), or a size N >= 1 (also as a
             string, as the CLI gives it).
         available: bytes of free memory (default: :func:`available_bytes`).
 
@@ -269,4 +274,5 @@ def resolve_tile(
     if per_pixel * height * width <= AUTO_SHARE * free:
         return None
     _, halo = halos(model, model.default_decoder)
-    return max(64, math.isqrt(AUTO_TILE_BYTES // per_pixel) - 2 * halo)
+    budget = min(AUTO_TILE_BYTES, free // 4)
+    return max(64, math.isqrt(budget // per_pixel) - 2 * halo)

@@ -130,7 +130,7 @@ def attention_maps(
         ``sip_maps`` is ``(maps of sipria_ir, maps of sipria_vis)``.
     """
     batch, channels = moments.shape[0], model.config.channels
-    probe = torch.eye(2 * channels, 2 * channels + 1, dtype=torch.float64)
+    probe = torch.eye(2 * channels, 2 * channels + 1, dtype=torch.float64, device=moments.device)
     probe = probe.expand(batch, -1, -1).unsqueeze(2)  # B×2C×1×(2C+1), pixel j = e_j, last 0
     f_ir, f_vis = probe[:, :channels], probe[:, channels:]
     mrl_maps = sip_maps = None

@@ -18,6 +18,11 @@ the untiled network's; inside the image a halo of at least the receptive radius 
 pixel exact. The result equals the untiled forward to float32 rounding: the untiled attention
 sums are float32 over blocks of pixels added in float64 (``attention.SUM_BLOCK``), the tiled
 ones float64, and both stay within 1e-6 of a float64 forward.
+
+The encoders run in both passes (recomputed, not cached). Measured at 512² (``lite``, one
+thread, CPU time; docs/inference.md, "Tiled inference"): two passes cost 1.00× the untiled
+forward (three passes did 1.43×); a float32 feature cache would cost 0.80× but 2C floats per
+pixel (2.1 GB ``lite``, 8.6 GB ``paper`` at 4096²) in RAM, or as much disk traffic per frame.
 """
 
 from __future__ import annotations

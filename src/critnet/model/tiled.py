@@ -19,10 +19,11 @@ pixel exact. The result equals the untiled forward to float32 rounding: the unti
 sums are float32 over blocks of pixels added in float64 (``attention.SUM_BLOCK``), the tiled
 ones float64, and both stay within 1e-6 of a float64 forward.
 
-The encoders run in both passes (recomputed, not cached). Measured at 512² (``lite``, one
-thread, CPU time; docs/inference.md, "Tiled inference"): two passes cost 1.00× the untiled
-forward (three passes did 1.43×); a float32 feature cache would cost 0.80× but 2C floats per
-pixel (2.1 GB ``lite``, 8.6 GB ``paper`` at 4096²) in RAM, or as much disk traffic per frame.
+The encoders run in both passes (recomputed, not cached). Measured at 1024² (``lite``, one
+thread, CPU time; docs/inference.md, "Tiled inference"): two passes cost 0.98× the untiled
+forward with 512-px tiles and 0.71× with 256-px tiles (three passes did 1.44×); a float32
+feature cache would cost 0.68× but 2C floats per pixel (2.1 GB ``lite``, 8.6 GB ``paper`` at
+4096²) in RAM, or as much disk traffic per frame.
 """
 
 from __future__ import annotations
@@ -220,11 +221,12 @@ def _tiled(model: CRITNet, ir: Tensor, vis: Tensor, tile: int, decoder: Decoder,
 
 #: ``auto`` tiles when the untiled forward's estimated peak exceeds this share of free memory.
 AUTO_SHARE = 0.5
-#: ``auto`` sizes tiles so that one tile's forward needs about this much memory, or a quarter
-#: of the free memory if that is less. Larger tiles save little: the halos cost 4–8 % at tiles
-#: of 374–742 px (``paper`` / ``lite``), while the first pass's encoders cost ~58 % at any size
-#: (docs/inference.md, "Tiled inference"). This keeps ``lite`` 4096² under 2 GB and ``paper``
-#: under 4 GB.
+#: ``auto``'s tile core, in pixels: smaller tiles keep their features in cache, which matters
+#: more than the halos they recompute. At 1024² (``lite``, one thread, CPU time) 256-px tiles
+#: cost 0.71× the untiled forward and 512-px tiles 0.98× (docs/inference.md, "Tiled inference").
+AUTO_TILE = 256
+#: ... and no larger than one tile's forward needing this much memory, or a quarter of the free
+#: memory if that is less (``lite`` 4096² stays under 2 GB, ``paper`` under 4 GB).
 AUTO_TILE_BYTES = 512 * 2**20
 
 
@@ -255,9 +257,9 @@ def resolve_tile(
 
     Args:
         tile: ``"auto"`` (tile only when the estimated untiled peak exceeds ``AUTO_SHARE`` of
-            the available memory, in tiles of about ``AUTO_TILE_BYTES`` or a quarter of the
-            available memory), ``"off"`` / ``None`` (never), or a size N >= 1 (also as a
-            string, as the CLI gives it).
+            the available memory, in ``AUTO_TILE`` tiles, smaller where one tile would need
+            more than ``AUTO_TILE_BYTES`` or a quarter of the available memory), ``"off"`` /
+            ``None`` (never), or a size N >= 1 (also as a string, as the CLI gives it).
         available: bytes of free memory (default: :func:`available_bytes`).
 
     Raises:
@@ -280,4 +282,4 @@ def resolve_tile(
         return None
     _, halo = halos(model, model.default_decoder)
     budget = min(AUTO_TILE_BYTES, free // 4)
-    return max(64, math.isqrt(budget // per_pixel) - 2 * halo)
+    return max(64, min(AUTO_TILE, math.isqrt(budget // per_pixel) - 2 * halo))

@@ -12,7 +12,7 @@ from torch import nn
 from critnet.api import fuse_arrays
 from critnet.errors import InputError
 from critnet.io import read_image
-from critnet.model import build_model, tiled
+from critnet.model import attention, build_model, tiled
 from critnet.model.tiled import conv_radius, tile_cores, tiled_forward
 
 
@@ -99,13 +99,13 @@ def test_output_halo_one_short_is_not_exact(monkeypatch):
     assert _max_error(model, (16, 16), tile=8) > 1e-4
 
 
-def _tiled_mrl_products(model: nn.Module, ir, vis, tile: int, halo: int) -> torch.Tensor:
+def _tiled_moments(model: nn.Module, ir, vis, tile: int, halo: int) -> torch.Tensor:
     height, width = ir.shape[-2:]
     total = 0
     for core in tile_cores(height, width, tile):
         window = tiled.with_halo(core, halo, height, width)
         f_ir, f_vis = (tiled.crop(f, window, core) for f in tiled._encode(model, ir, vis, window))
-        total = total + model.mrl.statistics(f_ir, f_vis)[0].products
+        total = total + tiled.feature_moments(f_ir, f_vis)
     return total
 
 
@@ -115,12 +115,53 @@ def test_statistics_halo_is_exact_and_needed():
     stats_halo, _ = tiled.halos(model, "fuse")
     ir, vis = _pair(16, 16)
     with torch.inference_mode():
-        whole = model.mrl.statistics(*tiled._encode(model, ir, vis, (0, 16, 0, 16)))[0].products
-        exact = _tiled_mrl_products(model, ir, vis, 8, stats_halo)
-        short = _tiled_mrl_products(model, ir, vis, 8, stats_halo - 1)
+        whole = tiled.feature_moments(*tiled._encode(model, ir, vis, (0, 16, 0, 16)))
+        exact = _tiled_moments(model, ir, vis, 8, stats_halo)
+        short = _tiled_moments(model, ir, vis, 8, stats_halo - 1)
     scale = whole.abs().max().item()
-    assert (exact - whole).abs().max().item() <= 1e-5 * scale
+    assert (exact - whole).abs().max().item() <= 1e-6 * scale
     assert (short - whole).abs().max().item() > 1e-3 * scale
+
+
+@pytest.mark.parametrize(("preset", "options"), [
+    ("lite", {}),
+    ("lite", {"mit": False}),
+    ("lite", {"attention_norm": "sqrt_d"}),
+    ("paper", {}),
+])
+def test_attention_maps_from_moments_are_the_untiled_maps(preset, options):
+    """Every map follows from ``Σ z zᵀ`` (the affine probe): MRL's, then both SIPs'."""
+    torch.manual_seed(8)
+    model = _model(preset, **options)
+    ir, vis = _pair(12, 10, batch=2)
+    with torch.inference_mode():
+        f_ir, f_vis = tiled._encode(model, ir, vis, (0, 12, 0, 10))
+        mrl_maps, sip_maps = tiled.attention_maps(
+            model, tiled.feature_moments(f_ir, f_vis), 120, "fuse")
+        expected = []
+        if model.mrl is not None:
+            expected += [model.mrl.vis_to_ir.attention_map(f_ir, f_ir),
+                         model.mrl.ir_to_vis.attention_map(f_vis, f_vis)]
+            f_ir, f_vis = model.mrl(f_ir, f_vis)
+        for sipria, features in ((model.sipria_ir, f_ir), (model.sipria_vis, f_vis)):
+            grp1, grp2 = sipria.groups(features)
+            expected += [sipria.grp2_from_grp1.attention_map(grp2, grp1),
+                         sipria.grp1_from_grp2.attention_map(grp1, grp2)]
+    got = [*(mrl_maps or ()), *sip_maps[0], *sip_maps[1]]
+    assert len(got) == len(expected) == (6 if model.mrl is not None else 4)
+    for a, b in zip(got, expected, strict=True):
+        assert a.dtype == torch.float32 and a.shape == b.shape
+        # the untiled map is fp32 from fp32 sums; sqrt_d's unscaled logits here reach ~1e2
+        assert (a - b).abs().max().item() <= 1e-5
+
+
+def test_tiled_equals_untiled_beyond_one_sum_block():
+    """Over more than ``SUM_BLOCK`` pixels; one fp32 sum over the whole frame was off by 1.4e-5
+    at 512² (the tiled result was the accurate one)."""
+    torch.manual_seed(9)
+    model = _model("lite")
+    assert 160 * 192 > attention.SUM_BLOCK
+    assert _max_error(model, (160, 192), tile=64) <= 1e-6
 
 
 def _probed_radius(module: nn.Module, channels: int) -> int:
@@ -166,6 +207,10 @@ def test_resolve_tile_auto_tiles_only_when_needed():
     assert tiled.resolve_tile("auto", model, shape, available=10**6 * per_pixel * 4) is None
     size = tiled.resolve_tile("auto", model, shape, available=10**6 * per_pixel)
     assert isinstance(size, int) and 64 <= size < 1000
+    big = 8000 * 6000  # a frame that never fits: the tile shrinks with the free memory
+    roomy = tiled.resolve_tile("auto", model, (1, 1, 6000, 8000), available=big * per_pixel)
+    tight = tiled.resolve_tile("auto", model, (1, 1, 6000, 8000), available=10**5 * per_pixel)
+    assert roomy == tiled.AUTO_TILE and 64 <= tight < roomy
     assert tiled.resolve_tile("off", model, shape) is None
     assert tiled.resolve_tile("96", model, shape) == 96
     for bad in ("0", "big", 2.5, -3):

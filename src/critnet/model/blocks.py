@@ -89,8 +89,9 @@ class ConvTanh(nn.Module):
 class FusionDecoder(nn.Module):
     """``D_fuse`` / ``D_fuse0`` (Eq. 11): conv3×3(→C) + LeakyReLU(0.2) + conv3×3(C→1) + tanh.
 
-    Always runs in fp32, also under bf16/fp16 autocast: a bf16 output alone is off by up to
-    0.5/255 (8-bit mantissa), and the whole bf16 network by 1.3/255 instead of 0.8/255.
+    Always runs in fp32 (float64 inputs stay float64), also under bf16/fp16 autocast: a bf16
+    output alone is off by up to 0.5/255 (8-bit mantissa), and the whole bf16 network by 1.3/255
+    instead of 0.8/255.
     """
 
     def __init__(self, in_channels: int, channels: int) -> None:
@@ -101,4 +102,4 @@ class FusionDecoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         with torch.autocast(x.device.type, enabled=False):
-            return torch.tanh(self.body(x.float()))
+            return torch.tanh(self.body(x.to(torch.promote_types(x.dtype, torch.float32))))

@@ -68,13 +68,12 @@ class Sipria(nn.Module):
         half = features.shape[1] // 2
         return shuffled[:, :half], shuffled[:, half:]
 
-    def statistics(self, features: Tensor) -> tuple[AttentionStatistics, ...]:
-        """The pixel sums of SIP's two maps (``Q_grp2 K_grp1ᵀ``, ``Q_grp1 K_grp2ᵀ``)."""
-        return self._sip_statistics(*self.groups(features))
-
-    def _sip_statistics(self, grp1: Tensor, grp2: Tensor) -> tuple[AttentionStatistics, ...]:
-        return (self.grp2_from_grp1.statistics(grp2, grp1),
-                self.grp1_from_grp2.statistics(grp1, grp2))
+    def projections(self, features: Tensor) -> tuple[tuple[Tensor, Tensor], ...]:
+        """``((Q_grp2, K_grp1), (Q_grp1, K_grp2))``: the Q and K of SIP's two maps, from the
+        same sources as :meth:`forward`."""
+        grp1, grp2 = self.groups(features)
+        return (self.grp2_from_grp1.projections(grp2, grp1),
+                self.grp1_from_grp2.projections(grp1, grp2))
 
     def maps(self, stats: tuple[AttentionStatistics, ...]) -> tuple[Tensor, Tensor]:
         """SIP's two B×(C/2)×(C/2) maps from their pixel sums."""

@@ -2,32 +2,40 @@
 
 The network's only non-local operations are the channel attentions (MRL, and SIP in each
 SIPRIA). Their C×C maps are functions of sums over pixels (:class:`AttentionStatistics`), and
-everything else is convolutions of finite reach. So:
+everything else is convolutions of finite reach. Every Q and K those sums read is an affine
+function of the encoders' outputs ``z = (F_ir, F_vis, 1)`` once the maps before it are fixed
+(1×1 projections, MRL's ``Conv1×1(A V) + F``, SIP's channel shuffle), so all of them follow
+from the second moments ``M = Σ_p z zᵀ`` ((2C+1)², a few kB). Hence two passes:
 
-1. a pass over tiles accumulates MRL's sums (each tile computed with a halo of the encoders'
-   receptive radius, summed over its core pixels only, so every pixel counts exactly once);
-2. a second pass, with MRL's maps fixed, accumulates both SIPs' sums;
-3. a last pass, with every map fixed, computes each output tile from a window of the full
-   receptive radius and keeps its core.
+1. over tiles, each computed with a halo of the encoders' receptive radius, accumulate ``M``
+   over its core pixels only (every pixel counts exactly once), in float64; then MRL's maps
+   and, from them, both SIPs' maps (:func:`attention_maps`);
+2. with every map fixed, compute each output tile from a window of the full receptive radius
+   and keep its core.
 
 Tiles are clipped at the image border (no halo beyond it), so the convolutions' zero padding is
 the untiled network's; inside the image a halo of at least the receptive radius makes each core
-pixel exact. The result equals the untiled forward up to float32 summation order.
+pixel exact. The result equals the untiled forward to float32 rounding: the untiled attention
+sums are float32 over blocks of pixels added in float64 (``attention.SUM_BLOCK``), the tiled
+ones float64, and both stay within 1e-6 of a float64 forward.
 
-The encoders run once per pass (recomputed, not cached): a float32 feature cache costs as much
-memory as the untiled features themselves, and a lower-precision one breaks exactness.
+The encoders run in both passes (recomputed, not cached). Measured at 1024² (``lite``, one
+thread, CPU time; docs/inference.md, "Tiled inference"): two passes cost 0.98× the untiled
+forward with 512-px tiles and 0.71× with 256-px tiles (three passes did 1.44×); a float32
+feature cache would cost 0.68× but 2C floats per pixel (2.1 GB ``lite``, 8.6 GB ``paper`` at
+4096²) in RAM, or as much disk traffic per frame.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import os
-from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
-from critnet.model.attention import AttentionStatistics
+from critnet.model.attention import AttentionStatistics, channel_matrix
 from critnet.model.blocks import image_inversion
 from critnet.model.critnet import CRITNet, Decoder
 
@@ -85,14 +93,68 @@ def _encode(model: CRITNet, ir: Tensor, vis: Tensor, window: Window) -> tuple[Te
     return f_ir, f_vis
 
 
-def _sum_over_tiles(
-    cores: list[Window], statistics: Callable[[Window], tuple[AttentionStatistics, ...]]
-) -> tuple[AttentionStatistics, ...]:
-    total = None
-    for core in cores:
-        stats = statistics(core)
-        total = stats if total is None else tuple(a + b for a, b in zip(total, stats, strict=True))
-    return total
+def feature_moments(f_ir: Tensor, f_vis: Tensor) -> Tensor:
+    """``M = Σ_p z(p) z(p)ᵀ`` with ``z = (F_ir, F_vis, 1)`` over the pixels of B×C×h×w ``f_ir``
+    and ``f_vis``: B×(2C+1)×(2C+1), float64 (so that the sum over tiles is exact to ~1e-12 in
+    any order). Sums over disjoint pixel sets add."""
+    ones = f_ir.new_ones(f_ir.shape[0], 1, f_ir.shape[-2] * f_ir.shape[-1])
+    z = torch.cat([channel_matrix(f_ir), channel_matrix(f_vis), ones], dim=1).double()
+    return z @ z.transpose(1, 2)
+
+
+def _affine(probed: Tensor) -> Tensor:
+    """The responses to :func:`attention_maps`' probe (B×K×1×(2C+1)) → the B×K×(2C+1) matrix
+    ``P`` with ``features = P z``: column j is the response to ``e_j`` less the one to 0."""
+    values = probed.flatten(2)
+    return torch.cat([values[..., :-1] - values[..., -1:], values[..., -1:]], dim=-1)
+
+
+def _statistics(projections: tuple[Tensor, Tensor], moments: Tensor,
+                pixels: int) -> AttentionStatistics:
+    """The sums of :class:`AttentionStatistics` for ``Q = P_q z``, ``K = P_k z``:
+    ``Σ Q Kᵀ = P_q M P_kᵀ`` and ``Σ q_i² = (P_q M P_qᵀ)_ii``."""
+    query, key = (_affine(p) for p in projections)
+    return AttentionStatistics(products=query @ moments @ key.transpose(1, 2),
+                               query_sq=((query @ moments) * query).sum(-1),
+                               key_sq=((key @ moments) * key).sum(-1), pixels=pixels)
+
+
+def attention_maps(
+    model: CRITNet, moments: Tensor, pixels: int, decoder: Decoder
+) -> tuple[tuple[Tensor, Tensor] | None, tuple[tuple[Tensor, Tensor], ...] | None]:
+    """MRL's two maps and both SIPs' two maps of the whole image, from its feature moments.
+
+    Every Q and K that an attention map reads is an affine function of ``z = (F_ir, F_vis, 1)``
+    once the maps before it are fixed: 1×1 projections, MRL's ``Conv1×1(A V) + F`` and the
+    channel shuffle are all affine. So ``Σ_p Q Kᵀ`` is ``P_q M P_kᵀ``, and one pass over the
+    encoders' outputs gives every map. The affine maps ``P`` are read off by running float64
+    copies of MRL and the SIPRIAs on a probe: a B×C×1×(2C+1) image pair whose pixel j is
+    ``z = e_j`` and whose last pixel is ``z = 0``.
+
+    Returns:
+        ``(mrl_maps, sip_maps)`` as float32 B×C×C maps (``None`` where not needed):
+        ``sip_maps`` is ``(maps of sipria_ir, maps of sipria_vis)``.
+    """
+    batch, channels = moments.shape[0], model.config.channels
+    probe = torch.eye(2 * channels, 2 * channels + 1, dtype=torch.float64, device=moments.device)
+    probe = probe.expand(batch, -1, -1).unsqueeze(2)  # B×2C×1×(2C+1), pixel j = e_j, last 0
+    f_ir, f_vis = probe[:, :channels], probe[:, channels:]
+    mrl_maps = sip_maps = None
+    if model.mrl is not None:
+        mrl = copy.deepcopy(model.mrl).double()
+        mrl_maps = mrl.maps(tuple(_statistics(p, moments, pixels)
+                                  for p in mrl.projections(f_ir, f_vis)))
+        f_ir, f_vis = mrl(f_ir, f_vis, mrl_maps)  # the probe's F_vis↔ir, F_ir↔vis
+        mrl_maps = tuple(m.float() for m in mrl_maps)
+    if decoder == "fuse":
+        sip_maps = []
+        for sipria, features in ((model.sipria_ir, f_ir), (model.sipria_vis, f_vis)):
+            sipria = copy.deepcopy(sipria).double()
+            maps = sipria.maps(tuple(_statistics(p, moments, pixels)
+                                     for p in sipria.projections(features)))
+            sip_maps.append(tuple(m.float() for m in maps))
+        sip_maps = tuple(sip_maps)
+    return mrl_maps, sip_maps
 
 
 def tiled_forward(
@@ -102,7 +164,7 @@ def tiled_forward(
     """``model(ir, vis, decoder=decoder)``, computed in ``tile``×``tile`` pieces.
 
     Peak memory is that of the untiled forward on a (tile + 2·halo)² image plus the inputs and
-    output; the result equals the untiled one up to float32 summation order (max |Δ| ~1e-6).
+    output; the result equals the untiled one to float32 rounding (max |Δ| ≤ 1e-5).
 
     Args:
         model: a :class:`CRITNet` (any preset or ablation).
@@ -132,46 +194,39 @@ def _tiled(model: CRITNet, ir: Tensor, vis: Tensor, tile: int, decoder: Decoder,
         return model(ir, vis, decoder=decoder, aux=True).fused if raw else model(ir, vis,
                                                                                  decoder=decoder)
     stats_halo, out_halo = halos(model, decoder)
-
-    def encoded(core: Window) -> tuple[Tensor, Tensor]:
-        window = with_halo(core, stats_halo, height, width)
-        return tuple(crop(f, window, core) for f in _encode(model, ir, vis, window))
-
-    mrl_maps = None
-    if model.mrl is not None:
-        stats = _sum_over_tiles(cores, lambda core: model.mrl.statistics(*encoded(core)))
-        mrl_maps = model.mrl.maps(stats)
-
-    def transferred(f_ir: Tensor, f_vis: Tensor) -> tuple[Tensor, Tensor]:
-        return (f_ir, f_vis) if model.mrl is None else model.mrl(f_ir, f_vis, mrl_maps)
-
-    sip_maps = None
-    if decoder == "fuse":
-        def sip_statistics(core: Window) -> tuple[AttentionStatistics, ...]:
-            f_vis_ir, f_ir_vis = transferred(*encoded(core))
-            return model.sipria_ir.statistics(f_vis_ir) + model.sipria_vis.statistics(f_ir_vis)
-
-        stats = _sum_over_tiles(cores, sip_statistics)
-        sip_maps = model.sipria_ir.maps(stats[:2]), model.sipria_vis.maps(stats[2:])
+    mrl_maps = sip_maps = None
+    if model.mrl is not None or decoder == "fuse":  # pass 1: the feature moments
+        moments = 0
+        for core in cores:
+            window = with_halo(core, stats_halo, height, width)
+            f_ir, f_vis = (crop(f, window, core) for f in _encode(model, ir, vis, window))
+            moments = moments + feature_moments(f_ir, f_vis)
+        mrl_maps, sip_maps = attention_maps(model, moments, height * width, decoder)
 
     fused = ir.new_empty(ir.shape)
-    for core in cores:
+    for core in cores:  # pass 2: the output
         window = with_halo(core, out_halo, height, width)
-        f_vis_ir, f_ir_vis = transferred(*_encode(model, ir, vis, window))
+        f_ir, f_vis = _encode(model, ir, vis, window)
+        if model.mrl is not None:
+            f_ir, f_vis = model.mrl(f_ir, f_vis, mrl_maps)  # F_vis↔ir, F_ir↔vis
         s_ir = s_vis = None
         if decoder == "fuse":
-            s_ir = model.sipria_ir(f_vis_ir, sip_maps[0])
-            s_vis = model.sipria_vis(f_ir_vis, sip_maps[1])
-        out = model.decode(decoder, f_vis_ir, f_ir_vis, s_ir, s_vis)
+            s_ir = model.sipria_ir(f_ir, sip_maps[0])
+            s_vis = model.sipria_vis(f_vis, sip_maps[1])
+        out = model.decode(decoder, f_ir, f_vis, s_ir, s_vis)
         top, bottom, left, right = core
         fused[..., top:bottom, left:right] = crop(out, window, core)
     return fused if raw else fused.clamp_(0.0, 1.0)
 
 
-
 #: ``auto`` tiles when the untiled forward's estimated peak exceeds this share of free memory.
 AUTO_SHARE = 0.5
-#: ``auto`` sizes tiles so that one tile's forward needs about this much memory.
+#: ``auto``'s tile core, in pixels: smaller tiles keep their features in cache, which matters
+#: more than the halos they recompute. At 1024² (``lite``, one thread, CPU time) 256-px tiles
+#: cost 0.71× the untiled forward and 512-px tiles 0.98× (docs/inference.md, "Tiled inference").
+AUTO_TILE = 256
+#: ... and no larger than one tile's forward needing this much memory, or a quarter of the free
+#: memory if that is less (``lite`` 4096² stays under 2 GB, ``paper`` under 4 GB).
 AUTO_TILE_BYTES = 512 * 2**20
 
 
@@ -202,8 +257,9 @@ def resolve_tile(
 
     Args:
         tile: ``"auto"`` (tile only when the estimated untiled peak exceeds ``AUTO_SHARE`` of
-            the available memory), ``"off"`` / ``None`` (never), or a size N >= 1 (also as a
-            string, as the CLI gives it).
+            the available memory, in ``AUTO_TILE`` tiles, smaller where one tile would need
+            more than ``AUTO_TILE_BYTES`` or a quarter of the available memory), ``"off"`` /
+            ``None`` (never), or a size N >= 1 (also as a string, as the CLI gives it).
         available: bytes of free memory (default: :func:`available_bytes`).
 
     Raises:
@@ -225,4 +281,5 @@ def resolve_tile(
     if per_pixel * height * width <= AUTO_SHARE * free:
         return None
     _, halo = halos(model, model.default_decoder)
-    return max(64, math.isqrt(AUTO_TILE_BYTES // per_pixel) - 2 * halo)
+    budget = min(AUTO_TILE_BYTES, free // 4)
+    return max(64, min(AUTO_TILE, math.isqrt(budget // per_pixel) - 2 * halo))

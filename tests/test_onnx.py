@@ -166,3 +166,25 @@ def test_unloadable_onnx_file_is_named(ort, tmp_path):
         OnnxRuntimeBackend(bad)
     with pytest.raises(InputError, match=f"{bad}: not a readable ONNX file"):
         read_onnx_metadata(bad)
+
+
+def test_backends_refuse_tiling_instead_of_ignoring_it(exported, model, monkeypatch):
+    """Exact tiling runs on the torch fp32 path only: a backend given a tile size, or an image
+    too large to fuse whole under ``auto``, is refused in one line (it was silently fused
+    whole, or left to run out of memory)."""
+    from critnet.fusion import fuse_tensors
+    from critnet.model import tiled
+
+    ir, vis = torch.rand(1, 1, 40, 56), torch.rand(1, 1, 40, 56)
+    backends = [OnnxRuntimeBackend(exported, threads=2), make_backend(model, "torch", "bf16")]
+    for backend in backends:
+        with pytest.raises(InputError, match="tile 32: tiled inference runs on the torch"):
+            fuse_tensors(backend, ir, vis, tile=32)
+        assert fuse_tensors(backend, ir, vis, tile="auto").shape == (1, 1, 40, 56)
+    need = tiled.untiled_bytes_per_pixel(model) * 40 * 56
+    monkeypatch.setattr(tiled, "available_bytes", lambda: need)  # half of it is the limit
+    for backend in backends:
+        with pytest.raises(InputError, match=r"56×40: too large to fuse whole here"):
+            fuse_tensors(backend, ir, vis, tile="auto")
+        assert fuse_tensors(backend, ir, vis, tile="off").shape == (1, 1, 40, 56)
+    assert fuse_tensors(model, ir, vis, tile="auto").shape == (1, 1, 40, 56)  # torch: tiles

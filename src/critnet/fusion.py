@@ -8,12 +8,16 @@ visible Y channel, and the visible Cb/Cr are kept (BT.601 full-range YCbCr, the 
 
 from __future__ import annotations
 
+import json
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from critnet.errors import InputError
 from critnet.model import CRITNet
+from critnet.model import tiled
+from critnet.model.config import CRITNetConfig
 from critnet.model.tiled import resolve_tile, tiled_forward
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -138,7 +142,8 @@ def fuse_tensors(
             does; parity only).
         tile: ``auto`` (tile only when the whole image would not fit in memory), ``off``, or a
             tile size N: exact tiled inference (:mod:`critnet.model.tiled`), same result; models
-            other than a :class:`CRITNet` are always fused whole.
+            other than a :class:`CRITNet` are fused whole (a :mod:`critnet.backends` wrapper
+            refuses a tile size, and an image too large to fuse whole, with an ``InputError``).
 
     Returns:
         B×1×H×W (grey) or B×3×H×W (colour ``vis``, Y fused, visible Cb/Cr kept), float32 in
@@ -177,9 +182,12 @@ def fuse_tensors(
         color = vis.shape[1] == 3 and not gray
         ycc = rgb_to_ycbcr(vis) if vis.shape[1] == 3 else None
         vis_y = ycc[:, :1] if ycc is not None else vis
-        try:  # other modules (e.g. baselines) are fused whole
-            tile_size = (resolve_tile(tile, model, vis_y.shape)
-                         if isinstance(model, CRITNet) else None)
+        try:  # other modules (backends, baselines) are fused whole
+            if isinstance(model, CRITNet):
+                tile_size = resolve_tile(tile, model, vis_y.shape)
+            else:
+                tile_size = None
+                _check_whole_fits(model, tile, vis_y.shape)
         except ValueError as error:
             raise InputError(str(error)) from None
         raw = normalize == "minmax"  # the released code stretches the raw decoder output
@@ -195,3 +203,35 @@ def fuse_tensors(
             fused = ycbcr_to_rgb(torch.cat([fused, ycc[:, 1:]], dim=1)).clamp(0.0, 1.0)
         fused = fused.to(out_device)
     return fused.clone()  # a normal tensor, usable outside inference mode
+
+
+def _backend_config(model: torch.nn.Module) -> CRITNetConfig | None:
+    """The network configuration behind a :mod:`critnet.backends` wrapper (its torch model,
+    or an exported graph's ``config`` metadata); ``None`` for other modules."""
+    inner = getattr(model, "model", None)
+    if isinstance(inner, CRITNet):
+        return inner.config
+    metadata = getattr(model, "metadata", None)
+    if isinstance(metadata, dict) and metadata.get("format") == "critnet":
+        return CRITNetConfig.from_dict(json.loads(metadata["config"]))
+    return None
+
+
+def _check_whole_fits(model: torch.nn.Module, tile: int | str | None,
+                      shape: tuple[int, ...]) -> None:
+    """Exact tiling runs on the torch fp32 path only (docs/inference.md): a backend wrapper
+    given a tile size, or an image whose whole-frame forward would not fit in memory under
+    ``auto``, is refused in one line rather than ignored or left to run out of memory."""
+    config = _backend_config(model)
+    if config is None or tile is None or tile == "off":
+        return
+    if tile != "auto":
+        raise InputError(f"tile {tile}: tiled inference runs on the torch backend in fp32 "
+                         f"only; use --backend torch --precision fp32, or --tile off")
+    need = tiled.untiled_bytes_per_pixel(config) * shape[0] * shape[-2] * shape[-1]
+    free = tiled.available_bytes()
+    if need > tiled.AUTO_SHARE * free:
+        raise InputError(f"{shape[-1]}×{shape[-2]}: too large to fuse whole here (about "
+                         f"{need / 2**30:.1f} GB needed, {free / 2**30:.1f} GB free), and tiled "
+                         f"inference runs on the torch backend in fp32 only: use --backend "
+                         f"torch --precision fp32")

@@ -37,6 +37,7 @@ from torch import Tensor, nn
 
 from critnet.model.attention import AttentionStatistics, channel_matrix
 from critnet.model.blocks import image_inversion
+from critnet.model.config import CRITNetConfig
 from critnet.model.critnet import CRITNet, Decoder
 
 Window = tuple[int, int, int, int]  # top, bottom, left, right (bottom/right exclusive)
@@ -230,10 +231,10 @@ AUTO_TILE = 256
 AUTO_TILE_BYTES = 512 * 2**20
 
 
-def untiled_bytes_per_pixel(model: CRITNet) -> int:
+def untiled_bytes_per_pixel(model: CRITNet | CRITNetConfig) -> int:
     """Estimated peak memory of the untiled forward per pixel (float32 features alive at the
     decoder: about 9·C + 8·E channels, plus images), within ~10 % of measured peaks."""
-    config = model.config
+    config = model.config if isinstance(model, CRITNet) else model
     return 4 * (9 * config.channels + 8 * config.edge_channels + 16)
 
 

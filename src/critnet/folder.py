@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from critnet.api import FuseOptions, fuse_file, ready_model
 from critnet._quiet import quiet_decoding
+from critnet.api import FuseOptions, fuse_file, ready_model
 from critnet.atomic import ensure_writable, release_claim, remove_stale_temps, try_claim
 from critnet.data.pairs import match_pairs
 from critnet.errors import InputError

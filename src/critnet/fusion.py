@@ -15,8 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from critnet.errors import InputError
-from critnet.model import CRITNet
-from critnet.model import tiled
+from critnet.model import CRITNet, tiled
 from critnet.model.config import CRITNetConfig
 from critnet.model.tiled import resolve_tile, tiled_forward
 

@@ -26,8 +26,8 @@ Usage: ``python benchmarks/size_sweep.py [--sizes 256x256,640x480,...,8000x6000]
 - Tiled cases that fit untiled are checked against the untiled result (``max |Δ|``);
   onnxruntime against torch untiled.
 - Incremental: every finished case is written to ``<out>.json`` at once (atomically); with
-  ``--resume`` measured cases are kept and only the others run. ``<out>.md`` and ``<out>.png`` are
-  rewritten after every case.
+  ``--resume`` measured cases are kept and only the others (and earlier skipped ones) run;
+  ``<out>.md`` and ``<out>.png`` are rewritten after every case, with every case of the file.
 """
 
 from __future__ import annotations
@@ -229,8 +229,7 @@ def main() -> None:
     json_path = args.out.with_suffix(".json")
     results = {}
     if args.resume and json_path.exists():
-        results = {k: r for k, r in json.loads(json_path.read_text())["cases"].items()
-                   if "seconds" in r}
+        results = json.loads(json_path.read_text())["cases"]  # skipped cases are retried
     conv = plain_conv_gflops(args.threads)
     flops = {preset: gflop_per_pixel(preset) for preset in args.presets.split(",")}
     print(f"torch {torch.__version__}, {args.threads} threads; plain conv {conv:.1f} GFLOP/s",
@@ -243,7 +242,7 @@ def main() -> None:
     print(HEADER + "\n" + RULE, flush=True)
     for case in sorted(cases, key=lambda c: (c["pixels"], c["preset"], c["backend"], c["mode"])):
         key = case_key(case)
-        if key not in results:
+        if "seconds" not in results.get(key, {}):
             available_gb = available_bytes() / 2**30
             reason = skip_reason(case, results, args, available_gb)
             row = dict(case)
@@ -259,7 +258,7 @@ def main() -> None:
             results[key] = row
             write_json(json_path, {"torch": torch.__version__, "cases": results})
         print(table_row(results[key]), flush=True)
-        ordered = [results[case_key(c)] for c in cases if case_key(c) in results]
+        ordered = list(results.values())  # every case of the file, this run's and earlier
         ordered.sort(key=lambda r: (r["preset"], r["backend"], r["mode"], r["pixels"]))
         args.out.with_suffix(".md").write_text(
             "\n".join([HEADER, RULE, *map(table_row, ordered)]) + "\n")

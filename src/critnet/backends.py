@@ -13,12 +13,17 @@ its default decoder. The fusion functions (:func:`critnet.fuse`, ``fuse_file``, 
   tests check.
 - ``onnxruntime``: the exported graph (:mod:`critnet.export`, traced from the rewritten form of
   :mod:`critnet.export_form`) on onnxruntime's CPU provider at ``ORT_ENABLE_ALL`` (its blocked
-  NCHWc layout transforms are what make it fast), fp32 only. Tiled inference runs on the torch
-  backend only (the ``tile`` option is ignored here: the image is fused whole).
+  NCHWc layout transforms are what make it fast), fp32 only.
+
+Each backend carries its network's :class:`~critnet.model.config.CRITNetConfig` as ``config``
+(``None`` for a graph without critnet's metadata). Tiled inference runs on the torch fp32 path
+only: :func:`critnet.fusion.fuse_tensors` refuses ``tile=N`` for a backend, and a frame whose
+whole-frame forward ``config`` says would not fit.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Literal
 
@@ -29,6 +34,7 @@ from torch import Tensor, nn
 from critnet.errors import InputError
 from critnet.export import INPUT_NAMES, onnx_bytes, require
 from critnet.model import CRITNet
+from critnet.model.config import CRITNetConfig
 
 BACKENDS = ("torch", "onnxruntime")
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -46,6 +52,7 @@ class TorchBackend(nn.Module):
                              f"{', '.join(PRECISIONS)}")
         self.model = model
         self.precision = precision
+        self.config: CRITNetConfig | None = model.config
 
     def forward(self, ir: Tensor, vis: Tensor) -> Tensor:
         if self.precision == "fp32":
@@ -83,6 +90,9 @@ class OnnxRuntimeBackend(nn.Module):
             name = "ONNX graph" if isinstance(graph, bytes) else str(graph)
             raise InputError(f"{name}: not a loadable ONNX model ({error})") from None
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.config: CRITNetConfig | None = (
+            CRITNetConfig.from_dict(json.loads(self.metadata["config"]))
+            if self.metadata.get("format") == "critnet" else None)
 
     @classmethod
     def from_model(cls, model: CRITNet, threads: int | None = None) -> OnnxRuntimeBackend:

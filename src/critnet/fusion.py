@@ -8,8 +8,6 @@ visible Y channel, and the visible Cb/Cr are kept (BT.601 full-range YCbCr, the 
 
 from __future__ import annotations
 
-import json
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -204,25 +202,13 @@ def fuse_tensors(
     return fused.clone()  # a normal tensor, usable outside inference mode
 
 
-def _backend_config(model: torch.nn.Module) -> CRITNetConfig | None:
-    """The network configuration behind a :mod:`critnet.backends` wrapper (its torch model,
-    or an exported graph's ``config`` metadata); ``None`` for other modules."""
-    inner = getattr(model, "model", None)
-    if isinstance(inner, CRITNet):
-        return inner.config
-    metadata = getattr(model, "metadata", None)
-    if isinstance(metadata, dict) and metadata.get("format") == "critnet":
-        return CRITNetConfig.from_dict(json.loads(metadata["config"]))
-    return None
-
-
 def _check_whole_fits(model: torch.nn.Module, tile: int | str | None,
                       shape: tuple[int, ...]) -> None:
     """Exact tiling runs on the torch fp32 path only (docs/inference.md): a backend wrapper
     given a tile size, or an image whose whole-frame forward would not fit in memory under
     ``auto``, is refused in one line rather than ignored or left to run out of memory."""
-    config = _backend_config(model)
-    if config is None or tile is None or tile == "off":
+    config = getattr(model, "config", None)  # critnet.backends wrappers carry it
+    if not isinstance(config, CRITNetConfig) or tile is None or tile == "off":
         return
     if tile != "auto":
         raise InputError(f"tile {tile}: tiled inference runs on the torch backend in fp32 "

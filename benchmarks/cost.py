@@ -1,5 +1,5 @@
 """C-RITNet's cost row for the comparison tables: parameters, forward time per 640×480 pair and
-peak RAM, written to ``docs/results/costs_measured.csv`` (read by :mod:`critnet.bench.costs`).
+peak RAM, written to ``docs/results/costs_measured.csv`` (read by :mod:`critnet.evaluation.bench.costs`).
 
 Usage: ``python benchmarks/cost.py [--weights lite --repeats 7 --threads 2 --out PATH]``
 
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import torch
 
-from critnet.atomic import atomic_path
-from critnet.bench.costs import COLUMNS
+from critnet.evaluation.bench.costs import COLUMNS
+from critnet.io.atomic import atomic_path
 from critnet.weights import load_weights
 
 HEIGHT, WIDTH = 480, 640

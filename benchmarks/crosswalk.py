@@ -6,7 +6,7 @@ Rows: every method in ``peer_fused/`` (their grey RoadScene outputs) plus C-RITN
 bundled weights, fused here into ``--work``). Columns: the metrics at least two conventions
 define. Writes ``roadscene50.md`` (one table per convention, and which method ranks first on each
 metric under each convention, flagged where the conventions disagree) and ``roadscene50.json``.
-The data root is :func:`critnet.paths.data_root` (``$CRITNET_DATA``).
+The data root is :func:`critnet.io.paths.data_root` (``$CRITNET_DATA``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from critnet.api import fuse_file, load_model
-from critnet.bench.registry import roadscene_test50
-from critnet.evaluate import evaluate_methods
+from critnet.evaluation.bench.registry import roadscene_test50
+from critnet.evaluation.evaluate import evaluate_methods
+from critnet.evaluation.tables import format_table
+from critnet.io.paths import data_root
 from critnet.metrics.conventions import CONVENTIONS, lower_better
-from critnet.paths import data_root
-from critnet.tables import format_table
+from critnet.pipeline.loading import load_model
+from critnet.pipeline.single import fuse_file
 
 METRICS = ("EN", "SD", "SF", "AG", "MI", "CC", "PSNR", "SCD", "VIF", "Qabf", "SSIM")
 OURS = "C-RITNet (lite)"

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from critnet.evaluate import evaluate_methods, read_image
+from critnet.evaluation.evaluate import evaluate_methods, read_image
+from critnet.io.paths import data_root
 from critnet.metrics import FusionTriple, compute_metrics, get_metric
-from critnet.paths import data_root
 
 
 def qabf_loop(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:

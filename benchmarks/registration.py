@@ -3,7 +3,7 @@ register them back, and fuse the misaligned, the registered and the original ali
 
 Usage: ``python benchmarks/registration.py [--dataset roadscene|tno] [--pairs 4] [--motion affine]``
 
-Data from ``critnet.paths.data_root()`` (``CRITNET_DATA``). For every pair and every known move it
+Data from ``critnet.io.paths.data_root()`` (``CRITNET_DATA``). For every pair and every known move it
 prints the mean corner error (pixels) of the identity (no registration) and of the estimate, and
 the paper's six metrics (``critnet.metrics``, grey mode, scored against the aligned IR and the
 visible image) of the fusion of each version, averaged
@@ -17,13 +17,14 @@ import time
 
 import numpy as np
 
-from critnet.api import fuse_arrays, load_model
 from critnet.errors import InputError
 from critnet.io import read_image
+from critnet.io.paths import data_root
 from critnet.metrics import compute_metrics
 from critnet.metrics.registry import PAPER_METRICS
-from critnet.paths import data_root
-from critnet.registration import corner_error, cv2_module, estimate_transform, warp_ir
+from critnet.pipeline.loading import load_model
+from critnet.pipeline.registration import corner_error, cv2_module, estimate_transform, warp_ir
+from critnet.pipeline.single import fuse_arrays
 
 #: (name, shift x/y in pixels, rotation in degrees, scale): the known IR moves. "none" shows
 #: how far from the identity the estimate is on the pair as published (its own misalignment).

@@ -52,7 +52,7 @@ torch.manual_seed(0)
 model = build_model(preset).eval()
 ir, vis = torch.rand(1, 1, height, width), torch.rand(1, 1, height, width)
 if backend == "onnxruntime":
-    from critnet.backends import OnnxRuntimeBackend
+    from critnet.pipeline.backends import OnnxRuntimeBackend
     tile, run = None, OnnxRuntimeBackend.from_model(model, threads)
 else:
     model = model.to(memory_format=torch.channels_last)

@@ -16,11 +16,11 @@ import argparse
 
 import torch
 
-from critnet.data.roadscene import RoadSceneCrops
-from critnet.data.synthetic import synthetic_pairs
 from critnet.model import build_model
 from critnet.train import objectives
 from critnet.train.config import LossSection
+from critnet.train.data.roadscene import RoadSceneCrops
+from critnet.train.data.synthetic import synthetic_pairs
 from critnet.weights import load_weights
 
 

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import torch
 
-from critnet.data.roadscene import RoadSceneCrops
-from critnet.data.synthetic import synthetic_pairs
 from critnet.train import TrainConfig, Trainer
 from critnet.train.budget import schedule_seconds
+from critnet.train.data.roadscene import RoadSceneCrops
+from critnet.train.data.synthetic import synthetic_pairs
 from critnet.train.speed import phase_rates
 
 PAPER_EPOCHS, PAPER_BLOCKS, PAPER_STEPS_PER_EPOCH = 1000, 5, 22

@@ -2,11 +2,11 @@
 
 Usage: ``python benchmarks/video_stability.py [--frames 24] [--width 640 --height 480]``
 
-The demo scene (``critnet.demo.demo_scene``) is animated: the camera pans one pixel per frame,
+The demo scene (``critnet.pipeline.demo.demo_scene``) is animated: the camera pans one pixel per frame,
 the IR sensor drifts in level (a slow 16-bit offset ramp plus a hot spot that moves, as thermal
 cameras do), a small very hot object enters halfway (a per-frame min–max would darken the whole
 frame there) and both streams get fresh sensor noise each frame. The IR stream is 16-bit and goes
-through :func:`critnet.video.fuse_frames` (one stream-wide range from the first frames).
+through :func:`critnet.pipeline.video.fuse_frames` (one stream-wide range from the first frames).
 
 Printed: the frame-to-frame change (mean absolute difference in 8-bit levels; the mean over
 frame pairs and the worst pair) of the visible luma, of the IR as normalised with the stream-wide
@@ -22,9 +22,9 @@ import time
 
 import numpy as np
 
-from critnet.api import load_model
-from critnet.demo import demo_scene
-from critnet.video import fuse_frames, levels_to_unit, stream_range
+from critnet.pipeline.demo import demo_scene
+from critnet.pipeline.loading import load_model
+from critnet.pipeline.video import fuse_frames, levels_to_unit, stream_range
 
 
 def moving_scene(frames: int, width: int, height: int) -> list[tuple[np.ndarray, np.ndarray]]:

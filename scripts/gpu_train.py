@@ -42,17 +42,23 @@ from typing import Any
 
 import torch
 
-from critnet.bench.compare import RunOptions, compare
-from critnet.bench.datasets import Dataset, load_dataset
-from critnet.bench.methods import Method, load_gray, materialise, model_method, weights_label
-from critnet.bench.scores import read_scores, write_scores
-from critnet.data.roadscene import RoadSceneCrops
-from critnet.evaluate import score_pair
+from critnet.evaluation.bench.compare import RunOptions, compare
+from critnet.evaluation.bench.datasets import Dataset, load_dataset
+from critnet.evaluation.bench.methods import (
+    Method,
+    load_gray,
+    materialise,
+    model_method,
+    weights_label,
+)
+from critnet.evaluation.bench.scores import read_scores, write_scores
+from critnet.evaluation.evaluate import score_pair
+from critnet.evaluation.tables import format_table
 from critnet.metrics import PAPER_METRICS, resolve_metric_names
-from critnet.tables import format_table
 from critnet.train import TrainConfig, Trainer, load_config
 from critnet.train.budget import block_count, fit_epochs, schedule_seconds, shortened
 from critnet.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from critnet.train.data.roadscene import RoadSceneCrops
 from critnet.train.log import plot_losses
 from critnet.train.speed import phase_rates
 
@@ -73,7 +79,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="the run folder (8 files)")
     parser.add_argument("--config", type=Path, default=Path("configs/paper.yaml"))
     parser.add_argument("--data", type=Path, default=None,
-                        help="data root (default: CRITNET_DATA / critnet.paths.data_root())")
+                        help="data root (default: CRITNET_DATA / critnet.io.paths.data_root())")
     parser.add_argument("--scratch", type=Path, default=None,
                         help="block snapshots, probe and evaluation files (default: OUT.work "
                              "beside OUT)")

@@ -23,10 +23,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from critnet.bench.registry import DATASETS
-from critnet.data.pairs import match_pairs
-from critnet.data.roadscene import roadscene_split
-from critnet.paths import data_root
+from critnet.evaluation.bench.registry import DATASETS
+from critnet.io.pairs import match_pairs
+from critnet.io.paths import data_root
+from critnet.train.data.roadscene import roadscene_split
 
 WHEELS = ("kornia==0.9.0", "kornia_rs==0.2.0")
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from critnet.paths import data_root
+from critnet.io.paths import data_root
 
 torch.set_num_threads(2)
 

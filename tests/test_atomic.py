@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from critnet.atomic import atomic_path
+from critnet.io.atomic import atomic_path
 
 
 def test_success_renames_into_place_with_umask_mode(tmp_path):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from critnet.baselines import (
+from critnet.errors import InputError
+from critnet.evaluation.baselines import (
     BASELINES,
     average,
     expand,
@@ -16,7 +17,6 @@ from critnet.baselines import (
     pyramid_levels,
     reduce,
 )
-from critnet.errors import InputError
 
 SHAPES = [(1, 1), (2, 3), (5, 7), (33, 47), (64, 64), (121, 96), (37, 29, 3)]
 

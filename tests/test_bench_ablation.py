@@ -10,10 +10,10 @@ import pytest
 import yaml
 from bench_helpers import make_data_root
 
-from critnet.bench.ablation import plan_runs, run_study, train_all
-from critnet.bench.compare import RunOptions
-from critnet.bench.registry import STUDIES
 from critnet.errors import CritnetError, InputError
+from critnet.evaluation.bench.ablation import plan_runs, run_study, train_all
+from critnet.evaluation.bench.compare import RunOptions
+from critnet.evaluation.bench.registry import STUDIES
 
 CPU = {"model": {"preset": "lite"}, "schedule": {"epochs": 4, "phase_len": 2, "batch_size": 2}}
 PAPER = {"model": {"preset": "paper"}, "schedule": {"epochs": 1000, "phase_len": 200}}

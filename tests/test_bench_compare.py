@@ -11,11 +11,11 @@ from bench_helpers import TNO_STEMS, make_data_root
 from click.testing import CliRunner
 from PIL import Image
 
-from critnet.bench import scores as scores_module
-from critnet.bench.compare import RunOptions, compare
-from critnet.bench.datasets import load_dataset
-from critnet.bench.methods import Method, select_methods, weights_label
 from critnet.errors import InputError
+from critnet.evaluation.bench import scores as scores_module
+from critnet.evaluation.bench.compare import RunOptions, compare
+from critnet.evaluation.bench.datasets import load_dataset
+from critnet.evaluation.bench.methods import Method, select_methods, weights_label
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from bench_helpers import make_data_root
 
-from critnet.bench.compare import RunOptions, compare
-from critnet.bench.costs import COLUMNS, HEADERS, cost_cells, load_costs, read_costs
-from critnet.bench.datasets import load_dataset
-from critnet.bench.registry import RESULTS_DIR
 from critnet.errors import InputError
-from critnet.paths import data_root
-from critnet.tables import format_table
+from critnet.evaluation.bench.compare import RunOptions, compare
+from critnet.evaluation.bench.costs import COLUMNS, HEADERS, cost_cells, load_costs, read_costs
+from critnet.evaluation.bench.datasets import load_dataset
+from critnet.evaluation.bench.registry import RESULTS_DIR
+from critnet.evaluation.tables import format_table
+from critnet.io.paths import data_root
 
 HEAD = ",".join(COLUMNS)
 

@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 from wiring_helpers import tiny_images, tiny_model
 
-from critnet.bench.features import correlations, feature_maps
 from critnet.cli import main
-from critnet.data.synthetic import synthetic_pairs
+from critnet.evaluation.bench.features import correlations, feature_maps
+from critnet.train.data.synthetic import synthetic_pairs
 
 
 @pytest.fixture

@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from critnet.bench.grid import BOX_COLOUR, auto_zoom, check_box, draw_grid, with_inset, zoom_side
 from critnet.errors import InputError
+from critnet.evaluation.bench.grid import (
+    BOX_COLOUR,
+    auto_zoom,
+    check_box,
+    draw_grid,
+    with_inset,
+    zoom_side,
+)
 
 
 def test_auto_zoom_lands_where_methods_disagree() -> None:

@@ -12,12 +12,18 @@ from bench_helpers import make_data_root
 from click.testing import CliRunner
 
 import critnet
-from critnet.bench import registry
-from critnet.bench.datasets import load_dataset
-from critnet.bench.paper_tables import TABLES
-from critnet.bench.registry import DATASETS, STUDIES, DatasetSpec, all_stems, section_keys
-from critnet.bench.report import build_report
 from critnet.cli import cli
+from critnet.evaluation.bench import registry
+from critnet.evaluation.bench.datasets import load_dataset
+from critnet.evaluation.bench.paper_tables import TABLES
+from critnet.evaluation.bench.registry import (
+    DATASETS,
+    STUDIES,
+    DatasetSpec,
+    all_stems,
+    section_keys,
+)
+from critnet.evaluation.bench.report import build_report
 
 
 def test_entries_are_consistent() -> None:
@@ -66,9 +72,11 @@ def _imports(path: Path, package: Path) -> set[str]:
 
 def test_no_import_cycle_in_bench_and_evaluate() -> None:
     src = Path(critnet.__file__).parent
-    files = {f"critnet.bench.{p.stem}": p for p in (src / "bench").glob("*.py")
+    evaluation = src / "evaluation"
+    files = {f"critnet.evaluation.bench.{p.stem}": p for p in (evaluation / "bench").glob("*.py")
              if p.stem != "__init__"}
-    files |= {"critnet.evaluate": src / "evaluate.py", "critnet.tables": src / "tables.py"}
+    files |= {"critnet.evaluation.evaluate": evaluation / "evaluate.py",
+              "critnet.evaluation.tables": evaluation / "tables.py"}
     graph = {name: _imports(path, src) & set(files) for name, path in files.items()}
 
     def visit(name: str, stack: tuple[str, ...]) -> None:

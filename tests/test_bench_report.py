@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from critnet.bench.paper_tables import TABLES
-from critnet.bench.report import build_report, paper_row_for, side_by_side, write_report
+from critnet.evaluation.bench.paper_tables import TABLES
+from critnet.evaluation.bench.report import build_report, paper_row_for, side_by_side, write_report
 from critnet.metrics import PAPER_METRICS
 
 
@@ -35,7 +35,7 @@ def _fragment(folder: Path) -> None:
         "dataset": "tno42", "title": "TNO-42", "note": "here the TNO 42", "pairs": 42,
         "metrics": ["CC", "Qcv"], "paper_table": "table3", "first_column": "Method",
         "methods": [{"name": "LRRNet", "kind": "published", "source": "peer_fused/LRRNet/tno"},
-                    {"name": "LP", "kind": "baseline", "source": "critnet.baselines.lp"},
+                    {"name": "LP", "kind": "baseline", "source": "critnet.evaluation.baselines.lp"},
                     {"name": "C-RITNet", "kind": "ours", "source": "weights lite.safetensors"}],
         "mean": {"LRRNet": {"CC": 0.5, "Qcv": 500.0}, "LP": {"CC": 0.6, "Qcv": 700.0},
                  "C-RITNet": {"CC": 0.55, "Qcv": 400.0}},
@@ -66,7 +66,7 @@ def test_row_matching() -> None:
 
 
 def test_hand_written_findings_are_included(tmp_path):
-    from critnet.bench.report import FINDINGS_NAME, build_report
+    from critnet.evaluation.bench.report import FINDINGS_NAME, build_report
 
     (tmp_path / FINDINGS_NAME).write_text("## What the measurements say\n\nPlain words.\n")
     text = build_report(tmp_path)

@@ -15,8 +15,9 @@ from PIL import Image
 
 from critnet.cli import main
 from critnet.errors import InputError
-from critnet.evaluate import evaluate_methods, result_json
+from critnet.evaluation.evaluate import evaluate_methods, result_json
 from critnet.io import read_raw
+from critnet.io.paths import data_root
 from critnet.metrics import compute_metrics
 from critnet.metrics.conventions import (
     CONVENTIONS,
@@ -26,7 +27,6 @@ from critnet.metrics.conventions import (
     get_convention,
 )
 from critnet.metrics.prepare import FusionTriple
-from critnet.paths import data_root
 
 FIXTURES = Path(__file__).parent / "fixtures" / "conventions"
 CASES = data_root() / "metric_cases"

@@ -9,7 +9,7 @@ from PIL import Image
 from scipy.ndimage import binary_dilation, gaussian_filter
 
 import critnet.weights
-from critnet.demo import UNTRAINED_WARNING, demo_scene
+from critnet.pipeline.demo import UNTRAINED_WARNING, demo_scene
 
 FILES = ["fused.png", "ir.png", "panel.png", "vis.png"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from critnet.data.device_crops import DeviceCrops
-from critnet.data.roadscene import RoadSceneCrops
-from critnet.data.synthetic import synthetic_pairs
+from critnet.train.data.device_crops import DeviceCrops
+from critnet.train.data.roadscene import RoadSceneCrops
+from critnet.train.data.synthetic import synthetic_pairs
 
 
 def crops(**kwargs) -> RoadSceneCrops:

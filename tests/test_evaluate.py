@@ -1,4 +1,4 @@
-"""critnet.evaluate and the ``critnet evaluate`` command, on tiny generated folders."""
+"""critnet.evaluation.evaluate and the ``critnet evaluate`` command, on tiny generated folders."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from PIL import Image
 
 from critnet.cli import main
 from critnet.errors import InputError
-from critnet.evaluate import (
+from critnet.evaluation.evaluate import (
     evaluate_methods,
     nan_notes,
     parse_methods,

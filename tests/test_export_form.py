@@ -1,4 +1,4 @@
-"""The export form (critnet.export_form): same outputs as the model, model untouched, the
+"""The export form (critnet.pipeline.export_form): same outputs as the model, model untouched, the
 rewrites really in the traced graph."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import pytest
 import torch
 from fusing_helpers import seeded_lite
 
-from critnet.export_form import GramSipria, ProjectedStatistics, export_form, source_gram
 from critnet.model import build_model
 from critnet.model.attention import attention_statistics
+from critnet.pipeline.export_form import GramSipria, ProjectedStatistics, export_form, source_gram
 
 SIZES = [(1, 17, 23), (2, 32, 48), (1, 61, 40)]  # (batch, H, W), as tests/test_onnx.py
 
@@ -101,7 +101,7 @@ def test_projected_statistics_match_the_direct_sums():
 
 def test_exported_graph_has_the_rewrites():
     onnx = pytest.importorskip("onnx", reason="onnx not installed (pip install 'critnet[onnx]')")
-    from critnet.export import onnx_bytes
+    from critnet.pipeline.export import onnx_bytes
 
     graph = onnx.load_from_string(onnx_bytes(seeded_lite())).graph
     ops = [node.op_type for node in graph.node]

@@ -14,7 +14,7 @@ import pytest
 from fusing_helpers import seeded_lite
 from PIL import Image
 
-import critnet.api
+import critnet.pipeline.single
 
 PAIRS = 16
 
@@ -23,7 +23,7 @@ WORKER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     import torch
-    from critnet.folder import fuse_folder
+    from critnet.pipeline.folder import fuse_folder
     from critnet.model import build_model
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -80,15 +80,15 @@ def test_two_concurrent_runs_compute_each_output_once(tmp_path, folders):
 
 def test_a_dead_runs_claim_is_taken_over_a_live_one_is_respected(tmp_path, folders,
                                                                  monkeypatch):
-    from critnet.folder import fuse_folder
+    from critnet.pipeline.folder import fuse_folder
 
     out = tmp_path / "out"
     out.mkdir()
     (out / ".00.png.claim").write_text(f"{_dead_pid()}@{socket.gethostname()}\n")
     (out / ".01.png.claim").write_text(f"{os.getppid()}@{socket.gethostname()}\n")
     calls = []
-    real = critnet.api.fuse_arrays
-    monkeypatch.setattr(critnet.api, "fuse_arrays",
+    real = critnet.pipeline.single.fuse_arrays
+    monkeypatch.setattr(critnet.pipeline.single, "fuse_arrays",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     report = fuse_folder(*folders, out, seeded_lite())
     assert (out / "00.png").is_file() and not (out / ".00.png.claim").exists()

@@ -1,4 +1,4 @@
-"""critnet.fuse / critnet.load_model and critnet.fusion: kinds, colour, sizes, options."""
+"""critnet.fuse / critnet.load_model and critnet.pipeline.fusion: kinds, colour, sizes, options."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from PIL import Image
 
 import critnet
 import critnet.weights
-from critnet.api import FuseOptions, fuse_file, fuse_folder
 from critnet.errors import InputError, WeightsError
-from critnet.fusion import fuse_tensors, resolve_device, rgb_to_ycbcr, ycbcr_to_rgb
 from critnet.model import FusionOutputs
+from critnet.pipeline.folder import fuse_folder
+from critnet.pipeline.fusion import fuse_tensors, resolve_device, rgb_to_ycbcr, ycbcr_to_rgb
+from critnet.pipeline.options import FuseOptions
+from critnet.pipeline.single import fuse_file
 
 H, W = 37, 53  # odd on purpose
 RNG = np.random.default_rng(1)

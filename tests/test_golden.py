@@ -1,6 +1,6 @@
 """Golden output of the bundled ``lite`` weights: what ``critnet fuse`` gives on a fixed input.
 
-The input is generated here (``critnet.data.synthetic``, seeded), the expected output is stored
+The input is generated here (``critnet.train.data.synthetic``, seeded), the expected output is stored
 in ``tests/data/golden_lite.npz``. Any change that alters what the bundled model produces (a
 wiring change, a changed default, new weights) fails here. If the change is intended, regenerate
 the fixture and say why in the commit::
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import critnet
-from critnet.data.synthetic import synthetic_pairs
+from critnet.train.data.synthetic import synthetic_pairs
 from critnet.weights import default_weights_name
 
 FIXTURE = Path(__file__).parent / "data" / "golden_lite.npz"

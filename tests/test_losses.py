@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from critnet.losses import (
+from critnet.model import SipriaOutputs
+from critnet.train.losses import (
     edge_gradient_loss,
     enhancement_loss,
     gradient,
@@ -19,7 +20,6 @@ from critnet.losses import (
     reconstruction_loss,
     sipria_loss,
 )
-from critnet.model import SipriaOutputs
 
 
 def _image(seed: int, shape=(2, 1, 16, 20)) -> torch.Tensor:

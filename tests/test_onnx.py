@@ -12,10 +12,16 @@ from fusing_helpers import run_cli, seeded_lite
 from PIL import Image
 
 import critnet
-from critnet.backends import OnnxRuntimeBackend, make_backend
 from critnet.errors import CritnetError, InputError
-from critnet.export import export_onnx, file_sha256, onnx_bytes, read_onnx_metadata, require
 from critnet.model import build_model
+from critnet.pipeline.backends import OnnxRuntimeBackend, make_backend
+from critnet.pipeline.export import (
+    export_onnx,
+    file_sha256,
+    onnx_bytes,
+    read_onnx_metadata,
+    require,
+)
 from critnet.weights import default_weights_name, resolve_weights
 
 SIZES = [(1, 17, 23), (2, 32, 48), (1, 61, 40)]  # (batch, H, W): odd, batched, portrait
@@ -172,8 +178,8 @@ def test_backends_refuse_tiling_instead_of_ignoring_it(exported, model, monkeypa
     """Exact tiling runs on the torch fp32 path only: a backend given a tile size, or an image
     too large to fuse whole under ``auto``, is refused in one line (it was silently fused
     whole, or left to run out of memory)."""
-    from critnet.fusion import fuse_tensors
     from critnet.model import tiled
+    from critnet.pipeline.fusion import fuse_tensors
 
     ir, vis = torch.rand(1, 1, 40, 56), torch.rand(1, 1, 40, 56)
     backends = [OnnxRuntimeBackend(exported, threads=2), make_backend(model, "torch", "bf16")]

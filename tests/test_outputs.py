@@ -14,7 +14,7 @@ import pytest
 from fusing_helpers import make_weights, run_cli
 from PIL import Image
 
-import critnet.api
+import critnet.pipeline.single
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,8 @@ def folders(tmp_path):
 @pytest.fixture
 def count_fusions(monkeypatch):
     calls = []
-    real = critnet.api.fuse_arrays
-    monkeypatch.setattr(critnet.api, "fuse_arrays",
+    real = critnet.pipeline.single.fuse_arrays
+    monkeypatch.setattr(critnet.pipeline.single, "fuse_arrays",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     return calls
 
@@ -156,7 +156,7 @@ def test_stale_temp_files_of_dead_runs_are_removed_live_ones_kept(capsys, tmp_pa
 
 
 def test_atomic_temp_names_carry_the_pid(tmp_path):
-    from critnet.atomic import atomic_path, remove_stale_temps
+    from critnet.io.atomic import atomic_path, remove_stale_temps
 
     with atomic_path(tmp_path / "x.png") as tmp:
         assert f".{os.getpid()}." in tmp.name
@@ -169,11 +169,11 @@ def test_out_of_memory_is_one_line_suggesting_tiles(capsys, pair, weights, monke
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't "
                            "allocate memory: you tried to allocate 768000000 bytes.")
 
-    monkeypatch.setattr(critnet.api, "fuse_arrays", no_memory)
+    monkeypatch.setattr(critnet.pipeline.single, "fuse_arrays", no_memory)
     out = pair[0].parent / "o.png"
     code, _, err = run_cli(capsys, "fuse", *pair, "-o", out, "--weights", weights)
     assert code == 2 and err.count("\n") == 1 and "--tile" in err and "768 MB" in err, err
-    monkeypatch.setattr(critnet.api, "fuse_arrays", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr(critnet.pipeline.single, "fuse_arrays", lambda *a, **k: (_ for _ in ()).throw(
         MemoryError()))
     code, _, err = run_cli(capsys, "fuse", *pair, "-o", out, "--weights", weights)
     assert code == 2 and err.count("\n") == 1 and "not enough memory" in err, err

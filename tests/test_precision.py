@@ -13,10 +13,10 @@ from conftest import need
 from fusing_helpers import seeded_lite
 
 import critnet
-from critnet.backends import TorchBackend, make_backend
 from critnet.io import read_image
 from critnet.model.attention import channel_attention_map
 from critnet.model.blocks import FusionDecoder
+from critnet.pipeline.backends import TorchBackend, make_backend
 from critnet.weights import default_weights_name
 
 LEVEL = 1 / 255

@@ -1,4 +1,4 @@
-"""critnet.registration: ECC on edge images recovers known IR -> visible transforms."""
+"""critnet.pipeline.registration: ECC on edge images recovers known IR -> visible transforms."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from critnet.api import FuseOptions, fuse, load_model
-from critnet.demo import demo_scene
 from critnet.errors import InputError
+from critnet.pipeline.demo import demo_scene
+from critnet.pipeline.loading import load_model
+from critnet.pipeline.options import FuseOptions
+from critnet.pipeline.single import fuse
 
 cv2 = pytest.importorskip("cv2", reason="registration needs critnet[video] (opencv)")
 
-from critnet.registration import (  # noqa: E402
+from critnet.pipeline.registration import (  # noqa: E402
     Registration,
     corner_error,
     estimate_transform,

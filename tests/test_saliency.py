@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from critnet.saliency import histogram_contrast, saliency_weights
+from critnet.train.saliency import histogram_contrast, saliency_weights
 
 
 def test_histogram_contrast_known_values():

@@ -1,4 +1,4 @@
-"""critnet.tables: one renderer for every table format; marks follow each metric's direction;
+"""critnet.evaluation.tables: one renderer for every table format; marks follow each metric's direction;
 the first column is an argument (Table 1's "Configuration", Table 5's λ)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 import pytest
 
 from critnet.errors import InputError
-from critnet.tables import FORMATS, format_table, rank_marks
+from critnet.evaluation.tables import FORMATS, format_table, rank_marks
 
 SUMMARY = {
     "A": {"CC": 0.5, "Qcv": 400.0},

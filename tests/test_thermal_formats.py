@@ -14,6 +14,8 @@ from fusing_helpers import make_weights, run_cli
 from PIL import Image
 
 import critnet
+import critnet.pipeline.folder
+import critnet.pipeline.single
 from critnet.errors import InputError
 from critnet.io import read_ir
 
@@ -96,7 +98,7 @@ def test_ir_range_in_the_api_matches_the_cli(capsys, tmp_path, weights):
     ir_float = _save(temps, tmp_path / "ir.tif")
     vis = _save(VIS8, tmp_path / "vis.png")
     model = critnet.load_model(weights)
-    critnet.api.fuse_file(ir_float, vis, tmp_path / "api.png", model, ir_range=(10, 73.75))
+    critnet.pipeline.single.fuse_file(ir_float, vis, tmp_path / "api.png", model, ir_range=(10, 73.75))
     assert _fuse(capsys, ir_float, vis, "-o", tmp_path / "cli.png", "--weights", weights,
                  "--ir-range", "10", "73.75")[0] == 0
     np.testing.assert_array_equal(_pixels(tmp_path / "api.png"), _pixels(tmp_path / "cli.png"))
@@ -254,7 +256,7 @@ def test_a_folder_of_only_animations_names_one(tmp_path, weights):
     _animated_gif(ir_dir / "clip.gif")
     _animated_gif(vis_dir / "clip.gif")
     with pytest.raises(InputError, match=r"clip\.gif: has 4 frames"):
-        critnet.api.fuse_folder(ir_dir, vis_dir, tmp_path / "out",
+        critnet.pipeline.folder.fuse_folder(ir_dir, vis_dir, tmp_path / "out",
                                 critnet.load_model(weights))
 
 

@@ -9,11 +9,11 @@ from fusing_helpers import make_weights, run_cli
 from PIL import Image
 from torch import nn
 
-from critnet.api import fuse_arrays
 from critnet.errors import InputError
 from critnet.io import read_image
 from critnet.model import attention, build_model, tiled
 from critnet.model.tiled import conv_radius, tile_cores, tiled_forward
+from critnet.pipeline.single import fuse_arrays
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,8 @@ WORKER = textwrap.dedent('''
 
     import torch
 
-    from critnet.data.roadscene import RoadSceneCrops
-    from critnet.data.synthetic import synthetic_pairs
+    from critnet.train.data.roadscene import RoadSceneCrops
+    from critnet.train.data.synthetic import synthetic_pairs
     from critnet.train import TrainConfig, Trainer
     from critnet.train.distributed import init_distributed, shutdown
 

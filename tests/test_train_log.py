@@ -11,9 +11,9 @@ import textwrap
 
 import pytest
 
-from critnet.data.roadscene import RoadSceneCrops
-from critnet.data.synthetic import synthetic_pairs
 from critnet.train import TrainConfig, Trainer
+from critnet.train.data.roadscene import RoadSceneCrops
+from critnet.train.data.synthetic import synthetic_pairs
 from critnet.train.log import COLUMNS, StepLog
 
 CONFIG = {
@@ -27,8 +27,8 @@ CONFIG = {
 #: Runs CONFIG in ``out`` and SIGKILLs itself once step ``kill_at`` is logged (checkpoint at 8).
 KILLED_RUN = textwrap.dedent("""
     import json, os, signal, sys
-    from critnet.data.roadscene import RoadSceneCrops
-    from critnet.data.synthetic import synthetic_pairs
+    from critnet.train.data.roadscene import RoadSceneCrops
+    from critnet.train.data.synthetic import synthetic_pairs
     from critnet.train import TrainConfig, Trainer
     from critnet.train.log import StepLog
 

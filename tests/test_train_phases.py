@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from critnet.data.roadscene import RoadSceneCrops
-from critnet.data.synthetic import synthetic_pairs
 from critnet.train import TrainConfig, Trainer
+from critnet.train.data.roadscene import RoadSceneCrops
+from critnet.train.data.synthetic import synthetic_pairs
 from critnet.train.schedule import build_schedule, lr_factor
 
 GROUPS = ("encoder_ir", "encoder_vis", "mrl", "decoder_fuse0", "sipria_ir", "sipria_vis",

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from critnet.data.roadscene import RoadSceneCrops
-from critnet.data.synthetic import synthetic_pairs
 from critnet.errors import InputError
 from critnet.train import TrainConfig, Trainer
 from critnet.train.checkpoint import load_checkpoint
+from critnet.train.data.roadscene import RoadSceneCrops
+from critnet.train.data.synthetic import synthetic_pairs
 from critnet.weights import load_weights
 
 CONFIG = {

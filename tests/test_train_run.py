@@ -11,8 +11,8 @@ import yaml
 from click.testing import CliRunner
 from PIL import Image
 
-from critnet.bench.ablation import library_trainer
 from critnet.cli import cli, main
+from critnet.evaluation.bench.ablation import library_trainer
 from critnet.train import load_config, run_training
 
 

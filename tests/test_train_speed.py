@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from critnet.data.roadscene import RoadSceneCrops
-from critnet.data.synthetic import synthetic_pairs
 from critnet.train import TrainConfig, Trainer
+from critnet.train.data.roadscene import RoadSceneCrops
+from critnet.train.data.synthetic import synthetic_pairs
 from critnet.train.speed import phase_rates
 
 

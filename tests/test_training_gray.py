@@ -6,11 +6,11 @@ import numpy as np
 from conftest import need
 from PIL import Image
 
-from critnet.bench.methods import load_gray
-from critnet.data.roadscene import load_gray_pair
-from critnet.evaluate import read_image as evaluate_read_image
+from critnet.evaluation.bench.methods import load_gray
+from critnet.evaluation.evaluate import read_image as evaluate_read_image
 from critnet.io import read_gray_uint8
 from critnet.metrics.prepare import rgb2gray, to_gray_uint8
+from critnet.train.data.roadscene import load_gray_pair
 
 STEM = "FLIR_00018"  # a pair where MATLAB rgb2gray and PIL convert("L") differ on some pixels
 

@@ -1,4 +1,4 @@
-"""critnet.video: stream pairing, one stream-wide IR range, atomic video writing, bad input.
+"""critnet.pipeline.video: stream pairing, one stream-wide IR range, atomic video writing, bad input.
 
 Every video here is made by the test with PyAV (a few frames, 32×48), so no data is needed.
 """
@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from critnet.api import fuse_arrays, load_model
 from critnet.cli import main
 from critnet.errors import InputError
+from critnet.pipeline.loading import load_model
+from critnet.pipeline.single import fuse_arrays
 
 av = pytest.importorskip("av", reason="video needs critnet[video] (PyAV)")
 pytest.importorskip("cv2", reason="video needs critnet[video] (OpenCV)")
 
-from critnet.video import (  # noqa: E402
+from critnet.pipeline.video import (  # noqa: E402
     Frame,
     fuse_frames,
     fuse_video,
@@ -130,7 +131,7 @@ def test_user_ir_range_is_used_for_every_frame(model):
 
 
 def test_generator_registers_once_and_reuses_the_estimate(model, monkeypatch):
-    import critnet.video as video
+    import critnet.pipeline.video.frames as video
 
     calls = []
     real = video.estimate_transform

@@ -29,9 +29,9 @@ playwright = pytest.importorskip("playwright.sync_api", reason="playwright not i
 from web_helpers import free_port  # noqa: E402
 
 import critnet  # noqa: E402
-from critnet.demo import demo_scene  # noqa: E402
 from critnet.io import to_uint  # noqa: E402
 from critnet.metrics import compute_metrics  # noqa: E402
+from critnet.pipeline.demo import demo_scene  # noqa: E402
 
 CHROMIUM = os.environ.get("CRITNET_CHROMIUM") or shutil.which("chromium") or shutil.which(
     "chromium-browser")

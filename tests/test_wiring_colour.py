@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from critnet.fusion import fuse_tensors, rgb_to_ycbcr, ycbcr_to_rgb
+from critnet.pipeline.fusion import fuse_tensors, rgb_to_ycbcr, ycbcr_to_rgb
 
 
 class Average(nn.Module):

@@ -7,12 +7,12 @@ import pytest
 import torch
 from wiring_helpers import close, record, tiny_model
 
-from critnet.data.roadscene import RoadSceneCrops
-from critnet.data.synthetic import synthetic_pairs
-from critnet.losses import interaction_loss, mit_loss, sipria_loss
-from critnet.saliency import saliency_weights
 from critnet.train import TrainConfig, Trainer, objectives
 from critnet.train.config import LossSection
+from critnet.train.data.roadscene import RoadSceneCrops
+from critnet.train.data.synthetic import synthetic_pairs
+from critnet.train.losses import interaction_loss, mit_loss, sipria_loss
+from critnet.train.saliency import saliency_weights
 from critnet.train.schedule import build_schedule, lr_factor
 from critnet.train.trainer import build_optimizers
 

@@ -18,7 +18,7 @@ __all__ = ["CritnetError", "FuseOptions", "InputError", "WeightsError", "fuse", 
 def __getattr__(name: str):
     # Lazy: ``import critnet`` stays light (no torch import) until fusion is used.
     if name in ("FuseOptions", "fuse", "load_model"):
-        from critnet import api
+        from critnet.pipeline import single as api
 
         return getattr(api, name)
     raise AttributeError(f"module 'critnet' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""``critnet bench``: reproduce the paper's tables and figures (thin; logic in critnet.bench)."""
+"""``critnet bench``: reproduce the paper's tables and figures (thin; logic in critnet.evaluation.bench)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from critnet.bench.registry import DATASETS, STUDIES
 from critnet.errors import InputError
+from critnet.evaluation.bench.registry import DATASETS, STUDIES
 
 
 def _zoom(_ctx: click.Context, _param: click.Parameter, value: str | None
@@ -76,7 +76,7 @@ def compare_command(dataset: str, methods: str | None, weights: tuple[str, ...],
                     zoom: tuple[int, int, int, int] | None, device: str,
                     no_progress: bool) -> None:
     """Compare our model, classic baselines and published outputs on one dataset (Tables 2-4)."""
-    from critnet.bench.compare import RunOptions, compare
+    from critnet.evaluation.bench.compare import RunOptions, compare
 
     result = compare(dataset, out_dir, methods=methods, weights=list(weights) or None,
                      metrics=metrics, options=RunOptions(device=device, grid_pairs=pairs,
@@ -109,8 +109,8 @@ def _study(key: str) -> click.Command:
                 zoom: tuple[int, int, int, int] | None, device: str, no_progress: bool) -> None:
         from pathlib import Path
 
-        from critnet.bench.ablation import plan_runs, run_study
-        from critnet.bench.compare import RunOptions
+        from critnet.evaluation.bench.ablation import plan_runs, run_study
+        from critnet.evaluation.bench.compare import RunOptions
 
         if plan_only:
             for plan in plan_runs(STUDIES[key], Path(configs_dir), Path(runs_dir), schedule):
@@ -139,7 +139,7 @@ def report_command(results_dir: str, out_path: str) -> None:
     """Assemble RESULTS.md from the bench outputs, beside the paper's Tables 1-5."""
     from pathlib import Path
 
-    from critnet.bench.report import write_report
+    from critnet.evaluation.bench.report import write_report
 
     if not Path(results_dir).is_dir():
         raise InputError(f"{results_dir}: results folder not found")
@@ -168,9 +168,9 @@ def features_command(dataset: str | None, pairs: list[str] | None,
     """
     from pathlib import Path
 
-    from critnet.api import load_model
-    from critnet.bench.datasets import load_dataset
-    from critnet.bench.features import bench_features
+    from critnet.evaluation.bench.datasets import load_dataset
+    from critnet.evaluation.bench.features import bench_features
+    from critnet.pipeline.loading import load_model
 
     if dataset is None and not files:
         raise InputError("give --dataset (with --pairs) or at least one --pair IR VIS")

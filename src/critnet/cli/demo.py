@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from critnet.demo import UNTRAINED_WARNING, demo_model, run_demo
-from critnet.fusion import DEVICES
+from critnet.pipeline.demo import UNTRAINED_WARNING, demo_model, run_demo
+from critnet.pipeline.fusion import DEVICES
 
 
 @click.command("demo")

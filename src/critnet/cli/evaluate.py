@@ -1,5 +1,5 @@
 """``critnet evaluate``: fusion metrics for folders of fused images (thin wrapper over
-:mod:`critnet.evaluate`)."""
+:mod:`critnet.evaluation.evaluate`)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import warnings
 
 import click
 
-from critnet.atomic import atomic_path
-from critnet.evaluate import (
+from critnet.evaluation.evaluate import (
     evaluate_methods,
     nan_notes,
     parse_methods,
     per_image_csv,
     result_json,
 )
-from critnet.tables import format_table
+from critnet.evaluation.tables import format_table
+from critnet.io.atomic import atomic_path
 
 
 def _write(path: str, text: str) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from critnet.api import describe_weights, load_model
-from critnet.export import export_onnx, read_onnx_metadata
 from critnet.model import PRESETS
+from critnet.pipeline.export import export_onnx, read_onnx_metadata
+from critnet.pipeline.loading import describe_weights, load_model
 from critnet.weights import default_weights_name, resolve_weights
 
 

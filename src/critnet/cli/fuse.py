@@ -10,13 +10,15 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from critnet.api import FuseOptions, describe_weights, fuse_file, load_model
-from critnet.backends import BACKENDS, PRECISIONS, model_device
 from critnet.errors import InputError
-from critnet.folder import FOLDER_EXTENSIONS, fuse_folder
-from critnet.fusion import DEVICES, OUTPUT_NORMALIZATIONS, resolve_device
 from critnet.io import MAX_PIXELS, NORMALIZATIONS, WRITE_FORMATS
 from critnet.model import PRESETS
+from critnet.pipeline.backends import BACKENDS, PRECISIONS, model_device
+from critnet.pipeline.folder import FOLDER_EXTENSIONS, fuse_folder
+from critnet.pipeline.fusion import DEVICES, OUTPUT_NORMALIZATIONS, resolve_device
+from critnet.pipeline.loading import describe_weights, load_model
+from critnet.pipeline.options import FuseOptions
+from critnet.pipeline.single import fuse_file
 
 _PATH = click.Path(path_type=Path)
 
@@ -194,11 +196,11 @@ def _output(output: str, folder_mode: bool, vis_path: Path, ext: str) -> Path:
 
 
 def _report_registrations() -> None:
-    """Print each estimated transform (logged by critnet.registration) on stderr."""
+    """Print each estimated transform (logged by critnet.pipeline.registration) on stderr."""
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name("critnet-cli")
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("critnet.registration")
+    logger = logging.getLogger("critnet.pipeline.registration")
     logger.setLevel(logging.INFO)
     for old in [h for h in logger.handlers if h.get_name() == "critnet-cli"]:
         logger.removeHandler(old)
@@ -206,7 +208,7 @@ def _report_registrations() -> None:
 
 
 def _video_mode(ir_path: Path, vis_path: Path) -> bool:
-    from critnet.video import is_video
+    from critnet.pipeline.video import is_video
 
     return is_video(ir_path) and is_video(vis_path)
 
@@ -214,7 +216,7 @@ def _video_mode(ir_path: Path, vis_path: Path) -> bool:
 def _fuse_video(ir_path: Path, vis_path: Path, output: Path, model, options: FuseOptions,
                 pair_by: str, time_tolerance: float | None,
                 ir_range: tuple[float, float] | None, overwrite: bool, used: str) -> None:
-    from critnet.video import fuse_video
+    from critnet.pipeline.video import fuse_video
 
     click.echo(used)
     with tqdm(unit="frame", desc="fusing", file=sys.stderr) as bar:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from critnet.fusion import DEVICES, resolve_device
+from critnet.pipeline.fusion import DEVICES, resolve_device
 from critnet.web import require_web
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from critnet.atomic import atomic_path, output_error
 from critnet.errors import InputError, OutputError
+from critnet.io.atomic import atomic_path, output_error
 
 #: Output formats by suffix; a path without a suffix is written as PNG.
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP",

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from critnet.atomic import atomic_path
 from critnet.errors import InputError
+from critnet.io.atomic import atomic_path
 
 FORMAT = "critnet-train"
 FORMAT_VERSION = 1

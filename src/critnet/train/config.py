@@ -17,7 +17,7 @@ import yaml
 
 from critnet.errors import ConfigError
 from critnet.model.config import CRITNetConfig, preset_config
-from critnet.saliency import SaliencyWeights
+from critnet.train.saliency import SaliencyWeights
 
 SipriaGrad = Literal["through", "detached"]
 
@@ -49,7 +49,7 @@ class ModelSection:
 
 @dataclass(frozen=True)
 class DataSection:
-    """``root``: the shared data root (``None`` → :func:`critnet.paths.data_root`); RoadScene is
+    """``root``: the shared data root (``None`` → :func:`critnet.io.paths.data_root`); RoadScene is
     ``root/roadscene``. ``crop``: square crop size; ``flips``: random horizontal/vertical flips."""
 
     root: str | None = None

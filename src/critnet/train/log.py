@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from critnet.atomic import atomic_path
+from critnet.io.atomic import atomic_path
 
 #: CSV columns, fixed for every phase (terms a phase does not compute are left empty).
 TERMS = ["total", "int", "jgrad", "mit",

@@ -17,10 +17,10 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from critnet.losses import interaction_loss, mit_loss, sipria_loss
 from critnet.model import CRITNet, SipriaOutputs
-from critnet.saliency import saliency_weights
 from critnet.train.config import LossSection, SipriaGrad
+from critnet.train.losses import interaction_loss, mit_loss, sipria_loss
+from critnet.train.saliency import saliency_weights
 
 Batch = dict[str, Tensor]
 

@@ -14,12 +14,10 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
-from critnet.data.device_crops import DeviceCrops
-from critnet.data.roadscene import RoadSceneCrops
 from critnet.errors import ConfigError, InputError
+from critnet.io.paths import data_root
 from critnet.model import CRITNet, build_model
 from critnet.model.critnet import Decoder
-from critnet.paths import data_root
 from critnet.train import objectives
 from critnet.train.checkpoint import (
     CHECKPOINT_NAME,
@@ -29,6 +27,8 @@ from critnet.train.checkpoint import (
     set_rng_state,
 )
 from critnet.train.config import TrainConfig
+from critnet.train.data.device_crops import DeviceCrops
+from critnet.train.data.roadscene import RoadSceneCrops
 from critnet.train.distributed import (
     DistContext,
     average_gradients,
@@ -78,7 +78,7 @@ class Trainer:
         max_steps: stop once the global step reaches this (a checkpoint is written there).
         progress: show a tqdm progress bar (rank 0).
         dataset: the training crops (default: RoadScene train split under the data root); they
-            are cut on ``device`` (:class:`~critnet.data.device_crops.DeviceCrops`).
+            are cut on ``device`` (:class:`~critnet.train.data.device_crops.DeviceCrops`).
         deadline: a :func:`time.monotonic` time; the first step ending after it stops the run
             there, with a checkpoint and the weights exported (resume continues it). For one
             process (each torchrun rank would read its own clock).

@@ -37,9 +37,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from critnet.data.pairs import match_pairs
 from critnet.errors import CritnetError, InputError
 from critnet.io import NORMALIZATIONS
+from critnet.io.pairs import match_pairs
 from critnet.metrics import METRICS, PAPER_METRICS
 from critnet.web.pipeline import (
     IMAGE_NAMES,

@@ -17,11 +17,11 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 import critnet
-from critnet.demo import demo_scene
 from critnet.errors import InputError
 from critnet.io import read_image, read_ir, to_uint, write_image
 from critnet.metrics import compute_metrics
 from critnet.model import CRITNet
+from critnet.pipeline.demo import demo_scene
 from critnet.weights import bundled_weights
 
 SCENES = {"night-road": 0, "night-road-2": 1, "night-road-3": 2}  # name -> demo_scene seed

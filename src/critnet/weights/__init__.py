@@ -20,8 +20,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from critnet.atomic import atomic_path
 from critnet.errors import WeightsError, WeightsWarning
+from critnet.io.atomic import atomic_path
 from critnet.model import CRITNet, CRITNetConfig
 from critnet.model.critnet import Decoder
 from critnet.weights.integrity import (

@@ -1,0 +1,170 @@
+"""Fusion for users: fuse one pair of arrays, images or files (docs/design.md §5).
+
+Quick use::
+
+    import critnet
+    fused = critnet.fuse("ir.png", "vis.jpg")                 # bundled weights, numpy out
+    model = critnet.load_model("path/to/weights.safetensors")
+    fused = critnet.fuse(ir_array, vis_array, model, gray=True)
+
+How to fuse is one :class:`~critnet.pipeline.options.FuseOptions` group, given as ``options=``
+or as its fields by keyword (``gray=True``); folders of pairs are fused by
+:func:`critnet.pipeline.folder.fuse_folder`, videos by :mod:`critnet.pipeline.video`. The command
+line (``critnet fuse``, ``critnet demo``) calls only these functions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from critnet.errors import InputError
+from critnet.io import ImageInfo, read_image, read_ir, write_image
+from critnet.io.atomic import ensure_writable
+from critnet.io.kinds import ImageLike, from_batch, like, to_batch, to_unit_array
+from critnet.io.write import check_output_options
+from critnet.model import CRITNet
+from critnet.pipeline.fusion import fuse_tensors
+from critnet.pipeline.loading import describe_weights, load_model, ready_model
+from critnet.pipeline.options import FuseOptions
+
+
+def fuse(
+    ir: ImageLike,
+    vis: ImageLike,
+    model: CRITNet | None = None,
+    *,
+    options: FuseOptions | None = None,
+    device: str | torch.device | None = None,
+    **overrides: Any,
+) -> Any:
+    """Fuse one infrared and one visible image.
+
+    Inputs may be file paths, numpy arrays, PIL images or torch tensors (see
+    :func:`critnet.io.kinds.to_unit_array`). A color visible image gives a color result (its Y
+    channel fused, Cb/Cr kept); a color IR image is reduced to luma. The result has the kind of
+    ``vis`` (see :func:`critnet.io.kinds.like`): numpy → numpy (``uint8``/``uint16`` kept, else
+    float32 in [0, 1]), PIL → PIL, tensor → tensor of the same rank and device, path → numpy
+    float32 (nothing is written; see :func:`fuse_file`).
+
+    Args:
+        ir, vis: the two images, of equal size unless ``resize_ir``.
+        model: from :func:`load_model`; ``None`` loads the bundled default (cached).
+        options, overrides: a :class:`FuseOptions` and/or its fields by keyword.
+        device: ``cpu``/``cuda``/``auto``; ``None`` keeps ``model``'s device (CPU when the
+            bundled model is loaded). A given ``model`` is moved there.
+
+    Raises:
+        InputError: unreadable input, unsupported array, sizes differ without ``resize_ir``.
+        WeightsError: ``model`` is ``None`` and no weights are bundled.
+
+    Example:
+        >>> from critnet.model import build_model
+        >>> ir = np.zeros((48, 64), np.uint8)
+        >>> vis = np.full((48, 64, 3), 128, np.uint8)
+        >>> fuse(ir, vis, build_model("lite").eval()).shape
+        (48, 64, 3)
+    """
+    options = FuseOptions.resolve(options, overrides)
+    ir_image, ir_name = to_unit_array(ir, "ir", options.ir_normalize, options.ir_range)
+    vis_image, vis_name = to_unit_array(vis, "vis")
+    fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
+                        names=(ir_name, vis_name))
+    return like(vis, fused)
+
+
+def fuse_arrays(
+    model: CRITNet,
+    ir: np.ndarray,
+    vis: np.ndarray,
+    *,
+    options: FuseOptions | None = None,
+    names: tuple[str, str] = ("IR image", "visible image"),
+    **overrides: Any,
+) -> np.ndarray:
+    """Fuse float arrays in [0, 1]: ``ir`` H×W or H×W×3, ``vis`` H×W or H×W×3.
+
+    ``options.ir_normalize`` and ``ir_range`` do not apply here (the arrays are already in
+    [0, 1]).
+
+    Returns:
+        H×W (gray ``vis`` or ``gray``) or H×W×3 float32 in [0, 1], the visible image's size.
+
+    Raises:
+        InputError: sizes differ (naming both inputs) and neither ``resize_ir`` nor
+            ``register`` is on; a failed registration.
+    """
+    options = FuseOptions.resolve(options, overrides)
+    if options.register is not None:
+        from critnet.pipeline.registration import estimate_transform, warp_ir
+
+        ir = warp_ir(ir, estimate_transform(ir, vis, motion=options.register))
+    if ir.shape[:2] != vis.shape[:2] and not options.resize_ir:
+        (ih, iw), (vh, vw) = ir.shape[:2], vis.shape[:2]
+        raise InputError(f"{names[0]} is {iw}×{ih} but {names[1]} is {vw}×{vh} (W×H): sizes must "
+                         f"match; use --resize-ir (resize_ir=True) to resample the IR image to "
+                         f"the visible size")
+    return from_batch(fuse_tensors(model, to_batch(ir), to_batch(vis), gray=options.gray,
+                                   resize_ir=options.resize_ir, normalize=options.normalize,
+                                   tile=options.tile))
+
+
+def fuse_file(
+    ir_path: str | os.PathLike,
+    vis_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    model: CRITNet | None = None,
+    *,
+    options: FuseOptions | None = None,
+    overwrite: bool = False,
+    device: str | torch.device | None = None,
+    **overrides: Any,
+) -> Path:
+    """Fuse two image files and write the result (8-bit unless ``bit_depth``; format by
+    ``out_path``'s suffix, PNG without one) atomically, the visible image's size.
+
+    Everything is checked before anything is written: on any error ``out_path`` is untouched.
+    Options as :func:`fuse`.
+
+    Raises:
+        InputError: unreadable inputs, size mismatch, ``out_path`` equal to an input, a folder,
+            an unsupported suffix, a bit depth / quality the format lacks, or existing without
+            ``overwrite``.
+        OutputError: ``out_path``'s folder cannot be created or written (checked before
+            fusing), or writing fails.
+        WeightsError: ``model`` is ``None`` and no weights are bundled.
+    """
+    options = FuseOptions.resolve(options, overrides)
+    ir_path, vis_path, out_path = Path(ir_path), Path(vis_path), Path(out_path)
+    check_output_options(out_path, bit_depth=options.bit_depth, quality=options.quality)
+    for role, source in (("IR", ir_path), ("visible", vis_path)):
+        if _same_path(out_path, source):
+            raise InputError(f"{out_path}: output path is the {role} input; refusing to "
+                             f"overwrite an input (choose another -o)")
+    if out_path.is_dir():
+        raise InputError(f"{out_path}: is a folder; give an output file name such as "
+                         f"{out_path / (vis_path.stem + '.png')}")
+    if out_path.exists() and not overwrite:
+        raise InputError(f"{out_path}: already exists (use --overwrite / overwrite=True to "
+                         f"replace it)")
+    ir_image, ir_info = read_ir(ir_path, normalize=options.ir_normalize,
+                                value_range=options.ir_range, max_pixels=options.max_pixels)
+    vis_image, _ = read_image(vis_path, max_pixels=options.max_pixels)
+    ensure_writable(out_path.parent)  # before the (long) fusion, not after
+    fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
+                        names=(f"IR {ir_info.name}", f"visible {vis_path}"))
+    return write_image(out_path, fused, bit_depth=options.bit_depth, quality=options.quality)
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+__all__ = ["FuseOptions", "ImageInfo", "describe_weights", "fuse", "fuse_arrays", "fuse_file",
+           "load_model", "ready_model"]

@@ -1,0 +1,130 @@
+"""Video files in and out: two video files → one fused video, encoded and written atomically."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from critnet.errors import InputError
+from critnet.io.atomic import atomic_path
+from critnet.model import CRITNet
+from critnet.pipeline.options import FuseOptions
+from critnet.pipeline.video.frames import RANGE_FRAMES, fuse_frames
+from critnet.pipeline.video.streams import av_module, pair_frames, probe_rate, read_frames
+
+
+@dataclass(frozen=True)
+class VideoReport:
+    """What :func:`fuse_video` did: frames written and the output frame rate."""
+
+    path: Path
+    frames: int
+    rate: Fraction
+
+    def summary(self) -> str:
+        return f"{self.frames} frames at {float(self.rate):.4g} fps"
+
+def fuse_video(
+    ir_path: str | os.PathLike,
+    vis_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    model: CRITNet | None = None,
+    *,
+    options: FuseOptions | None = None,
+    pair_by: str = "time",
+    time_tolerance: float | None = None,
+    ir_range: tuple[float, float] | None = None,
+    range_frames: int = RANGE_FRAMES,
+    register_every: int = 0,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+    log: Callable[[str], None] | None = None,
+    **overrides: Any,
+) -> VideoReport:
+    """Fuse two video files into one video, written atomically (on any error, or if killed,
+    ``out_path`` is untouched and no partial file remains under its name).
+
+    Args:
+        ir_path, vis_path: video files; the output has the visible stream's frame rate and
+            size and keeps its colour (Y fused, Cb/Cr kept).
+        out_path: ``.mp4`` (or another container FFmpeg writes, e.g. ``.mkv``).
+        pair_by, time_tolerance: see :func:`pair_frames`.
+        options, overrides, ir_range, range_frames, register_every: see :func:`fuse_frames`
+            (e.g. ``register="affine"``).
+        progress: called with 1 after each written frame (e.g. ``tqdm.update``).
+        log: receives the IR range line of :func:`fuse_frames`.
+
+    Returns:
+        a :class:`VideoReport`.
+
+    Raises:
+        InputError: unreadable/corrupt/empty inputs, mismatched lengths (``index``) or times
+            (``time``), odd frame sizes, output equal to an input, existing without
+            ``overwrite``, or not writable.
+    """
+    av = av_module()
+    options = FuseOptions.resolve(options, overrides)
+    ir_path, vis_path, out_path = Path(ir_path), Path(vis_path), Path(out_path)
+    for role, source in (("IR", ir_path), ("visible", vis_path)):
+        if not source.is_file():
+            raise InputError(f"{source}: {role} video not found")
+        if out_path.exists() and os.path.samefile(out_path, source):
+            raise InputError(f"{out_path}: output path is the {role} input; choose another -o")
+    if out_path.exists() and not overwrite:
+        raise InputError(f"{out_path}: already exists (use --overwrite / overwrite=True)")
+    rate, ir_rate = probe_rate(av, vis_path), probe_rate(av, ir_path)
+    names = (f"IR video {ir_path}", f"visible video {vis_path}")
+    pairs = pair_frames(read_frames(ir_path, "ir"), read_frames(vis_path, "vis"), pair_by=pair_by,
+                        time_tolerance=time_tolerance, ir_rate=float(ir_rate), names=names)
+    fused = fuse_frames(pairs, model, options=options, ir_range=ir_range,
+                        range_frames=range_frames, register_every=register_every, log=log,
+                        names=names)
+    count = 0
+    try:
+        with atomic_path(out_path) as tmp:
+            container = av.open(str(tmp), mode="w")
+            try:
+                stream = None
+                for frame in fused:
+                    if stream is None:
+                        size = (frame.shape[1], frame.shape[0])
+                        stream = _output_stream(av, container, rate, size, out_path)
+                    rgb = frame if frame.ndim == 3 else np.repeat(frame[..., None], 3, axis=2)
+                    packet_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb),
+                                                              format="rgb24")
+                    container.mux(stream.encode(packet_frame))
+                    count += 1
+                    if progress is not None:
+                        progress(1)
+                if stream is None:
+                    raise InputError(f"{vis_path}: no video frames")
+                container.mux(stream.encode(None))
+            finally:
+                container.close()
+    except OSError as error:
+        raise InputError(f"{out_path}: cannot write the output video ({error.strerror or error})"
+                         ) from None
+    return VideoReport(path=out_path, frames=count, rate=rate)
+
+def _output_stream(av: Any, container: Any, rate: Fraction, size: tuple[int, int],
+                   out_path: Path) -> Any:
+    width, height = size
+    if width % 2 or height % 2:
+        raise InputError(f"{out_path}: frames are {width}×{height}; H.264/MPEG-4 with 4:2:0 "
+                         f"chroma needs even width and height (crop or resize the visible video)")
+    for codec in ("libx264", "h264", "mpeg4"):
+        try:
+            stream = container.add_stream(codec, rate=rate)
+        except (av.error.FFmpegError, ValueError, av.codec.codec.UnknownCodecError):
+            continue
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if codec == "mpeg4":
+            stream.bit_rate = 8_000_000
+        return stream
+    raise InputError(f"{out_path}: the installed PyAV can encode neither H.264 nor MPEG-4")

@@ -1,5 +1,6 @@
 """C-RITNet's cost row for the comparison tables: parameters, forward time per 640×480 pair and
-peak RAM, written to ``docs/results/costs_measured.csv`` (read by :mod:`critnet.evaluation.bench.costs`).
+peak RAM, written to ``docs/results/costs_measured.csv`` (read by
+:mod:`critnet.evaluation.bench.costs`).
 
 Usage: ``python benchmarks/cost.py [--weights lite --repeats 7 --threads 2 --out PATH]``
 

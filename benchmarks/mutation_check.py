@@ -125,25 +125,27 @@ MUTATIONS: tuple[Mutation, ...] = (
       "s_ir = self.sipria_ir(f_ir_vis) if run_sipria else None",
       "SIPRIA_ir reads F_ir↔vis", MODEL),
     # -- losses (Eq. 4, 8, 12–19) and saliency weights --------------------------------------------
-    M("losses.py", "torch.where(grad_a.abs() >= grad_b.abs(), grad_a, grad_b)",
+    M("train/losses.py", "torch.where(grad_a.abs() >= grad_b.abs(), grad_a, grad_b)",
       "torch.where(grad_a.abs() >= grad_b.abs(), grad_a.abs(), grad_b.abs())",
       "Eq. 12: max-gradient loses its sign", LOSSES),
-    M("losses.py", 'border_type="reflect", normalized=True', 'border_type="reflect", '
+    M("train/losses.py", 'border_type="reflect", normalized=True', 'border_type="reflect", '
       'normalized=False', "Laplacian not divided by 16", LOSSES),
-    M("losses.py", "(p * (log_p - F.log_softmax(image, dim=-1))).sum() / rows",
+    M("train/losses.py", "(p * (log_p - F.log_softmax(image, dim=-1))).sum() / rows",
       "(F.softmax(image, dim=-1) * (F.log_softmax(image, dim=-1) - log_p)).sum() / rows",
       "Eq. 19: reversed KL direction", LOSSES),
-    M("losses.py", "(p * (log_p - F.log_softmax(image, dim=-1))).sum() / rows",
+    M("train/losses.py", "(p * (log_p - F.log_softmax(image, dim=-1))).sum() / rows",
       "(p * (log_p - F.log_softmax(image, dim=-1))).sum() / label.numel()",
       "Eq. 19: element-wise mean, not per-row sum", LOSSES),
-    M("losses.py", "return _l1(rec_ir, ir) + _l1(rec_vis, vis)",
+    M("train/losses.py", "return _l1(rec_ir, ir) + _l1(rec_vis, vis)",
       "return _l1(rec_ir, vis) + _l1(rec_vis, ir)", "Eq. 4: reconstruction targets swapped",
       LOSSES),
-    M("losses.py", "_l1(w_ir * ir + w_vis * vis, fused)", "_l1(w_ir * vis + w_vis * ir, fused)",
+    M("train/losses.py", "_l1(w_ir * ir + w_vis * vis, fused)",
+      "_l1(w_ir * vis + w_vis * ir, fused)",
       "Eq. 13: weights on the wrong sources", LOSSES),
-    M("saliency.py", "w_ir = 0.5 + 0.5 * (s_ir - s_vis)", "w_ir = 0.5 + 0.5 * (s_vis - s_ir)",
+    M("train/saliency.py", "w_ir = 0.5 + 0.5 * (s_ir - s_vis)", "w_ir = 0.5 + 0.5 * (s_vis - s_ir)",
       "saliency weights reversed (difference)", LOSSES),
-    M("saliency.py", "w_ir = s_ir / (s_ir + s_vis + eps)", "w_ir = s_vis / (s_ir + s_vis + eps)",
+    M("train/saliency.py", "w_ir = s_ir / (s_ir + s_vis + eps)",
+      "w_ir = s_vis / (s_ir + s_vis + eps)",
       "saliency weights reversed (ratio)", LOSSES),
     # -- training: objectives, optimizers, schedule -----------------------------------------------
     M("train/objectives.py", 'saliency_weights(batch["sal_ir"], batch["sal_vis"]',
@@ -184,9 +186,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("train/schedule.py", "sum(done >= m for m in milestones)",
       "sum(done > m for m in milestones)", "LR decays one epoch late", TRAIN),
     # -- colour path ------------------------------------------------------------------------------
-    M("fusion.py", "torch.cat([fused, ycc[:, 1:]], dim=1)", "torch.cat([fused, ycc[:, [2, 1]]], "
-      "dim=1)", "colour: Cb and Cr swapped", COLOUR),
-    M("fusion.py", "vis_y = ycc[:, :1] if ycc is not None else vis",
+    M("pipeline/fusion.py", "torch.cat([fused, ycc[:, 1:]], dim=1)",
+      "torch.cat([fused, ycc[:, [2, 1]]], dim=1)", "colour: Cb and Cr swapped", COLOUR),
+    M("pipeline/fusion.py", "vis_y = ycc[:, :1] if ycc is not None else vis",
       "vis_y = ycc[:, 1:2] if ycc is not None else vis", "colour: network fed Cb, not Y",
       COLOUR),
 )

@@ -5,7 +5,8 @@ Usage: ``python benchmarks/onnx_speed.py [--weights lite --height 480 --width 64
 
 Rows: torch NCHW eager, torch channels-last (what ``critnet fuse`` runs by default, the
 reference of the ratio), onnxruntime as ``--backend onnxruntime`` ships it (the rewritten graph
-of :mod:`critnet.pipeline.export_form`, ``ORT_ENABLE_ALL``, no intra-op spin-waiting), the graph traced
+of :mod:`critnet.pipeline.export_form`, ``ORT_ENABLE_ALL``, no intra-op spin-waiting), the graph
+traced
 from the model as written (``onnx_bytes(rewrite=False)``, what critnet shipped before), and the
 shipped graph with spin-waiting and at the lower graph-optimisation levels. Rounds are
 interleaved (each round times every row once), so load from other processes hits all rows

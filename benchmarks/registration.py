@@ -3,7 +3,8 @@ register them back, and fuse the misaligned, the registered and the original ali
 
 Usage: ``python benchmarks/registration.py [--dataset roadscene|tno] [--pairs 4] [--motion affine]``
 
-Data from ``critnet.io.paths.data_root()`` (``CRITNET_DATA``). For every pair and every known move it
+Data from ``critnet.io.paths.data_root()`` (``CRITNET_DATA``). For every pair and every known move
+it
 prints the mean corner error (pixels) of the identity (no registration) and of the estimate, and
 the paper's six metrics (``critnet.metrics``, grey mode, scored against the aligned IR and the
 visible image) of the fusion of each version, averaged

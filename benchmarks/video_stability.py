@@ -2,7 +2,8 @@
 
 Usage: ``python benchmarks/video_stability.py [--frames 24] [--width 640 --height 480]``
 
-The demo scene (``critnet.pipeline.demo.demo_scene``) is animated: the camera pans one pixel per frame,
+The demo scene (``critnet.pipeline.demo.demo_scene``) is animated: the camera pans one pixel per
+frame,
 the IR sensor drifts in level (a slow 16-bit offset ramp plus a hot spot that moves, as thermal
 cameras do), a small very hot object enters halfway (a per-frame min–max would darken the whole
 frame there) and both streams get fresh sensor noise each frame. The IR stream is 16-bit and goes

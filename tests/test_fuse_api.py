@@ -14,8 +14,9 @@ import critnet
 import critnet.weights
 from critnet.errors import InputError, WeightsError
 from critnet.model import FusionOutputs
+from critnet.pipeline.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from critnet.pipeline.folder import fuse_folder
-from critnet.pipeline.fusion import fuse_tensors, resolve_device, rgb_to_ycbcr, ycbcr_to_rgb
+from critnet.pipeline.fusion import fuse_tensors, resolve_device
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.single import fuse_file
 

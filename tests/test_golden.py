@@ -1,6 +1,7 @@
 """Golden output of the bundled ``lite`` weights: what ``critnet fuse`` gives on a fixed input.
 
-The input is generated here (``critnet.train.data.synthetic``, seeded), the expected output is stored
+The input is generated here (``critnet.train.data.synthetic``, seeded), the expected output is
+stored
 in ``tests/data/golden_lite.npz``. Any change that alters what the bundled model produces (a
 wiring change, a changed default, new weights) fails here. If the change is intended, regenerate
 the fixture and say why in the commit::

@@ -173,8 +173,8 @@ def test_out_of_memory_is_one_line_suggesting_tiles(capsys, pair, weights, monke
     out = pair[0].parent / "o.png"
     code, _, err = run_cli(capsys, "fuse", *pair, "-o", out, "--weights", weights)
     assert code == 2 and err.count("\n") == 1 and "--tile" in err and "768 MB" in err, err
-    monkeypatch.setattr(critnet.pipeline.single, "fuse_arrays", lambda *a, **k: (_ for _ in ()).throw(
-        MemoryError()))
+    monkeypatch.setattr(critnet.pipeline.single, "fuse_arrays",
+                        lambda *a, **k: (_ for _ in ()).throw(MemoryError()))
     code, _, err = run_cli(capsys, "fuse", *pair, "-o", out, "--weights", weights)
     assert code == 2 and err.count("\n") == 1 and "not enough memory" in err, err
     assert not out.exists()

@@ -1,4 +1,5 @@
-"""critnet.evaluation.tables: one renderer for every table format; marks follow each metric's direction;
+"""critnet.evaluation.tables: one renderer for every table format; marks follow each metric's
+direction;
 the first column is an argument (Table 1's "Configuration", Table 5's λ)."""
 
 from __future__ import annotations

@@ -98,7 +98,8 @@ def test_ir_range_in_the_api_matches_the_cli(capsys, tmp_path, weights):
     ir_float = _save(temps, tmp_path / "ir.tif")
     vis = _save(VIS8, tmp_path / "vis.png")
     model = critnet.load_model(weights)
-    critnet.pipeline.single.fuse_file(ir_float, vis, tmp_path / "api.png", model, ir_range=(10, 73.75))
+    critnet.pipeline.single.fuse_file(ir_float, vis, tmp_path / "api.png", model,
+                                      ir_range=(10, 73.75))
     assert _fuse(capsys, ir_float, vis, "-o", tmp_path / "cli.png", "--weights", weights,
                  "--ir-range", "10", "73.75")[0] == 0
     np.testing.assert_array_equal(_pixels(tmp_path / "api.png"), _pixels(tmp_path / "cli.png"))

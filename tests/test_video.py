@@ -1,4 +1,5 @@
-"""critnet.pipeline.video: stream pairing, one stream-wide IR range, atomic video writing, bad input.
+"""critnet.pipeline.video: stream pairing, one stream-wide IR range, atomic video writing, bad
+input.
 
 Every video here is made by the test with PyAV (a few frames, 32×48), so no data is needed.
 """

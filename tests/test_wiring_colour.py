@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from critnet.pipeline.fusion import fuse_tensors, rgb_to_ycbcr, ycbcr_to_rgb
+from critnet.pipeline.colour import rgb_to_ycbcr, ycbcr_to_rgb
+from critnet.pipeline.fusion import fuse_tensors
 
 
 class Average(nn.Module):

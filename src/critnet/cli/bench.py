@@ -1,4 +1,5 @@
-"""``critnet bench``: reproduce the paper's tables and figures (thin; logic in critnet.evaluation.bench)."""
+"""``critnet bench``: reproduce the paper's tables and figures (thin; logic in
+critnet.evaluation.bench)."""
 
 from __future__ import annotations
 

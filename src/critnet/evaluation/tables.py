@@ -79,7 +79,8 @@ def format_table(means: Means, metrics: Sequence[str] | None = None, fmt: str = 
         digits: decimals shown (not CSV / JSON).
         caption: Markdown title line / LaTeX caption.
         extra: further text columns after the metrics, ``{row: {column: text}}`` (e.g. the
-            cost columns of :mod:`critnet.evaluation.bench.costs`), never ranked, empty where a row has
+            cost columns of :mod:`critnet.evaluation.bench.costs`), never ranked, empty where a row
+            has
             none; column order is first appearance (not JSON).
         absent: metrics the convention does not define: ``—`` in every row (empty in CSV,
             null in JSON), never marked.

@@ -122,7 +122,8 @@ def _tensor_to_numpy(tensor: torch.Tensor, name: str) -> np.ndarray:
         t = t[0] if t.shape[0] == 1 else t[:3].permute(1, 2, 0)
     if t.dim() not in (2, 3):
         raise InputError(f"{name}: expected H×W, C×H×W or 1×C×H×W with C in 1, 3, 4; got shape "
-                         f"{tuple(tensor.shape)} (fuse batches with critnet.pipeline.fusion.fuse_tensors)")
+                         f"{tuple(tensor.shape)} (fuse batches with "
+                         f"critnet.pipeline.fusion.fuse_tensors)")
     return t.cpu().numpy()
 
 

@@ -201,7 +201,8 @@ def read_gray_uint8(path: str | os.PathLike) -> np.ndarray:
     ``convert("L")`` (integer 299/587/114 arithmetic, also BT.601) differs from it by one level on
     some pixels; training used it before, and switching changes nothing already trained (weights
     are not retrained; the difference is below JPEG noise). Fusion itself fuses the BT.601
-    full-range Y channel in float (:func:`critnet.pipeline.fusion.rgb_to_ycbcr`), not a quantised gray.
+    full-range Y channel in float (:func:`critnet.pipeline.fusion.rgb_to_ycbcr`), not a quantised
+    gray.
     """
     return to_gray_uint8(read_raw(path))
 

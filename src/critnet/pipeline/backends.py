@@ -11,13 +11,16 @@ its default decoder. The fusion functions (:func:`critnet.fuse`, ``fuse_file``, 
   :func:`critnet.model.attention.channel_attention_map`), so the output stays within 1/255 of
   fp32. Half precision is meant for CUDA; on the CPU bf16 works (it is slower) and is what the
   tests check.
-- ``onnxruntime``: the exported graph (:mod:`critnet.pipeline.export`, traced from the rewritten form of
-  :mod:`critnet.pipeline.export_form`) on onnxruntime's CPU provider at ``ORT_ENABLE_ALL`` (its blocked
+- ``onnxruntime``: the exported graph (:mod:`critnet.pipeline.export`, traced from the rewritten
+  form of
+  :mod:`critnet.pipeline.export_form`) on onnxruntime's CPU provider at ``ORT_ENABLE_ALL`` (its
+  blocked
   NCHWc layout transforms are what make it fast), fp32 only.
 
 Each backend carries its network's :class:`~critnet.model.config.CRITNetConfig` as ``config``
 (``None`` for a graph without critnet's metadata). Tiled inference runs on the torch fp32 path
-only: :func:`critnet.pipeline.fusion.fuse_tensors` refuses ``tile=N`` for a backend, and a frame whose
+only: :func:`critnet.pipeline.fusion.fuse_tensors` refuses ``tile=N`` for a backend, and a frame
+whose
 whole-frame forward ``config`` says would not fit.
 """
 
@@ -66,7 +69,8 @@ class OnnxRuntimeBackend(nn.Module):
     """An exported C-RITNet graph on onnxruntime's CPU execution provider.
 
     Args:
-        graph: the serialised ONNX model (:func:`critnet.pipeline.export.onnx_bytes`) or a ``.onnx`` path.
+        graph: the serialised ONNX model (:func:`critnet.pipeline.export.onnx_bytes`) or a
+            ``.onnx`` path.
         threads: intra-op threads; ``None``: all cores (``os.cpu_count()``).
     """
 

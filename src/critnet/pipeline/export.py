@@ -68,7 +68,8 @@ def onnx_bytes(
     height and width dynamic. ``metadata`` is added to the provenance described above.
 
     Args:
-        rewrite: trace :func:`critnet.pipeline.export_form.export_form` (the same function, about 1.2×
+        rewrite: trace :func:`critnet.pipeline.export_form.export_form` (the same function, about
+            1.2×
             faster on onnxruntime); ``False`` traces the model as written (for comparison).
 
     Raises:

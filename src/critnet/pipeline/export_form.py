@@ -1,4 +1,5 @@
-"""The form of C-RITNet that :mod:`critnet.pipeline.export` traces: the same function, fewer passes over
+"""The form of C-RITNet that :mod:`critnet.pipeline.export` traces: the same function, fewer passes
+over
 full-resolution tensors, so onnxruntime runs it faster (docs/inference.md, "Speed").
 
 Two rewrites, both on a private copy of the model (the model itself is never changed):

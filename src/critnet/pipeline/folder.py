@@ -88,7 +88,8 @@ def fuse_folder(
     line as in single mode.
 
     Args:
-        options, overrides: a :class:`~critnet.pipeline.options.FuseOptions` and/or its fields by keyword.
+        options, overrides: a :class:`~critnet.pipeline.options.FuseOptions` and/or its fields by
+            keyword.
         ext: output format, one of ``png`` (default), ``jpg``, ``bmp``, ``tif``.
         progress: show a tqdm bar on stderr (``None``: only on a terminal).
         log: called with one line per warning (unmatched files) and per failed pair.

@@ -1,9 +1,9 @@
-"""Tensor-in, tensor-out fusion for users: colour handling, IR resampling, devices
-(docs/design.md §5).
+"""Tensor-in, tensor-out fusion for users: the network (or a backend) on a colour or grey pair,
+IR resampling, tiling, devices (docs/design.md §5).
 
 A colour visible image is fused through its luma: the network fuses the IR image with the
-visible Y channel, and the visible Cb/Cr are kept (BT.601 full-range YCbCr, the conversion PIL's
-``"YCbCr"`` mode and JPEG use). Grey visible images, or ``gray=True``, give a grey output.
+visible Y channel, and the visible Cb/Cr are kept (:mod:`critnet.pipeline.colour`). Grey visible
+images, or ``gray=True``, give a grey output.
 """
 
 from __future__ import annotations
@@ -16,21 +16,11 @@ from critnet.errors import InputError
 from critnet.model import CRITNet, tiled
 from critnet.model.config import CRITNetConfig
 from critnet.model.tiled import resolve_tile, tiled_forward
+from critnet.pipeline.colour import luma, rgb_to_ycbcr, ycbcr_to_rgb
 
 DEVICES = ("cpu", "cuda", "auto")
 OUTPUT_NORMALIZATIONS = ("none", "minmax")
 
-# BT.601 full range (JFIF), as PIL: rows give Y, Cb, Cr from R, G, B; Cb/Cr offset by 0.5.
-_RGB_TO_YCBCR = torch.tensor([
-    [0.299, 0.587, 0.114],
-    [-0.168736, -0.331264, 0.5],
-    [0.5, -0.418688, -0.081312],
-])
-_YCBCR_TO_RGB = torch.tensor([
-    [1.0, 0.0, 1.402],
-    [1.0, -0.344136, -0.714136],
-    [1.0, 1.772, 0.0],
-])
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -52,40 +42,6 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
                              f"(use --device cpu or auto)")
         return torch.device(name)
     raise InputError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
-
-
-def rgb_to_ycbcr(rgb: Tensor) -> Tensor:
-    """BT.601 full-range YCbCr (PIL's / JPEG's).
-
-    Args:
-        rgb: B×3×H×W in [0, 1].
-
-    Returns:
-        B×3×H×W: Y in [0, 1], Cb and Cr in [0, 1] (0.5 = no chroma).
-    """
-    m = _RGB_TO_YCBCR.to(rgb)
-    ycc = torch.einsum("ij,bjhw->bihw", m, rgb)
-    return ycc + torch.tensor([0.0, 0.5, 0.5]).to(rgb).view(1, 3, 1, 1)
-
-
-def ycbcr_to_rgb(ycc: Tensor) -> Tensor:
-    """Inverse of :func:`rgb_to_ycbcr`.
-
-    Args:
-        ycc: B×3×H×W (Y, Cb, Cr) in [0, 1].
-
-    Returns:
-        B×3×H×W RGB, **not** clipped (clip for display; out-of-gamut values fall outside [0, 1]).
-    """
-    centred = ycc - torch.tensor([0.0, 0.5, 0.5]).to(ycc).view(1, 3, 1, 1)
-    return torch.einsum("ij,bjhw->bihw", _YCBCR_TO_RGB.to(ycc), centred)
-
-
-def luma(image: Tensor) -> Tensor:
-    """B×1×H×W grey version of a B×1×H×W or B×3×H×W image (BT.601 Y for colour)."""
-    if image.shape[1] == 1:
-        return image
-    return rgb_to_ycbcr(image)[:, :1]
 
 
 def resample_to(image: Tensor, size: tuple[int, int]) -> Tensor:
@@ -139,7 +95,8 @@ def fuse_tensors(
             does; parity only).
         tile: ``auto`` (tile only when the whole image would not fit in memory), ``off``, or a
             tile size N: exact tiled inference (:mod:`critnet.model.tiled`), same result; models
-            other than a :class:`CRITNet` are fused whole (a :mod:`critnet.pipeline.backends` wrapper
+            other than a :class:`CRITNet` are fused whole (a :mod:`critnet.pipeline.backends`
+            wrapper
             refuses a tile size, and an image too large to fuse whole, with an ``InputError``).
 
     Returns:

@@ -17,8 +17,10 @@ Layout of ``OUT``::
     cost_<metric>.png           Q^AB/F and SSIM against CPU time (rows with a known cost)
     results.json                the fragment ``critnet bench report`` assembles into RESULTS.md
 
-Rows: :mod:`critnet.evaluation.bench.methods`; cost columns: :mod:`critnet.evaluation.bench.costs`; score cache:
-:mod:`critnet.evaluation.bench.scores`; means and the NaN rule: :func:`critnet.evaluation.evaluate.summarize`;
+Rows: :mod:`critnet.evaluation.bench.methods`; cost columns: :mod:`critnet.evaluation.bench.costs`;
+score cache:
+:mod:`critnet.evaluation.bench.scores`; means and the NaN rule:
+:func:`critnet.evaluation.evaluate.summarize`;
 tables: :mod:`critnet.evaluation.tables`.
 """
 
@@ -66,7 +68,8 @@ class RunOptions:
         plots: write the plots and the grid.
         command: the command line to record in the outputs.
         progress: tqdm bars.
-        costs_dir: folder of the cost CSVs (:mod:`critnet.evaluation.bench.costs`); the tables gain cost
+        costs_dir: folder of the cost CSVs (:mod:`critnet.evaluation.bench.costs`); the tables gain
+            cost
             columns and ``cost_<metric>.png`` is drawn when a row has a cost there.
     """
 
@@ -109,7 +112,8 @@ def compare(dataset: str | Dataset, out_dir: str | os.PathLike, *,
     """Run a full comparison on one dataset and write its outputs into ``out_dir``.
 
     Args:
-        dataset: a key of :data:`critnet.evaluation.bench.registry.DATASETS` or a resolved :class:`Dataset`.
+        dataset: a key of :data:`critnet.evaluation.bench.registry.DATASETS` or a resolved
+            :class:`Dataset`.
         out_dir: output folder (created; must not be inside a data folder).
         methods: keep only these rows (names or kinds, see :func:`select_methods`).
         weights: C-RITNet weights (bundled names or paths, ``LABEL=PATH`` names the row) for

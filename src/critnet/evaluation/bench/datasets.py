@@ -1,5 +1,6 @@
 """Benchmark datasets resolved on disk (docs/design.md §4): the test pairs of a
-:data:`critnet.evaluation.bench.registry.DATASETS` entry and the published methods' fused outputs found
+:data:`critnet.evaluation.bench.registry.DATASETS` entry and the published methods' fused outputs
+found
 for them.
 
 Quick use::

@@ -25,7 +25,7 @@ from critnet.errors import InputError
 from critnet.io import read_image
 from critnet.io.atomic import atomic_path
 from critnet.model import CRITNet
-from critnet.pipeline.fusion import luma
+from critnet.pipeline.colour import luma
 
 #: (key, label) of the four maps, in the order of the paper's Fig. 4.
 MAPS = (("f_ir", "$F_{ir}$"), ("f_vis_ir", r"$F_{vis\leftrightarrow ir}$"),

@@ -62,12 +62,13 @@ def load_gray(path: str | os.PathLike) -> np.ndarray:
 def baseline_methods(names: Iterable[str] | None = None) -> list[Method]:
     """The classic rules of :mod:`critnet.evaluation.baselines` as rows (all of them by default)."""
     chosen = list(BASELINES) if names is None else list(names)
-    return [Method(n, "baseline", f"critnet.evaluation.baselines.{BASELINES[n].__name__}", fuse=BASELINES[n])
-            for n in chosen]
+    return [Method(n, "baseline", f"critnet.evaluation.baselines.{BASELINES[n].__name__}",
+                   fuse=BASELINES[n]) for n in chosen]
 
 
 def published_methods(dataset: Dataset) -> list[Method]:
-    """Rows for the published outputs found for ``dataset`` (see :mod:`critnet.evaluation.bench.datasets`)."""
+    """Rows for the published outputs found for ``dataset`` (see
+    :mod:`critnet.evaluation.bench.datasets`)."""
     rows = []
     for name, files in dataset.fused_methods.items():
         folder = next(iter(files.values())).parent

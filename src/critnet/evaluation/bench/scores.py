@@ -1,6 +1,7 @@
 """Per-image scores of a benchmark comparison, cached in ``OUT/scores.csv`` (one row per
 method, stem and metric, with the source that produced the fused image) so that a repeated or
-interrupted run scores only what changed. Scoring itself is :func:`critnet.evaluation.evaluate.score_pair`.
+interrupted run scores only what changed. Scoring itself is
+:func:`critnet.evaluation.evaluate.score_pair`.
 """
 
 from __future__ import annotations

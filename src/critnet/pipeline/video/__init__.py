@@ -20,7 +20,8 @@ else refused naming the time, so IR and visible streams may have different frame
 
 Needs PyAV and OpenCV: ``pip install critnet[video]``.
 
-Modules: :mod:`~critnet.pipeline.video.streams` (decode, pair), :mod:`~critnet.pipeline.video.frames`
+Modules: :mod:`~critnet.pipeline.video.streams` (decode, pair),
+:mod:`~critnet.pipeline.video.frames`
 (the stream-wide range, fusion per frame), :mod:`~critnet.pipeline.video.files` (encode, write).
 """
 

@@ -1,6 +1,7 @@
 """The training crops cut on the device (docs/training.md, "Keeping a GPU busy").
 
-:class:`DeviceCrops` holds every pair of a :class:`~critnet.train.data.roadscene.RoadSceneCrops` (both
+:class:`DeviceCrops` holds every pair of a :class:`~critnet.train.data.roadscene.RoadSceneCrops`
+(both
 images and both saliency maps, as float32) resident on the training device, flattened into one
 4×P tensor (P: the pixels of all pairs, no padding). A batch is one gather from it: the crop
 windows are drawn on the host exactly as :meth:`RoadSceneCrops.window` draws them, so a batch

@@ -122,7 +122,8 @@ def build_report(results_dir: str | os.PathLike, *, link_base: str = "results") 
         "MATLAB `rgb2gray`, as the paper converts its sources, §4.2); metrics from "
         "`critnet.metrics` (the paper's six: CC, EN, Q^AB/F, Q^CV (lower is better), SCD, SSIM); "
         "bold is best and italic second in each column. Classic baselines "
-        "(`critnet.evaluation.baselines`: pixel average, pixel maximum, Laplacian pyramid) are reference rows anyone can rerun.",
+        "(`critnet.evaluation.baselines`: pixel average, pixel maximum, Laplacian pyramid) are "
+        "reference rows anyone can rerun.",
         "",
         "The paper's test sets are not public (docs/design.md §4): its numbers are shown beside "
         "ours for orientation, not as a digit-for-digit reproduction.",

@@ -99,12 +99,26 @@ class ScheduleSection:
 @dataclass(frozen=True)
 class LossSection:
     """Loss weights (docs/design.md §2): ``λ_JG``, ``λ_edge`` (paper: 20), ``ℓ_inter`` weight
-    (1) and the saliency weight option (``difference`` / ``ratio``)."""
+    (1) and the saliency weight option (``difference`` / ``ratio``).
+
+    Beyond the paper: ``distill_weight`` > 0 adds ``distill_weight · ‖I_f − I_teacher‖₁`` to
+    ``ℓ_mit`` in every phaseM step (:func:`critnet.train.losses.distillation_loss`), where
+    ``I_teacher`` is ``distill_teacher``'s fused image of the same crops (a bundled weights name
+    or a ``.safetensors`` path; :mod:`critnet.train.distillation`)."""
 
     lambda_jg: float = 20.0
     lambda_edge: float = 20.0
     inter_weight: float = 1.0
     saliency_weights: SaliencyWeights = "difference"
+    distill_weight: float = 0.0
+    distill_teacher: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.distill_weight < 0:
+            raise ConfigError(f"loss.distill_weight must be >= 0, got {self.distill_weight}")
+        if self.distill_weight > 0 and not self.distill_teacher:
+            raise ConfigError("loss.distill_weight > 0 needs loss.distill_teacher (a bundled "
+                              "weights name such as lite, or a .safetensors path)")
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,12 @@ def mit_loss(
     return {"int": intensity, "jgrad": joint, "mit": intensity + lambda_jg * joint}
 
 
+def distillation_loss(fused: Tensor, teacher: Tensor) -> Tensor:
+    """``‖I_f − I_teacher‖₁``: the student's fused image towards a trained teacher's fused image
+    of the same input (beyond the paper; ``loss.distill_weight``)."""
+    return _l1(fused, teacher)
+
+
 def sipria_loss(
     outputs: SipriaOutputs, ir: Tensor, vis: Tensor, w_ir: Tensor, w_vis: Tensor,
     lambda_edge: float,

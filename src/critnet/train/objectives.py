@@ -19,7 +19,7 @@ from torch import Tensor
 
 from critnet.model import CRITNet, SipriaOutputs
 from critnet.train.config import LossSection, SipriaGrad
-from critnet.train.losses import interaction_loss, mit_loss, sipria_loss
+from critnet.train.losses import distillation_loss, interaction_loss, mit_loss, sipria_loss
 from critnet.train.saliency import saliency_weights
 
 Batch = dict[str, Tensor]
@@ -42,6 +42,17 @@ def _fp32(outputs: SipriaOutputs) -> SipriaOutputs:
     return replace(outputs, **{f.name: getattr(outputs, f.name).float() for f in fields(outputs)})
 
 
+def _mit_terms(fused: Tensor, batch: Batch, loss: LossSection) -> dict[str, Tensor]:
+    """``ℓ_mit``'s terms, plus ``distill_weight · ℓ_distill`` towards ``batch["teacher"]`` (the
+    teacher's fused crops, when the run distils) folded into ``"mit"``."""
+    ir, vis = batch["ir"], batch["vis"]
+    terms = mit_loss(fused, ir, vis, *_weights(batch, loss), loss.lambda_jg)
+    if "teacher" in batch:
+        terms["distill"] = distillation_loss(fused, batch["teacher"].float())
+        terms["mit"] = terms["mit"] + loss.distill_weight * terms["distill"]
+    return terms
+
+
 def _prefixed(prefix: str, terms: dict[str, Tensor]) -> dict[str, Tensor]:
     return {f"{prefix}_{k}": v for k, v in terms.items()}
 
@@ -52,7 +63,7 @@ def phase_m1(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Tenso
     f_vis_ir, f_ir_vis = model.transfer(ir, vis)
     fused = model.decode("fuse0", f_vis_ir, f_ir_vis)
     with fp32_losses(ir):
-        terms = mit_loss(fused.float(), ir, vis, *_weights(batch, loss), loss.lambda_jg)
+        terms = _mit_terms(fused.float(), batch, loss)
     return {**terms, "total": terms["mit"]}
 
 
@@ -70,7 +81,7 @@ def phase_m2(model: CRITNet, batch: Batch, loss: LossSection,
         s_ir, s_vis = model.sipria_ir(f_vis_ir), model.sipria_vis(f_ir_vis)
     fused = model.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
     with fp32_losses(ir):
-        terms = mit_loss(fused.float(), ir, vis, *_weights(batch, loss), loss.lambda_jg)
+        terms = _mit_terms(fused.float(), batch, loss)
     return {**terms, "total": terms["mit"]}
 
 
@@ -114,7 +125,7 @@ def phase_joint(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Te
     fused = model.decode("fuse", f_vis_ir, f_ir_vis, s_ir, s_vis)
     with fp32_losses(ir):
         fused, s_ir, s_vis = fused.float(), _fp32(s_ir), _fp32(s_vis)
-        terms = mit_loss(fused, ir, vis, w_ir, w_vis, loss.lambda_jg)
+        terms = _mit_terms(fused, batch, loss)
         terms_ir = sipria_loss(s_ir, ir, vis, w_ir, w_vis, loss.lambda_edge)
         terms_vis = sipria_loss(s_vis, ir, vis, w_ir, w_vis, loss.lambda_edge)
         inter = interaction_loss(fused, s_ir.image, s_vis.image)

@@ -29,6 +29,7 @@ from critnet.train.checkpoint import (
 from critnet.train.config import TrainConfig
 from critnet.train.data.device_crops import DeviceCrops
 from critnet.train.data.roadscene import RoadSceneCrops
+from critnet.train.distillation import load_teacher, teacher_targets
 from critnet.train.distributed import (
     DistContext,
     average_gradients,
@@ -109,6 +110,8 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         broadcast_parameters(self.model, self.context)
         self.optimizers = build_optimizers(self.model, config)
+        self.teacher = (load_teacher(config.loss.distill_teacher, self.device)
+                        if config.loss.distill_weight > 0 else None)
         s = config.schedule
         self.blocks = build_schedule(s.epochs, s.phase_len, sipria=config.ablation.sipria,
                                      mptp=config.ablation.mptp)
@@ -235,6 +238,8 @@ class Trainer:
             for group in self.optimizers[name].param_groups:
                 group["lr"] = bases[name] * factor
         batch = self.batches.batch(epoch, self._indices(epoch, position))
+        if self.teacher is not None and block.kind in ("M1", "M2", "joint"):
+            batch["teacher"] = teacher_targets(self.teacher, batch)
         terms = self._losses(block, batch)
         for optimizer in self.optimizers.values():
             optimizer.zero_grad(set_to_none=True)

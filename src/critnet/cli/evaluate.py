@@ -16,6 +16,7 @@ from critnet.evaluation.evaluate import (
 )
 from critnet.evaluation.tables import format_table
 from critnet.io.atomic import atomic_path
+from critnet.metrics.retention import RING
 
 
 def _write(path: str, text: str) -> None:
@@ -50,10 +51,17 @@ def _write(path: str, text: str) -> None:
 @click.option("--skip-missing", is_flag=True, help="Warn about and skip unmatched or missing "
               "files instead of failing.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--masks", type=click.Path(), help="Folder of target masks named by the pair "
+              "stems (any subset): adds the column Retention, SCR(fused) / SCR(IR) over each "
+              "target (docs/metrics.md).")
+@click.option("--ring", nargs=2, type=int, default=RING, show_default=True,
+              metavar="INNER OUTER", help="With --masks: the clutter ring around each target, "
+              "in pixels from it.")
 def evaluate(ir_dir: str, vis_dir: str, fused: tuple[str, ...], metrics: str, mode: str,
              convention: str, per_image: str | None, table: str | None, latex: str | None,
              csv_path: str | None, json_path: str | None, digits: int, jobs: int,
-             skip_missing: bool, no_progress: bool) -> None:
+             skip_missing: bool, no_progress: bool, masks: str | None,
+             ring: tuple[int, int]) -> None:
     """Score fused images against their IR/VIS pairs and print a table of means.
 
     Pairs are matched by file stem. The best value per column is bold (** in Markdown) and
@@ -68,7 +76,8 @@ def evaluate(ir_dir: str, vis_dir: str, fused: tuple[str, ...], metrics: str, mo
         warnings.simplefilter("always")
         result = evaluate_methods(ir_dir, vis_dir, parse_methods(fused), metrics, jobs=jobs,
                                   skip_missing=skip_missing, mode=mode,
-                                  progress=not no_progress, convention=convention)
+                                  progress=not no_progress, convention=convention,
+                                  masks=masks, ring=tuple(ring))
     for warning in caught:
         click.echo(f"critnet: warning: {warning.message}", err=True)
     for note in nan_notes(result.nan_pairs):

@@ -57,6 +57,10 @@ from critnet.metrics.conventions import (
     get_convention,
     lower_better,
 )
+from critnet.metrics.retention import RING, target_retention
+
+#: The column name of target retention (``masks=``).
+RETENTION = "Retention"
 
 
 @dataclass
@@ -179,10 +183,12 @@ def score_pair(ir: np.ndarray, vis: np.ndarray, fused: Mapping[str, np.ndarray],
     return out
 
 
-def _evaluate_pair(task: tuple[str, Path, Path, list[tuple[str, Path]], list[str], str, str]
+def _evaluate_pair(task: tuple[str, Path, Path, list[tuple[str, Path]], list[str], str, str,
+                                Path | None, tuple[int, int]]
                    ) -> tuple[str, dict[str, dict[str, float]]]:
-    """One pair, every method: read the files, check sizes, :func:`score_pair`."""
-    stem, ir_path, vis_path, fused_paths, metrics, mode, convention = task
+    """One pair, every method: read the files, check sizes, :func:`score_pair` (and
+    :data:`RETENTION` against the pair's target mask, when masks are given)."""
+    stem, ir_path, vis_path, fused_paths, metrics, mode, convention, mask_path, ring = task
     ir, vis = read_image(ir_path), read_image(vis_path)
     fused: dict[str, np.ndarray] = {}
     for method, path in fused_paths:
@@ -191,7 +197,16 @@ def _evaluate_pair(task: tuple[str, Path, Path, list[tuple[str, Path]], list[str
             raise InputError(f"{path}: size {fused[method].shape[1]}x{fused[method].shape[0]} "
                              f"differs from its pair ({ir_path}: {ir.shape[1]}x{ir.shape[0]}, "
                              f"{vis_path}: {vis.shape[1]}x{vis.shape[0]})")
-    return stem, score_pair(ir, vis, fused, metrics, mode, convention=convention)
+    scores = score_pair(ir, vis, fused, metrics, mode, convention=convention)
+    if mask_path is not False:
+        mask = read_image(mask_path) if mask_path is not None else None
+        if mask is not None and mask.shape[:2] != ir.shape[:2]:
+            raise InputError(f"{mask_path}: target mask is {mask.shape[1]}x{mask.shape[0]} but "
+                             f"its pair is {ir.shape[1]}x{ir.shape[0]}")
+        for method, image in fused.items():
+            scores[method][RETENTION] = (math.nan if mask is None else target_retention(
+                ir, image, mask if mask.ndim == 2 else mask[..., 0], ring))
+    return stem, scores
 
 
 @dataclass(frozen=True)
@@ -232,7 +247,8 @@ def evaluate_methods(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
                      methods: Mapping[str, str | os.PathLike],
                      metrics: str | Iterable[str] | None = "paper", *, jobs: int = 1,
                      skip_missing: bool = False, mode: str = "gray", progress: bool = False,
-                     convention: str = "matlab") -> EvaluationResult:
+                     convention: str = "matlab", masks: str | os.PathLike | None = None,
+                     ring: tuple[int, int] = RING) -> EvaluationResult:
     """Score each method's fused folder against the IR/VIS pairs.
 
     Args:
@@ -246,6 +262,10 @@ def evaluate_methods(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
         convention: ``"matlab"`` (default), ``"cddfuse"`` or ``"tang"``
             (:mod:`critnet.metrics.conventions`); ``"all"`` then means the convention's names,
             and requested names it does not define are reported in ``absent``.
+        masks: a folder of target masks named by the pair stems (any subset of the pairs):
+            adds the column :data:`RETENTION` (:func:`critnet.metrics.target_retention`), NaN
+            — left out of its mean by the NaN rule — for pairs without a mask.
+        ring: ``(inner, outer)`` radii of the clutter ring around each target, in pixels.
 
     Raises:
         InputError: a folder is missing or empty, files are missing or unmatched (without
@@ -263,7 +283,16 @@ def evaluate_methods(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
                          "scores grey images only (use mode 'gray')")
     defined = [n for n in names if n not in absent]
     pairs, fused, missing = _plan(ir_dir, vis_dir, methods, skip_missing)
-    tasks = [(stem, ir, vis, [(m, fused[m][stem]) for m in methods], defined, mode, convention)
+    mask_files: dict[str, Path] | None = None
+    if masks is not None:
+        if not Path(masks).is_dir():
+            raise InputError(f"{masks}: target mask folder not found")
+        mask_files = list_images(masks)
+        if not set(mask_files) & {stem for stem, _, _ in pairs}:
+            raise InputError(f"{masks}: no target mask is named like a pair (file stems)")
+        names, defined = [*names, RETENTION], [*defined]
+    tasks = [(stem, ir, vis, [(m, fused[m][stem]) for m in methods], defined, mode, convention,
+              False if mask_files is None else mask_files.get(stem), ring)
              for stem, ir, vis in pairs]
     per_image: dict[str, dict[str, dict[str, float]]] = {m: {} for m in methods}
 
@@ -289,7 +318,7 @@ def evaluate_methods(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
                 bar.update()
     if bar is not None:
         bar.close()
-    summary = summarize(per_image, defined)
+    summary = summarize(per_image, defined + ([RETENTION] if mask_files is not None else []))
     return EvaluationResult(metrics=names, methods=list(methods),
                             images=[stem for stem, _, _ in pairs], per_image=per_image,
                             means=summary.mean, nan_pairs=summary.nan_pairs, skipped=missing,

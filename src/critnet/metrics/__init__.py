@@ -29,11 +29,13 @@ from critnet.metrics.registry import (
     get_metric,
     resolve_metric_names,
 )
+from critnet.metrics.retention import RING, signal_to_clutter, target_regions, target_retention
 
 __all__ = [
     "ALL_METRICS",
     "METRICS",
     "PAPER_METRICS",
+    "RING",
     "FusionTriple",
     "Metric",
     "compute_metrics",
@@ -41,6 +43,9 @@ __all__ = [
     "get_metric",
     "resolve_metric_names",
     "rgb2gray",
+    "signal_to_clutter",
+    "target_regions",
+    "target_retention",
     "to_gray_uint8",
     "to_uint8",
     "vifb_channel_triples",

@@ -203,7 +203,9 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in [
 
 
 # Lower-is-better for the names only some conventions define (the rest: the registry's flag).
-_LOWER_BETTER_EXTRA = {"MSE": True}
+# Columns outside the registry: cddfuse/tang MSE, and target retention (critnet.metrics.retention,
+# scored only where a target mask is given).
+_LOWER_BETTER_EXTRA = {"MSE": True, "Retention": False}
 
 
 def lower_better(name: str) -> bool:

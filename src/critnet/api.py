@@ -73,6 +73,8 @@ class FuseOptions:
         register: ``affine`` or ``homography``: estimate the IR → visible transform and warp
             the IR image onto the visible grid before fusing (:mod:`critnet.registration`,
             needs ``critnet[video]``); ``None``: the pair is taken as aligned.
+        ir_palette_ok: fuse the luma of a colour IR file without radiometric data instead of
+            refusing it as a palette rendering (CLI ``--ir-palette-ok``).
 
     Raises:
         InputError: an unknown ``ir_normalize`` or ``normalize``, both ``ir_normalize`` and
@@ -90,6 +92,7 @@ class FuseOptions:
     bit_depth: int = 8
     quality: int | None = None
     register: str | None = None
+    ir_palette_ok: bool = False
 
     def __post_init__(self) -> None:
         if self.ir_normalize not in (None, *NORMALIZATIONS):
@@ -216,7 +219,8 @@ def fuse(
         (48, 64, 3)
     """
     options = FuseOptions.resolve(options, overrides)
-    ir_image, ir_name = to_unit_array(ir, "ir", options.ir_normalize, options.ir_range)
+    ir_image, ir_name = to_unit_array(ir, "ir", options.ir_normalize, options.ir_range,
+                                      ir_palette_ok=options.ir_palette_ok)
     vis_image, vis_name = to_unit_array(vis, "vis")
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
                         names=(ir_name, vis_name))
@@ -298,7 +302,8 @@ def fuse_file(
         raise InputError(f"{out_path}: already exists (use --overwrite / overwrite=True to "
                          f"replace it)")
     ir_image, ir_info = read_ir(ir_path, normalize=options.ir_normalize,
-                                value_range=options.ir_range, max_pixels=options.max_pixels)
+                                value_range=options.ir_range, max_pixels=options.max_pixels,
+                                palette_ok=options.ir_palette_ok)
     vis_image, _ = read_image(vis_path, max_pixels=options.max_pixels)
     ensure_writable(out_path.parent)  # before the (long) fusion, not after
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,

@@ -9,6 +9,12 @@ overwritten, random bytes inserted, bytes flipped in the header), written to a f
 with :func:`critnet.io.read_image`. Prints the counts of loaded / clean error / other exception
 and of cases that wrote to stderr, with the first few of the last two. ``tests/test_fuzz_reader.py``
 runs a few hundred of the same cases.
+
+``--cameras`` fuzzes the radiometric JPEG fixtures instead (a FLIR E40 file and a DJI M3T
+R-JPEG from ``tests/fixtures/cameras``), damaged in their header segments (where the FFF record
+and the APP3 raw frame are) or anywhere, and read as IR with :func:`critnet.io.read_ir` (a
+damaged file that is no longer radiometric falls back to the image reader, whose palette
+refusal is also a clean error). Needs ``critnet[thermal]``.
 """
 
 from __future__ import annotations
@@ -26,7 +32,11 @@ import numpy as np
 from PIL import Image
 
 from critnet.errors import InputError
-from critnet.io import read_image
+from critnet.io import read_image, read_ir
+
+#: Radiometric JPEG fixtures the camera cases start from.
+CAMERA_FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "cameras"
+CAMERA_SEEDS = ("flir_e40.jpg", "DJI_0002_T.JPG")
 
 #: (suffix, PIL save options, image mode) of the valid files the cases start from.
 SEEDS = [
@@ -89,10 +99,26 @@ def cases(count: int, seed: int = 0) -> Iterator[tuple[int, str, bytes]]:
         yield case, suffix, mutate(data, np.random.default_rng([seed, case]))
 
 
-def outcome(path: Path) -> str:
+def camera_cases(count: int, seed: int = 0) -> Iterator[tuple[int, str, bytes]]:
+    """``(case, suffix, bytes)`` of ``count`` mutated radiometric JPEGs: every other case is
+    mutated in its header segments only (the first 64 KiB: the FLIR record, the DJI raw frame's
+    first segments), the rest anywhere."""
+    seeds = [(CAMERA_FIXTURES / name).read_bytes() for name in CAMERA_SEEDS]
+    for case in range(count):
+        data = seeds[case % len(seeds)]
+        rng = np.random.default_rng([seed, case, 7])
+        if case % 4 < 2:
+            head = min(len(data), 65536)
+            data = mutate(data[:head], rng) + data[head:]
+        else:
+            data = mutate(data, rng)
+        yield case, ".jpg", data
+
+
+def outcome(path: Path, reader=read_image) -> str:
     """``loaded``, ``clean`` (an InputError) or ``other: <exception>`` for one file."""
     try:
-        read_image(path)
+        reader(path)
     except InputError:
         return "clean"
     except Exception as error:  # noqa: BLE001 - counting what the reader lets through
@@ -104,18 +130,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cameras", action="store_true",
+                        help="Fuzz the FLIR / DJI radiometric JPEG fixtures, read as IR.")
     args = parser.parse_args()
+    make, reader = (camera_cases, read_ir) if args.cameras else (cases, read_image)
     counts: Counter[str] = Counter()
     others, noisy = [], []
     with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryFile() as captured:
         saved = os.dup(2)
-        for case, suffix, data in cases(args.cases, args.seed):
+        for case, suffix, data in make(args.cases, args.seed):
             path = Path(folder) / f"case{case}{suffix}"
             path.write_bytes(data)
             sys.stderr.flush()
             os.dup2(captured.fileno(), 2)
             try:
-                result = outcome(path)
+                result = outcome(path, reader)
                 sys.stderr.flush()
             finally:
                 os.dup2(saved, 2)

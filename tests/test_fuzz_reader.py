@@ -46,6 +46,26 @@ def test_mutated_images_load_or_raise_the_clean_error_with_nothing_on_stderr(
     assert {"loaded", "clean"} <= results  # the cases exercise both outcomes
 
 
+def test_mutated_radiometric_jpegs_read_as_ir_or_raise_the_clean_error_silently(
+        fuzz, tmp_path, capfd):
+    pytest.importorskip("flyr", reason="needs critnet[thermal]")
+    bad = []
+    results = set()
+    for case, suffix, data in fuzz.camera_cases(120, seed=1):
+        path = tmp_path / f"case{case}{suffix}"
+        path.write_bytes(data)
+        capfd.readouterr()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = fuzz.outcome(path, fuzz.read_ir)
+        err = capfd.readouterr().err
+        results.add(result)
+        if result.startswith("other") or err:
+            bad.append(f"case {case}: {result}; stderr {err[:200]!r}")
+    assert not bad, "\n".join(bad[:10])
+    assert {"loaded", "clean"} <= results
+
+
 def test_a_corrupt_tiff_is_one_clean_error_and_no_libtiff_noise(tmp_path, capfd):
     path = tmp_path / "broken.tif"
     image = Image.fromarray(np.arange(480, dtype=np.uint8).reshape(20, 24))

@@ -24,7 +24,7 @@ _PATH = click.Path(path_type=Path)
 
 
 @click.command("fuse")
-@click.argument("inputs", nargs=-1, type=_PATH, metavar="[IR VIS]")
+@click.argument("inputs", nargs=-1, type=_PATH, metavar="[IR [VIS]]")
 @click.option("--ir", "ir_input", type=_PATH, help="Infrared image, or folder of them.")
 @click.option("--vis", "vis_input", type=_PATH, help="Visible image, or folder of them.")
 @click.option("-o", "--output", type=click.Path(), required=True,
@@ -48,7 +48,11 @@ _PATH = click.Path(path_type=Path)
                    "[default: percentile for 16-bit and float IR, full for 8-bit].")
 @click.option("--ir-range", nargs=2, type=float, metavar="LOW HIGH",
               help="IR values LOW..HIGH (file units: 16-bit levels, or temperatures in a float "
-                   "TIFF) map to black..white; instead of --ir-normalize.")
+                   "TIFF or a radiometric JPEG, °C) map to black..white; instead of "
+                   "--ir-normalize.")
+@click.option("--ir-palette-ok", is_flag=True,
+              help="Fuse a colour IR image without radiometric data (a palette rendering) as "
+                   "its luma instead of refusing it.")
 @click.option("--normalize", type=click.Choice(OUTPUT_NORMALIZATIONS), default="none",
               show_default=True,
               help="minmax stretches each output to [0, 1] (parity with the released code only).")
@@ -88,6 +92,7 @@ def fuse(
     resize_ir: bool,
     ir_normalize: str | None,
     ir_range: tuple[float, float] | None,
+    ir_palette_ok: bool,
     normalize: str,
     ext: str,
     bit_depth: str,
@@ -115,6 +120,15 @@ def fuse(
       critnet fuse temps.tif vis.png -o fused.png --ir-range 15 40   # float32 °C
       critnet fuse ir.png vis.png -o fused.png --bit-depth 16 --gray
 
+    \b
+    Camera files (FLIR radiometric JPEG, DJI R-JPEG; needs critnet[thermal] for FLIR): as IR
+    they give what the camera measured (°C), never their palette image; one FLIR file with an
+    embedded photo fuses with it (on the thermal grid). A colour IR image without such data is
+    refused as a palette rendering unless --ir-palette-ok:
+      critnet fuse FLIR0001.jpg -o fused.png
+      critnet fuse FLIR0001.jpg vis.jpg -o fused.png --resize-ir --ir-range 20 40
+      critnet fuse --ir flight/ --vis flight/ -o out/   # DJI_0001_T.JPG + DJI_0001_W.JPG
+
     Multi-frame TIFF and animated GIF/WebP inputs are refused: fuse videos with
     critnet fuse IR_VIDEO VIS_VIDEO.
 
@@ -139,7 +153,8 @@ def fuse(
     options = FuseOptions(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize,
                           ir_range=ir_range or None, normalize=normalize,
                           bit_depth=int(bit_depth), quality=quality, tile=tile,
-                          max_pixels=max_pixels, register=register)
+                          max_pixels=max_pixels, register=register,
+                          ir_palette_ok=ir_palette_ok)
     folder_mode = _folder_mode(ir_path, vis_path)
     out = _output(output, folder_mode, vis_path, ext)
     say = (lambda _line: None) if quiet else click.echo
@@ -172,6 +187,8 @@ def _inputs(
 ) -> tuple[Path, Path]:
     if inputs and (ir_input or vis_input):
         raise click.UsageError("give IR VIS as arguments or as --ir/--vis, not both")
+    if len(inputs) == 1:
+        return inputs[0], _camera_pair(inputs[0])
     if inputs:
         if len(inputs) != 2:
             raise click.UsageError(f"expected two inputs, IR and VIS; got {len(inputs)}")
@@ -179,6 +196,17 @@ def _inputs(
     if ir_input is None or vis_input is None:
         raise click.UsageError("give IR VIS (two images) or --ir DIR --vis DIR (two folders)")
     return ir_input, vis_input
+
+
+def _camera_pair(path: Path) -> Path:
+    """One input: a radiometric JPEG fused with its own embedded photo (the visible input is
+    the file itself, read as its photo); refused for any other file."""
+    from critnet.io.camera import camera_family
+
+    if path.is_file() and camera_family(path) is None:
+        raise InputError(f"{path}: one input must be a radiometric JPEG with an embedded photo "
+                         f"(FLIR MSX / FLIR One); for other files give IR VIS")
+    return path
 
 
 def _output(output: str, folder_mode: bool, vis_path: Path, ext: str) -> Path:

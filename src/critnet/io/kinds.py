@@ -32,6 +32,7 @@ def to_unit_array(
     role: Role,
     ir_normalize: str | None = None,
     ir_range: tuple[float, float] | None = None,
+    ir_palette_ok: bool = False,
 ) -> tuple[np.ndarray, str]:
     """Any accepted input as float32 in [0, 1].
 
@@ -44,6 +45,8 @@ def to_unit_array(
             by its bit depth's peak, so 16-bit visible fuses like its 8-bit version.
         ir_range: ``(low, high)`` in the IR input's units mapped to 0..1, instead of
             ``ir_normalize`` (IR only).
+        ir_palette_ok: a colour IR **file** without radiometric data is fused (as luma) instead
+            of refused as a palette rendering (:func:`~critnet.io.read.read_ir`).
 
     Returns:
         ``(array, name)``: H×W or H×W×3 float32 in [0, 1], and a name for messages.
@@ -59,7 +62,8 @@ def to_unit_array(
         if role == "vis":
             array, info = read_image(image)
         else:
-            array, info = read_ir(image, normalize=method, value_range=span)
+            array, info = read_ir(image, normalize=method, value_range=span,
+                                  palette_ok=ir_palette_ok)
         return array, f"{label} {info.name}"
     if isinstance(image, Image.Image):
         name = f"{label} image"

@@ -1,4 +1,10 @@
-"""Pair discovery: infrared and visible files matched by file stem (``ir/X.png`` ↔ ``vi/X.jpg``)."""
+"""Pair discovery: infrared and visible files matched by file stem (``ir/X.png`` ↔ ``vi/X.jpg``).
+
+DJI's naming is understood too (:mod:`critnet.io.camera.naming`): ``DJI_0001_T.JPG`` pairs with
+``DJI_0001_W.JPG`` (else ``_V``, else ``_Z``) under the stem ``DJI_0001``, also when both lie in
+one folder (``--ir flight/ --vis flight/``); a DJI visible frame is never taken as IR nor a
+``_T`` frame as visible.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from critnet.errors import InputError
+from critnet.io.camera.naming import dji_role, visible_rank
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 
@@ -55,8 +62,8 @@ def match_pairs(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike) -> PairMa
     Raises:
         InputError: a folder is missing or empty, or no stem is shared.
     """
-    ir = list_images(ir_dir)
-    vis = list_images(vis_dir)
+    ir = _by_shot(list_images(ir_dir), "ir")
+    vis, extra_vis = _by_shot_visible(list_images(vis_dir))
     common = sorted(ir.keys() & vis.keys())
     if not common:
         raise InputError(f"{ir_dir} and {vis_dir}: no file stems in common "
@@ -64,5 +71,35 @@ def match_pairs(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike) -> PairMa
     return PairMatch(
         pairs=[(stem, ir[stem], vis[stem]) for stem in common],
         unmatched_ir=[ir[s] for s in sorted(ir.keys() - vis.keys())],
-        unmatched_vis=[vis[s] for s in sorted(vis.keys() - ir.keys())],
+        unmatched_vis=sorted([vis[s] for s in vis.keys() - ir.keys()] + extra_vis),
     )
+
+
+def _by_shot(files: dict[str, Path], role: str) -> dict[str, Path]:
+    """``files`` keyed by shot stem: DJI stems of ``role`` lose their suffix, DJI stems of the
+    other role are dropped, other stems are kept."""
+    keyed = {}
+    for stem, path in files.items():
+        dji = dji_role(stem)
+        if dji is None:
+            keyed[stem] = path
+        elif dji[1] == role:
+            keyed[dji[0]] = path
+    return keyed
+
+
+def _by_shot_visible(files: dict[str, Path]) -> tuple[dict[str, Path], list[Path]]:
+    """Visible files by shot stem (the preferred DJI frame of each shot) and the DJI visible
+    frames not chosen (``_Z`` beside ``_W``), which are reported as without a partner."""
+    chosen: dict[str, Path] = {}
+    left: list[Path] = []
+    for stem, path in sorted(files.items(), key=lambda item: visible_rank(item[0])):
+        dji = dji_role(stem)
+        key = stem if dji is None else dji[0] if dji[1] == "vis" else None
+        if key is None:
+            continue
+        if key in chosen:
+            left.append(path)
+        else:
+            chosen[key] = path
+    return chosen, left

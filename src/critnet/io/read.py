@@ -17,6 +17,11 @@ in modes ``1``, ``L``, ``LA``, ``P``/``PA``, ``RGB``, ``RGBA`` (alpha dropped), 
 radiometric TIFF; not for :func:`read_raw`). Gray-as-RGB files (R = G = B everywhere) are read
 as gray. Multi-frame files (multi-page TIFF, animated GIF / WebP / PNG) are refused rather than
 reduced to their first frame: videos are fused by ``critnet fuse IR_VIDEO VIS_VIDEO``.
+
+Radiometric JPEGs (FLIR, DJI R-JPEG; :mod:`critnet.io.camera`) are read for what the camera
+measured: as IR their temperatures (or raw counts), never their palette image; as visible their
+embedded photo on the thermal grid. A colour IR file without such data is refused as a palette
+rendering unless ``palette_ok``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from critnet.errors import InputError
+from critnet.io.camera import camera_photo, read_camera
+from critnet.io.camera.levels import PALETTE_HINT, camera_ir, camera_visible
 from critnet.io.levels import ImageInfo, default_normalization, image_levels, normalize_levels
 from critnet.io.quiet import quiet_decoding
 from critnet.metrics.prepare import to_gray_uint8
@@ -140,8 +147,12 @@ def read_image(
         alpha dropped), float32 in [0, 1].
 
     Raises:
-        InputError: missing file, not an image, truncated/corrupt, or an unsupported mode.
+        InputError: missing file, not an image, truncated/corrupt, or an unsupported mode; a
+            radiometric JPEG without an embedded photo.
     """
+    frame = camera_photo(path)
+    if frame is not None:
+        return camera_visible(frame, str(path))
     levels, info = image_levels(open_image(path, max_pixels), str(path))
     return normalize_levels(levels, info.peak, normalize), info
 
@@ -152,8 +163,12 @@ def read_ir(
     normalize: str | None = None,
     value_range: tuple[float, float] | None = None,
     max_pixels: int = MAX_PIXELS,
+    palette_ok: bool = False,
 ) -> tuple[np.ndarray, ImageInfo]:
     """Read an infrared image as float32 in [0, 1] (as :func:`read_image`; float32 too).
+
+    A radiometric JPEG gives its measurement (°C, or raw counts of a DJI file without a
+    temperature decoder), ``percentile``-stretched by default, ``value_range`` in °C.
 
     Args:
         normalize: ``full``, ``minmax`` or ``percentile``; ``None`` picks
@@ -162,13 +177,22 @@ def read_ir(
         value_range: ``(low, high)`` in the file's units (levels 0..65535, or temperatures in
             a float file) mapped to 0..1, clipped; instead of ``normalize``.
         max_pixels: refuse larger images (checked from the header, before decoding).
+        palette_ok: fuse the luma of a colour IR image without radiometric data instead of
+            refusing it as a palette rendering.
 
     Raises:
-        InputError: as :func:`read_image`, or both ``normalize`` and ``value_range`` given.
+        InputError: as :func:`read_image`, both ``normalize`` and ``value_range`` given, or a
+            colour image without radiometric data (unless ``palette_ok``).
+        CritnetError: a FLIR file without the ``critnet[thermal]`` extra installed.
     """
     if normalize is not None and value_range is not None:
         raise InputError(f"{path}: give an IR normalisation or an IR range, not both")
+    frame = read_camera(path)
+    if frame is not None:
+        return camera_ir(frame, str(path), normalize, value_range)
     levels, info = image_levels(open_image(path, max_pixels), str(path))
+    if info.color and not palette_ok:
+        raise InputError(f"{path}: {PALETTE_HINT}")
     method = normalize or default_normalization(info.bit_depth)
     return normalize_levels(levels, info.peak, method, value_range=value_range), info
 

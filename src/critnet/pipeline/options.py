@@ -38,6 +38,8 @@ class FuseOptions:
         register: ``affine`` or ``homography``: estimate the IR → visible transform and warp
             the IR image onto the visible grid before fusing (:mod:`critnet.pipeline.registration`,
             needs ``critnet[video]``); ``None``: the pair is taken as aligned.
+        ir_palette_ok: fuse the luma of a colour IR file without radiometric data instead of
+            refusing it as a palette rendering (CLI ``--ir-palette-ok``).
 
     Raises:
         InputError: an unknown ``ir_normalize`` or ``normalize``, both ``ir_normalize`` and
@@ -55,6 +57,7 @@ class FuseOptions:
     bit_depth: int = 8
     quality: int | None = None
     register: str | None = None
+    ir_palette_ok: bool = False
 
     def __post_init__(self) -> None:
         if self.ir_normalize not in (None, *NORMALIZATIONS):

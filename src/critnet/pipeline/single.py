@@ -70,7 +70,8 @@ def fuse(
         (48, 64, 3)
     """
     options = FuseOptions.resolve(options, overrides)
-    ir_image, ir_name = to_unit_array(ir, "ir", options.ir_normalize, options.ir_range)
+    ir_image, ir_name = to_unit_array(ir, "ir", options.ir_normalize, options.ir_range,
+                                      ir_palette_ok=options.ir_palette_ok)
     vis_image, vis_name = to_unit_array(vis, "vis")
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
                         names=(ir_name, vis_name))
@@ -152,7 +153,8 @@ def fuse_file(
         raise InputError(f"{out_path}: already exists (use --overwrite / overwrite=True to "
                          f"replace it)")
     ir_image, ir_info = read_ir(ir_path, normalize=options.ir_normalize,
-                                value_range=options.ir_range, max_pixels=options.max_pixels)
+                                value_range=options.ir_range, max_pixels=options.max_pixels,
+                                palette_ok=options.ir_palette_ok)
     vis_image, _ = read_image(vis_path, max_pixels=options.max_pixels)
     ensure_writable(out_path.parent)  # before the (long) fusion, not after
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,

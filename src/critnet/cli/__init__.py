@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "bench": "critnet.cli.bench:bench",
     "serve": "critnet.cli.serve:serve",
     "export": "critnet.cli.export:export",
+    "data": "critnet.cli.data:data",
 }
 
 

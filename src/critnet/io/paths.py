@@ -13,8 +13,10 @@ def data_root() -> Path:
     """Root of the shared data (``roadscene/``, ``tno/``, ...).
 
     Order: the ``CRITNET_DATA`` environment variable; else ``../shared/data`` relative to the
-    current directory; else ``../shared/data`` beside the source checkout. The returned path may
-    not exist; callers (tests, benchmarks) check and skip with a reason.
+    current directory; else ``../shared/data`` beside the source checkout, if it exists; else the
+    per-user data folder (:func:`user_data_root`, where ``critnet data fetch`` puts datasets by
+    default). The returned path may not exist; callers (tests, benchmarks) check and skip with a
+    reason.
     """
     env = os.environ.get(ENV_VAR)
     if env:
@@ -22,4 +24,15 @@ def data_root() -> Path:
     here = Path.cwd() / ".." / "shared" / "data"
     if here.is_dir():
         return here.resolve()
-    return (_REPO_ROOT / ".." / "shared" / "data").resolve()
+    beside = (_REPO_ROOT / ".." / "shared" / "data").resolve()
+    return beside if beside.is_dir() else user_data_root() or beside
+
+
+def user_data_root() -> Path | None:
+    """The per-user data folder (``~/.local/share/critnet`` on Linux; platformdirs decides per
+    OS), or ``None`` without platformdirs (it comes with the ``critnet[data]`` extra)."""
+    try:
+        import platformdirs
+    except ImportError:
+        return None
+    return Path(platformdirs.user_data_dir("critnet", appauthor=False))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from critnet.errors import InputError
 from critnet.evaluation.bench.registry import DATASETS, DatasetSpec
+from critnet.io.datasets_fetch import missing_dataset_message
 from critnet.io.pairs import list_images, match_pairs
 from critnet.io.paths import data_root
 
@@ -62,7 +63,7 @@ def load_dataset(key: str, root: str | os.PathLike | None = None) -> Dataset:
     root = Path(root) if root is not None else data_root()
     folder = root / spec.folder
     if not folder.is_dir():
-        raise InputError(f"{folder}: dataset folder not found (set CRITNET_DATA to the data root)")
+        raise InputError(missing_dataset_message(spec.folder, root))
     match = match_pairs(folder / "ir", folder / "vi")
     by_stem = {stem: (stem, ir, vis) for stem, ir, vis in match.pairs}
     stems = spec.select(folder, list(by_stem))

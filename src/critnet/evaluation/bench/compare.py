@@ -46,10 +46,15 @@ from critnet.evaluation.bench.methods import (
     select_methods,
     weights_label,
 )
-from critnet.evaluation.bench.plots import plot_cost, plot_curves, plot_distributions
+from critnet.evaluation.bench.plots import (
+    plot_cost,
+    plot_curves,
+    plot_distributions,
+    plot_tradeoff,
+)
 from critnet.evaluation.bench.registry import RESULTS_DIR
-from critnet.evaluation.bench.scores import Scores, score_all
-from critnet.evaluation.evaluate import nan_notes, summarize
+from critnet.evaluation.bench.scores import Scores, score_all, score_retention
+from critnet.evaluation.evaluate import RETENTION, nan_notes, summarize
 from critnet.evaluation.tables import format_table
 from critnet.io.atomic import atomic_path
 from critnet.metrics import PAPER_METRICS, resolve_metric_names
@@ -154,16 +159,23 @@ def compare(dataset: str | Dataset, out_dir: str | os.PathLike, *,
     fused = {m.name: materialise(m, ds, out, progress=options.progress) for m in rows}
     scores = score_all(ds, rows, fused, metric_names, out / "scores.csv",
                        progress=options.progress)
-    summary = summarize(scores, metric_names)
+    table_metrics = list(metric_names)
+    if ds.masks:
+        score_retention(ds, rows, fused, scores, out / "scores.csv")
+        table_metrics.append(RETENTION)
+        notes.append(f"{RETENTION}: SCR(fused) / SCR(IR) over the target masks of "
+                     f"{ds.spec.masks}/ ({len(ds.masks)} of the {len(ds.pairs)} pairs; "
+                     f"ring 3–15 px around each target; docs/metrics.md), mean over those pairs.")
+    summary = summarize(scores, table_metrics)
     notes += [f"Not used: {line}" for line in ds.skipped]
-    notes += nan_notes(summary.nan_pairs)
+    notes += [n for n in nan_notes(summary.nan_pairs) if f": {RETENTION} " not in n]
     costs = {m.name: c for m in rows if (c := load_costs(options.costs_dir).get(m.name))}
     if costs:
         notes.append("Cost columns: forward time of one 640×480 pair on 2 CPU threads (median), "
                      "× SeAFusion = ratio to SeAFusion's time in the same run (loads differ "
                      "between runs; compare ratios; C-RITNet's is to a TIMINGS.md SeAFusion run, "
                      "as SeAFusion cannot run here), sources in docs/results/costs*.csv.")
-    result = CompareResult(out, ds, rows, metric_names, scores, summary.mean, notes,
+    result = CompareResult(out, ds, rows, table_metrics, scores, summary.mean, notes,
                            costs=cost_cells(costs, [m.name for m in rows]) if costs else {})
     _write_tables(result, summary.std, options.command,
                   paper_table or ds.spec.paper_table, first_column)
@@ -172,6 +184,9 @@ def compare(dataset: str | Dataset, out_dir: str | os.PathLike, *,
         result.files += [
             plot_distributions(scores, metric_names, out / "distributions.png", title=title),
             plot_curves(scores, metric_names, out / "curves.png", title=title),
+            *([plot_tradeoff(summary.mean, RETENTION, metric, out / f"retention_{metric}.png",
+                             title=title) for metric in COST_PLOT_METRICS
+               if metric in metric_names] if ds.masks else []),
             qualitative_grid(ds, rows, fused, stems, out / "grid.png", zoom=options.zoom),
         ]
         ratio = {name: cost.ratio for name, cost in costs.items()}

@@ -34,6 +34,7 @@ class Dataset:
         pairs: ``(stem, ir_path, vis_path)`` for the test stems, sorted by stem.
         fused_methods: ``{method: {stem: fused path}}`` for published methods covering every stem.
         skipped: human-readable lines for method folders that were not used (and why).
+        masks: ``{stem: target mask path}`` for the test stems with a mask (spec ``masks``).
     """
 
     spec: DatasetSpec
@@ -41,6 +42,7 @@ class Dataset:
     pairs: list[tuple[str, Path, Path]]
     fused_methods: dict[str, dict[str, Path]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    masks: dict[str, Path] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -70,6 +72,9 @@ def load_dataset(key: str, root: str | os.PathLike | None = None) -> Dataset:
     if not stems:
         raise InputError(f"{folder}: no test pairs for dataset {key}")
     dataset = Dataset(spec, root, [by_stem[s] for s in stems])
+    if spec.masks and (root / spec.masks).is_dir():
+        masks = list_images(root / spec.masks)
+        dataset.masks = {s: masks[s] for s in stems if s in masks}
     _find_fused(dataset, root)
     return dataset
 

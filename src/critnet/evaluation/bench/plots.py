@@ -129,3 +129,28 @@ def plot_cost(mean: Mapping[str, Mapping[str, float]], ratio: Mapping[str, float
     if title:
         ax.set_title(f"{title}: {metric} against CPU time")
     return _save(fig, path)
+
+
+def plot_tradeoff(mean: Mapping[str, Mapping[str, float]], x_metric: str, y_metric: str,
+                  path: str | os.PathLike, *, title: str = "") -> Path:
+    """One labelled point per method: ``y_metric``'s mean against ``x_metric``'s (e.g. Q^AB/F
+    against target retention: the trade-off between the paper's metrics and keeping targets).
+    Methods without both values are left out."""
+    methods = [m for m in mean if not math.isnan(mean[m].get(x_metric, math.nan))
+               and not math.isnan(mean[m].get(y_metric, math.nan))]
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for method in methods:
+        ours = method.startswith("C-RITNet")
+        x, y = mean[method][x_metric], mean[method][y_metric]
+        ax.scatter([x], [y], s=48 if ours else 30, marker="*" if ours else "o",
+                   color="tab:red" if ours else "tab:blue", zorder=3)
+        ax.annotate(method, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.axvline(1.0, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel(f"{x_metric} ↑ (mean over the pairs with a target mask; 1 = IR's contrast)")
+    ax.set_ylabel(f"{y_metric} {get_metric(y_metric).arrow} (mean over the pairs)")
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(f"{title}: {y_metric} against {x_metric}")
+    return _save(fig, path)

@@ -35,6 +35,8 @@ class DatasetSpec:
         note: one line on how this set relates to the paper's.
         paper_table: the published table closest to it (key of
             :data:`critnet.evaluation.bench.paper_tables.TABLES`), shown beside it in the report.
+        masks: root-relative folder of target masks named by test stems (any subset): the
+            comparison gains a target-retention column (:mod:`critnet.metrics.retention`).
     """
 
     key: str
@@ -44,6 +46,7 @@ class DatasetSpec:
     fused_dirs: tuple[tuple[str, str], ...] = ()
     note: str = ""
     paper_table: str | None = None
+    masks: str | None = None
 
     @property
     def command(self) -> str:
@@ -118,7 +121,7 @@ DATASETS: dict[str, DatasetSpec] = {s.key: s for s in [
     DatasetSpec("tno42", "TNO-42", "tno", tno42,
                 (("peer_fused", "tno42"), ("peer_fused", "tno"), ("tno_fused", "")),
                 "paper: 40 TNO + VOT2020-RGBT pairs; here the Linfeng-Tang TNO 42 (no VOT)",
-                "table3"),
+                "table3", masks="tno_masks"),
     DatasetSpec("otcbvs", "OTCBVS (2 pairs)", "otcbvs", all_stems,
                 (("peer_fused", "otcbvs"), ("vifb_fused", "")),
                 "paper: 40 OTCBVS pairs; here the 2 OSU Color-Thermal pairs shipped with VIFB",

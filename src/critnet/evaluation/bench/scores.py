@@ -14,8 +14,10 @@ from tqdm import tqdm
 
 from critnet.evaluation.bench.datasets import Dataset
 from critnet.evaluation.bench.methods import Method, load_gray
-from critnet.evaluation.evaluate import score_pair
+from critnet.evaluation.evaluate import RETENTION, score_pair
+from critnet.io import read_raw
 from critnet.io.atomic import atomic_path
+from critnet.metrics.retention import target_retention
 
 Scores = dict[str, dict[str, dict[str, float]]]  # method -> stem -> metric -> value
 CacheKey = tuple[str, str, str]  # method, stem, metric
@@ -70,3 +72,32 @@ def score_all(dataset: Dataset, methods: Sequence[Method], paths: dict[str, dict
                           for m, v in values[method.name].items()})
         write_scores(cache_path, cache)
     return scores
+
+
+def score_retention(dataset: Dataset, methods: Sequence[Method], paths: dict[str, dict[str, Path]],
+                    scores: Scores, cache_path: Path) -> None:
+    """Add :data:`~critnet.evaluation.evaluate.RETENTION` to ``scores`` in place: on the stems
+    with a target mask (``dataset.masks``) the value of
+    :func:`critnet.metrics.target_retention`, NaN on the others (left out of the mean)."""
+    cache = read_scores(cache_path)
+    changed = False
+    for stem, ir_path, _ in dataset.pairs:
+        mask_path = dataset.masks.get(stem)
+        mask = ir = None
+        for method in methods:
+            row = scores[method.name].setdefault(stem, {})
+            if mask_path is None:
+                row[RETENTION] = float("nan")
+                continue
+            hit = cache.get((method.name, stem, RETENTION))
+            if hit is not None and hit[1] == method.source:
+                row[RETENTION] = hit[0]
+                continue
+            if mask is None:
+                mask, ir = read_raw(mask_path)[0], load_gray(ir_path)
+                mask = mask if mask.ndim == 2 else mask[..., 0]
+            row[RETENTION] = target_retention(ir, load_gray(paths[method.name][stem]), mask)
+            cache[(method.name, stem, RETENTION)] = (row[RETENTION], method.source)
+            changed = True
+    if changed:
+        write_scores(cache_path, cache)

@@ -25,10 +25,13 @@ SipriaGrad = Literal["through", "detached"]
 @dataclass(frozen=True)
 class ModelSection:
     """``preset`` (``paper`` / ``lite``) and extra :class:`CRITNetConfig` ``overrides``
-    (e.g. ``{channels: 8, growth: 8}``). The ablation switches live in :class:`AblationSection`."""
+    (e.g. ``{channels: 8, growth: 8}``). The ablation switches live in :class:`AblationSection`.
+    ``init``: start from these weights (a bundled name such as ``lite`` or a ``.safetensors``
+    path), every module loaded; they must be of this preset and overrides."""
 
     preset: str = "paper"
     overrides: dict[str, Any] = field(default_factory=dict)
+    init: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.overrides, dict):
@@ -49,12 +52,63 @@ class ModelSection:
 
 @dataclass(frozen=True)
 class DataSection:
-    """``root``: the shared data root (``None`` → :func:`critnet.paths.data_root`); RoadScene is
-    ``root/roadscene``. ``crop``: square crop size; ``flips``: random horizontal/vertical flips."""
+    """Training data (docs/training.md, "Training on your own pairs").
+
+    Attributes:
+        root: the shared data root (``None`` → :func:`critnet.paths.data_root`); RoadScene is
+            ``root/roadscene``.
+        crop: square crop size; ``flips``: random horizontal/vertical flips.
+        sources: pair sources (:mod:`critnet.train.data.sources`): folders
+            ``{ir: DIR, vis: DIR, resize_ir: false, ir_normalize: null}`` and/or
+            ``{name: roadscene, split: train}``; empty (default) = RoadScene's train split.
+        val_fraction: fraction of the stems held out for validation by a hash of the stem
+            (:mod:`critnet.train.data.split`); 0 = no validation split.
+        val_sources: folder sources used only for validation (instead of ``val_fraction``).
+        val_limit: at most this many validation pairs are scored (those with the smallest stem
+            hash).
+        loading: ``preload`` (every pair in memory), ``stream`` (read from disk by DataLoader
+            workers) or ``auto``: preload when the estimate fits ``memory_mb``.
+        memory_mb: the preload budget of ``auto``.
+        workers: DataLoader worker processes for reading (scan and streaming).
+        min_pairs: fewer usable training pairs refuse to train.
+        strict: refuse to train when any pair or file is unusable.
+    """
 
     root: str | None = None
     crop: int = 120
     flips: bool = True
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    val_fraction: float = 0.0
+    val_sources: list[dict[str, Any]] = field(default_factory=list)
+    val_limit: int = 100
+    loading: Literal["auto", "preload", "stream"] = "auto"
+    memory_mb: int = 2048
+    workers: int = 2
+    min_pairs: int = 1
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        from critnet.train.data.entries import check_source_entry
+
+        for key in ("sources", "val_sources"):
+            entries = getattr(self, key)
+            if not isinstance(entries, list):
+                raise ConfigError(f"config key data.{key} must be a list, got {entries!r}")
+            for index, entry in enumerate(entries):
+                check_source_entry(entry, f"data.{key}[{index}]")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError(f"config key data.val_fraction must be in [0, 1), got "
+                              f"{self.val_fraction}")
+        if self.val_fraction > 0 and self.val_sources:
+            raise ConfigError("data.val_fraction and data.val_sources exclude each other: hold "
+                              "out a fraction of the training stems or give validation folders")
+        if any("name" in entry for entry in self.val_sources):
+            raise ConfigError("data.val_sources holds folder sources only")
+        for key in ("crop", "val_limit", "memory_mb", "min_pairs"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"config key data.{key} must be >= 1, got {getattr(self, key)}")
+        if self.workers < 0:
+            raise ConfigError(f"config key data.workers must be >= 0, got {self.workers}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +134,12 @@ class ScheduleSection:
             into MIT; with ``detached`` (the released code) the SIPRIAs read detached MIT
             features, so MIT gets gradient only through ``D_fuse``'s direct ``F_vis↔ir`` /
             ``F_ir↔vis`` inputs.
+        start: ``scratch`` (MPTP from block 0's phaseM stage 1) or ``finetune`` (trained
+            weights from ``model.init``: blocks M2, S, M2, every label from ``D_fuse``;
+            ``fuse_init`` is not applied).
+        target_steps: when set, ``epochs`` and ``phase_len`` are derived from the number of
+            training pairs so that the run takes about this many steps of ``batch_size``
+            (:func:`critnet.train.autoschedule.resolve_schedule`); ``None``: as written.
     """
 
     epochs: int = 1000
@@ -94,6 +154,15 @@ class ScheduleSection:
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     fuse_init: Literal["fuse0", "random"] = "fuse0"
     m2_sipria_grad: SipriaGrad = "through"
+    start: Literal["scratch", "finetune"] = "scratch"
+    target_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.target_steps is not None and (isinstance(self.target_steps, bool)
+                                              or not isinstance(self.target_steps, int)
+                                              or self.target_steps < 1):
+            raise ConfigError(f"config key schedule.target_steps must be a positive integer or "
+                              f"null, got {self.target_steps!r}")
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,9 @@ def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int 
         from critnet.train.validation import VAL_METRICS, plot_scores
 
         grid = fig.add_gridspec(12, 2, width_ratios=[2, 1])
-        axes = [fig.add_subplot(grid[4 * i:4 * i + 4, 0]) for i in range(len(groups))]
+        axes = [fig.add_subplot(grid[0:4, 0])]
+        axes += [fig.add_subplot(grid[4 * i:4 * i + 4, 0], sharex=axes[0])
+                 for i in range(1, len(groups))]
         span = 12 // len(VAL_METRICS)
         plot_scores([fig.add_subplot(grid[span * i:span * i + span, 1])
                      for i in range(len(VAL_METRICS))], val)

@@ -117,4 +117,5 @@ def plot_scores(axes: list[Any], val_csv: Path) -> None:
         axis.plot(steps, [float(r[name]) for r in rows], "o-", lw=1, ms=3)
         if best is not None:
             axis.plot([int(best["step"])], [float(best[name])], "r*", ms=9)
-        axis.set_title(f"validation {name} {METRICS[name].arrow}", fontsize=10)
+        axis.set_title(f"validation {name} {METRICS[name].arrow} (red: best)", fontsize=10)
+    axes[-1].set_xlabel("step")

@@ -86,8 +86,8 @@ class Validator:
                     sums[name] += scores[name]
         model.train(was_training)
         count = len(self.data.val)
-        row = {**where, "decoder": decoder, "pairs": count,
-               **{k: f"{v / count:.6f}" for k, v in sums.items()}}
+        row = {**{k: str(v) for k, v in where.items()}, "decoder": decoder, "pairs": str(count),
+               **{k: f"{v / count:.6f}" for k, v in sums.items()}}  # as read back from the CSV
         self.rows = [r for r in self.rows if int(r["step"]) != int(where["step"])] + [row]
         with atomic_path(self.path) as tmp, tmp.open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)

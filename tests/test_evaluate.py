@@ -13,12 +13,8 @@ from PIL import Image
 
 from critnet.cli import main
 from critnet.errors import InputError
-from critnet.evaluation.evaluate import (
-    evaluate_methods,
-    nan_notes,
-    parse_methods,
-    summarize,
-)
+from critnet.evaluation.evaluate import evaluate_methods, parse_methods
+from critnet.evaluation.summary import nan_notes, summarize
 from critnet.metrics import compute_metrics
 
 

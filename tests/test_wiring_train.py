@@ -12,9 +12,9 @@ from critnet.train.config import LossSection
 from critnet.train.data.roadscene import RoadSceneCrops
 from critnet.train.data.synthetic import synthetic_pairs
 from critnet.train.losses import interaction_loss, mit_loss, sipria_loss
+from critnet.train.optimizers import build_optimizers
 from critnet.train.saliency import saliency_weights
 from critnet.train.schedule import build_schedule, lr_factor
-from critnet.train.trainer import build_optimizers
 
 LOSS = LossSection(lambda_jg=3.0, lambda_edge=7.0, inter_weight=0.5)
 RECORDED = ["mrl", "sipria_ir", "sipria_vis", "decoder_fuse", "decoder_fuse0"]

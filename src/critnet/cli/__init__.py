@@ -56,6 +56,7 @@ def cli() -> None:
       critnet fuse --ir IR_DIR --vis VIS_DIR -o OUT_DIR
       critnet evaluate --ir IR_DIR --vis VIS_DIR --fused OUT_DIR
       critnet train --config configs/cpu.yaml
+      critnet train --ir IR_DIR --vis VIS_DIR --out RUN --init lite
       critnet serve                      a local web page to fuse and compare
 
     Run any subcommand with --help for its options.

@@ -9,11 +9,11 @@ import click
 
 from critnet.evaluation.evaluate import (
     evaluate_methods,
-    nan_notes,
     parse_methods,
     per_image_csv,
     result_json,
 )
+from critnet.evaluation.summary import nan_notes
 from critnet.evaluation.tables import format_table
 from critnet.io.atomic import atomic_path
 from critnet.metrics.retention import RING

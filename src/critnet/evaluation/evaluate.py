@@ -1,5 +1,6 @@
 """Score fused images with the fusion metrics: one pair (:func:`score_pair`), folders of them
-(:func:`evaluate_methods`), and the means over the pairs (:func:`summarize`, the one NaN rule).
+(:func:`evaluate_methods`); the means over the pairs and the one NaN rule are
+:mod:`critnet.evaluation.summary`.
 
 Library half of ``critnet evaluate`` (the CLI only parses arguments); tables are rendered by
 :mod:`critnet.evaluation.tables`::
@@ -40,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from critnet.errors import InputError
+from critnet.evaluation.summary import summarize
 from critnet.evaluation.tables import json_number
 from critnet.io import read_raw
 from critnet.io.pairs import list_images, match_pairs
@@ -207,40 +209,6 @@ def _evaluate_pair(task: tuple[str, Path, Path, list[tuple[str, Path]], list[str
             scores[method][RETENTION] = (math.nan if mask is None else target_retention(
                 ir, image, mask if mask.ndim == 2 else mask[..., 0], ring))
     return stem, scores
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Per method and metric, over the pairs: ``mean`` and ``std`` (population) of the defined
-    values, and ``nan_pairs``, how many pairs were left out because the metric is NaN there."""
-
-    mean: dict[str, dict[str, float]]
-    std: dict[str, dict[str, float]]
-    nan_pairs: dict[str, dict[str, int]]
-
-
-def nan_notes(nan_pairs: Mapping[str, Mapping[str, int]]) -> list[str]:
-    """One line per method and metric with NaN pairs (tables' footnotes, CLI notes)."""
-    return [f"{method}: {metric} undefined (NaN) on {count} pair(s), left out of its mean"
-            for method, counts in nan_pairs.items() for metric, count in counts.items() if count]
-
-
-def summarize(per_image: Mapping[str, Mapping[str, Mapping[str, float]]],
-              metrics: Sequence[str]) -> Summary:
-    """``{method: {stem: {metric: v}}}`` -> :class:`Summary` with the NaN rule: NaN values are
-    left out (and counted), a mean over no defined value is NaN, ±inf propagates."""
-    mean: dict[str, dict[str, float]] = {}
-    std: dict[str, dict[str, float]] = {}
-    nan_pairs: dict[str, dict[str, int]] = {}
-    for method, per_stem in per_image.items():
-        mean[method], std[method], nan_pairs[method] = {}, {}, {}
-        for metric in metrics:
-            values = np.array([row[metric] for row in per_stem.values()], dtype=np.float64)
-            defined = values[~np.isnan(values)]
-            mean[method][metric] = float(defined.mean()) if defined.size else math.nan
-            std[method][metric] = float(defined.std()) if defined.size else math.nan
-            nan_pairs[method][metric] = int(values.size - defined.size)
-    return Summary(mean, std, nan_pairs)
 
 
 def evaluate_methods(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from critnet.errors import InputError
+from critnet.errors import ConfigError, InputError
 from critnet.io.atomic import atomic_path
+from critnet.train.config import TrainConfig
 
 FORMAT = "critnet-train"
 FORMAT_VERSION = 1
@@ -81,3 +82,12 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise InputError(f"{path}: checkpoint version {payload.get('version')} is not "
                          f"{FORMAT_VERSION}")
     return payload
+
+
+def config_with_defaults(saved: dict[str, Any]) -> dict[str, Any] | None:
+    """A checkpoint's config with options added since it was written at their defaults
+    (``None`` if it no longer loads)."""
+    try:
+        return TrainConfig.from_dict(saved).to_dict()
+    except ConfigError:
+        return None

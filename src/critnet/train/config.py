@@ -17,6 +17,7 @@ import yaml
 
 from critnet.errors import ConfigError
 from critnet.model.config import CRITNetConfig, preset_config
+from critnet.train.data.section import DataSection
 from critnet.train.saliency import SaliencyWeights
 
 SipriaGrad = Literal["through", "detached"]
@@ -25,10 +26,13 @@ SipriaGrad = Literal["through", "detached"]
 @dataclass(frozen=True)
 class ModelSection:
     """``preset`` (``paper`` / ``lite``) and extra :class:`CRITNetConfig` ``overrides``
-    (e.g. ``{channels: 8, growth: 8}``). The ablation switches live in :class:`AblationSection`."""
+    (e.g. ``{channels: 8, growth: 8}``). The ablation switches live in :class:`AblationSection`.
+    ``init``: start from these weights (a bundled name such as ``lite`` or a ``.safetensors``
+    path), every module loaded; they must be of this preset and overrides."""
 
     preset: str = "paper"
     overrides: dict[str, Any] = field(default_factory=dict)
+    init: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.overrides, dict):
@@ -45,16 +49,6 @@ class ModelSection:
             preset_config(self.preset, **self.overrides)
         except ValueError as error:
             raise ConfigError(f"model: {error}") from None
-
-
-@dataclass(frozen=True)
-class DataSection:
-    """``root``: the shared data root (``None`` → :func:`critnet.io.paths.data_root`); RoadScene is
-    ``root/roadscene``. ``crop``: square crop size; ``flips``: random horizontal/vertical flips."""
-
-    root: str | None = None
-    crop: int = 120
-    flips: bool = True
 
 
 @dataclass(frozen=True)
@@ -80,6 +74,12 @@ class ScheduleSection:
             into MIT; with ``detached`` (the released code) the SIPRIAs read detached MIT
             features, so MIT gets gradient only through ``D_fuse``'s direct ``F_vis↔ir`` /
             ``F_ir↔vis`` inputs.
+        start: ``scratch`` (MPTP from block 0's phaseM stage 1) or ``finetune`` (trained
+            weights from ``model.init``: blocks M2, S, M2, every label from ``D_fuse``;
+            ``fuse_init`` is not applied).
+        target_steps: when set, ``epochs`` and ``phase_len`` are derived from the number of
+            training pairs so that the run takes about this many steps of ``batch_size``
+            (:func:`critnet.train.autoschedule.resolve_schedule`); ``None``: as written.
     """
 
     epochs: int = 1000
@@ -94,6 +94,15 @@ class ScheduleSection:
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     fuse_init: Literal["fuse0", "random"] = "fuse0"
     m2_sipria_grad: SipriaGrad = "through"
+    start: Literal["scratch", "finetune"] = "scratch"
+    target_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.target_steps is not None and (isinstance(self.target_steps, bool)
+                                              or not isinstance(self.target_steps, int)
+                                              or self.target_steps < 1):
+            raise ConfigError(f"config key schedule.target_steps must be a positive integer or "
+                              f"null, got {self.target_steps!r}")
 
 
 @dataclass(frozen=True)

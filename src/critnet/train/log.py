@@ -8,6 +8,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from critnet.io.atomic import atomic_path
 
 #: CSV columns, fixed for every phase (terms a phase does not compute are left empty).
@@ -92,10 +94,12 @@ def _rows_up_to(path: Path, step: int) -> list[dict[str, str]]:
     return kept
 
 
-def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int = 25) -> Path:
+def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int = 25,
+                val_csv: str | os.PathLike | None = None) -> Path:
     """Plot every logged loss term against the step (moving average over up to ``window``
-    steps, at most a tenth of the series; log scale), phaseS blocks shaded; written atomically
-    with matplotlib's Agg backend."""
+    steps, at most a tenth of the series; log scale), phaseS blocks shaded, and beside them the
+    validation scores of ``val_csv`` when it exists; written atomically with matplotlib's Agg
+    backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,7 +112,20 @@ def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int 
               ("ℓ_sipria terms (ir / vis)", ["ir_sipria", "vis_sipria", "ir_rec", "vis_rec",
                                              "ir_grad", "vis_grad", "ir_en", "vis_en"]),
               ("ℓ_inter", ["inter"])]
-    fig, axes = plt.subplots(len(groups), 1, figsize=(10, 9), sharex=True)
+    val = Path(val_csv) if val_csv is not None and Path(val_csv).is_file() else None
+    fig = plt.figure(figsize=(15 if val else 10, 9))
+    if val is None:
+        axes = fig.subplots(len(groups), 1, sharex=True)
+    else:  # the losses on the left, one validation metric per panel on the right
+        from critnet.train.validation import VAL_METRICS, plot_scores
+
+        grid = fig.add_gridspec(12, 2, width_ratios=[2, 1])
+        axes = [fig.add_subplot(grid[0:4, 0])]
+        axes += [fig.add_subplot(grid[4 * i:4 * i + 4, 0], sharex=axes[0])
+                 for i in range(1, len(groups))]
+        span = 12 // len(VAL_METRICS)
+        plot_scores([fig.add_subplot(grid[span * i:span * i + span, 1])
+                     for i in range(len(VAL_METRICS))], val)
     steps = np.array([int(r["step"]) for r in rows]) if rows else np.zeros(0)
     for axis, (title, keys) in zip(axes, groups, strict=True):
         for key in keys:
@@ -136,3 +153,20 @@ def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int 
         fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return png
+
+
+def fetch_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with their tensor values (the loss terms) replaced by Python floats, read from
+    the device in one transfer."""
+    keys = [[k for k, v in row.items() if isinstance(v, torch.Tensor)] for row in rows]
+    tensors = [row[k].float().reshape(1) for row, ks in zip(rows, keys, strict=True) for k in ks]
+    if not tensors:
+        return rows
+    values = iter(torch.cat(tensors).cpu().tolist())
+    return [{**row, **{k: next(values) for k in ks}} for row, ks in zip(rows, keys, strict=True)]
+
+
+def progress_postfix(row: dict[str, Any]) -> dict[str, str]:
+    """The loss terms the progress bar shows, 4 significant digits."""
+    keys = ["total", "mit", "ir_sipria", "vis_sipria", "inter"]
+    return {k: f"{row[k]:.4g}" for k in keys if k in row}

@@ -18,9 +18,10 @@ import torch
 from torch import Tensor
 
 from critnet.model import CRITNet, SipriaOutputs
-from critnet.train.config import LossSection, SipriaGrad
+from critnet.train.config import LossSection, SipriaGrad, TrainConfig
 from critnet.train.losses import distillation_loss, interaction_loss, mit_loss, sipria_loss
 from critnet.train.saliency import saliency_weights
+from critnet.train.schedule import Block
 
 Batch = dict[str, Tensor]
 
@@ -133,3 +134,19 @@ def phase_joint(model: CRITNet, batch: Batch, loss: LossSection) -> dict[str, Te
                  + loss.inter_weight * inter)
     return {**terms, **_prefixed("ir", terms_ir), **_prefixed("vis", terms_vis), "inter": inter,
             "total": total}
+
+
+def phase_losses(model: CRITNet, block: Block, batch: Batch, config: TrainConfig,
+                 device: torch.device) -> dict[str, Tensor]:
+    """The loss terms of ``block``'s phase on ``batch`` (under bf16 autocast when
+    ``run.precision`` is ``bf16``): the one place a step picks its objective."""
+    loss = config.loss
+    with torch.autocast(device.type, dtype=torch.bfloat16,
+                        enabled=config.run.precision == "bf16"):
+        if block.kind == "M1":
+            return phase_m1(model, batch, loss)
+        if block.kind == "M2":
+            return phase_m2(model, batch, loss, config.schedule.m2_sipria_grad)
+        if block.kind == "S":
+            return phase_s(model, batch, loss, block.label_decoder)
+        return phase_joint(model, batch, loss)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from critnet.train.config import TrainConfig, load_config
 
 def run_training(config: TrainConfig | str | os.PathLike, out_dir: str | os.PathLike | None = None,
                  *, resume: bool = False, max_steps: int | None = None,
-                 device: str | None = None, progress: bool = True) -> dict[str, Any]:
+                 device: str | None = None, progress: bool = True,
+                 log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train (or resume) one run and return its summary.
 
     Args:
@@ -25,6 +27,7 @@ def run_training(config: TrainConfig | str | os.PathLike, out_dir: str | os.Path
         max_steps: stop when the global step reaches this (a checkpoint is written there).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``; ``None`` takes ``config.run.device``.
         progress: show a progress bar (rank 0).
+        log: called with each line of the data report (rank 0), e.g. each skipped file.
 
     Returns:
         The trainer's summary (``step``, ``total_steps``, ``steps_run``, ``seconds``, ``last``)
@@ -42,7 +45,7 @@ def run_training(config: TrainConfig | str | os.PathLike, out_dir: str | os.Path
     context, torch_device = init_distributed(device or config.run.device)
     try:
         trainer = Trainer(config, out, device=torch_device, context=context, resume=resume,
-                          max_steps=max_steps, progress=progress)
+                          max_steps=max_steps, progress=progress, log=log)
         summary = trainer.run()
     finally:
         shutdown(context)

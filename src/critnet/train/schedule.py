@@ -9,6 +9,10 @@ Training is cut into blocks of ``phase_len`` epochs. Block ``b``:
       SIPRIAs frozen.
 Ablations: ``sipria: false`` is one ``M1`` phase over all epochs; ``mptp: false`` is one
 ``joint`` phase (everything, sum of all losses, one optimizer) over all epochs.
+
+Fine-tuning (``schedule.start: finetune``, trained weights loaded by ``model.init``): no stage
+1 (``D_fuse0`` is not what fuses); blocks alternate ``M2``, ``S``, ``M2``, ... from block 0,
+every phaseS taking its ``ℓ_inter`` label from the trained ``D_fuse``.
 """
 
 from __future__ import annotations
@@ -36,20 +40,22 @@ class Block:
     kind: PhaseKind
     start: int
     end: int
+    finetune: bool = False
 
     @property
     def label_decoder(self) -> Literal["fuse0", "fuse"]:
         """Decoder giving the ``ℓ_inter`` label in a phaseS block."""
-        return "fuse0" if self.index == 1 else "fuse"
+        return "fuse0" if self.index == 1 and not self.finetune else "fuse"
 
     @property
     def optimizers(self) -> tuple[str, ...]:
         return PHASE_OPTIMIZERS[self.kind]
 
 
-def build_schedule(epochs: int, phase_len: int, *, sipria: bool = True, mptp: bool = True
-                   ) -> list[Block]:
-    """The blocks covering ``epochs`` (the last block may be shorter)."""
+def build_schedule(epochs: int, phase_len: int, *, sipria: bool = True, mptp: bool = True,
+                   finetune: bool = False) -> list[Block]:
+    """The blocks covering ``epochs`` (the last block may be shorter); ``finetune``: ``M2``,
+    ``S``, ``M2``, ... (see the module docstring)."""
     if epochs < 1 or phase_len < 1:
         raise ValueError(f"epochs and phase_len must be >= 1, got {epochs}, {phase_len}")
     if not sipria:
@@ -58,8 +64,9 @@ def build_schedule(epochs: int, phase_len: int, *, sipria: bool = True, mptp: bo
         return [Block(0, "joint", 0, epochs)]
     blocks = []
     for index in range(math.ceil(epochs / phase_len)):
-        kind: PhaseKind = "M1" if index == 0 else ("S" if index % 2 else "M2")
-        blocks.append(Block(index, kind, index * phase_len, min((index + 1) * phase_len, epochs)))
+        kind: PhaseKind = "M1" if index == 0 and not finetune else ("S" if index % 2 else "M2")
+        blocks.append(Block(index, kind, index * phase_len, min((index + 1) * phase_len, epochs),
+                            finetune))
     return blocks
 
 

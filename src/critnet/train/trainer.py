@@ -6,27 +6,29 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
-from critnet.errors import ConfigError, InputError
-from critnet.io.paths import data_root
-from critnet.model import CRITNet, build_model
+from critnet.errors import InputError
 from critnet.model.critnet import Decoder
 from critnet.train import objectives
+from critnet.train.autoschedule import resolve_schedule
 from critnet.train.checkpoint import (
     CHECKPOINT_NAME,
+    config_with_defaults,
     load_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
 from critnet.train.config import TrainConfig
+from critnet.train.data.batches import batches_for
+from critnet.train.data.build import TrainingData, build_training_data
 from critnet.train.data.device_crops import DeviceCrops
 from critnet.train.data.roadscene import RoadSceneCrops
 from critnet.train.distillation import load_teacher, teacher_targets
@@ -36,34 +38,12 @@ from critnet.train.distributed import (
     barrier,
     broadcast_parameters,
 )
-from critnet.train.log import StepLog, plot_losses
+from critnet.train.log import StepLog, fetch_rows, plot_losses, progress_postfix
+from critnet.train.network import build_network
+from critnet.train.optimizers import build_optimizers
+from critnet.train.run_facts import run_metadata, start_validation
 from critnet.train.schedule import Block, block_at, build_schedule, lr_factor
 from critnet.weights import save_weights
-
-
-def build_optimizers(model: CRITNet, config: TrainConfig) -> dict[str, torch.optim.Adam]:
-    """The Adam optimizers of docs/design.md §3 by name: ``A`` (MIT + ``D_fuse0``), ``B`` (MIT +
-    ``D_fuse``), ``C`` (``sipria_ir``), ``D`` (``sipria_vis``); with ``sipria: false`` only
-    ``A``; with ``mptp: false`` one ``joint`` optimizer over everything but ``D_fuse0``."""
-    s = config.schedule
-    betas = tuple(s.betas)
-    mit = list(model.mit_parameters())
-
-    def adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
-        return torch.optim.Adam(params, lr=lr, betas=betas)
-
-    if not config.ablation.sipria:
-        return {"A": adam(mit + list(model.decoder_fuse0.parameters()), s.lr_mit_stage1)}
-    if not config.ablation.mptp:
-        rest = [*model.sipria_ir.parameters(), *model.sipria_vis.parameters(),
-                *model.decoder_fuse.parameters()]
-        return {"joint": adam(mit + rest, s.lr_mit_stage1)}
-    return {
-        "A": adam(mit + list(model.decoder_fuse0.parameters()), s.lr_mit_stage1),
-        "B": adam(mit + list(model.decoder_fuse.parameters()), s.lr_mit_stage2),
-        "C": adam(list(model.sipria_ir.parameters()), s.lr_sipria_ir),
-        "D": adam(list(model.sipria_vis.parameters()), s.lr_sipria_vis),
-    }
 
 
 class Trainer:
@@ -78,18 +58,22 @@ class Trainer:
         resume: continue from ``out_dir/checkpoint.pt``.
         max_steps: stop once the global step reaches this (a checkpoint is written there).
         progress: show a tqdm progress bar (rank 0).
-        dataset: the training crops (default: RoadScene train split under the data root); they
-            are cut on ``device`` (:class:`~critnet.train.data.device_crops.DeviceCrops`).
+        dataset: the training crops (default: the config's ``data`` sources, built by
+            :func:`~critnet.train.data.build.build_training_data`: RoadScene's train split
+            unless ``data.sources`` says otherwise); preloaded crops are cut on ``device``
+            (:class:`~critnet.train.data.device_crops.DeviceCrops`), streamed ones read ahead by
+            DataLoader workers (:class:`~critnet.train.data.streamed.StreamedBatches`).
         deadline: a :func:`time.monotonic` time; the first step ending after it stops the run
             there, with a checkpoint and the weights exported (resume continues it). For one
             process (each torchrun rank would read its own clock).
+        log: called with each line of the data report (rank 0; default: nothing).
     """
 
     def __init__(self, config: TrainConfig, out_dir: str | os.PathLike, *,
                  device: torch.device | str = "cpu", context: DistContext | None = None,
                  resume: bool = False, max_steps: int | None = None, progress: bool = True,
-                 dataset: RoadSceneCrops | None = None, deadline: float | None = None
-                 ) -> None:
+                 dataset: RoadSceneCrops | None = None, deadline: float | None = None,
+                 log: Callable[[str], None] | None = None) -> None:
         self.config = config
         self.out_dir = Path(out_dir)
         self.device = torch.device(device)
@@ -97,35 +81,29 @@ class Trainer:
         self.max_steps = max_steps
         self.deadline = deadline
         self.progress = progress
-        if config.run.threads:
-            torch.set_num_threads(config.run.threads)
-        if self.device.type == "cuda":
-            # convolutions may use TF32 (PyTorch's default for cuDNN); matmuls (the attention
-            # statistics Q·Kᵀ) stay full fp32
-            torch.backends.cudnn.allow_tf32 = True
-            torch.backends.cudnn.benchmark = True
-        torch.manual_seed(config.run.seed)
-        self.model = build_model(config.model.preset, **config.model_overrides()).to(self.device)
-        if _channels_last(config.run.memory_format, self.device):
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = build_network(config, self.device)
         broadcast_parameters(self.model, self.context)
         self.optimizers = build_optimizers(self.model, config)
         self.teacher = (load_teacher(config.loss.distill_teacher, self.device)
                         if config.loss.distill_weight > 0 else None)
+        self.data: TrainingData | None = None
+        if dataset is None:
+            quiet = not self.context.is_main
+            self.data = build_training_data(config, log=None if quiet else log,
+                                            progress=progress and not quiet)
+            dataset = self.data.crops
+        self.config = config = resolve_schedule(config, len(dataset))
         s = config.schedule
         self.blocks = build_schedule(s.epochs, s.phase_len, sipria=config.ablation.sipria,
-                                     mptp=config.ablation.mptp)
-        if dataset is None:
-            root = Path(config.data.root) if config.data.root else data_root()
-            dataset = RoadSceneCrops.from_root(root / "roadscene", "train", crop=config.data.crop,
-                                               flips=config.data.flips, seed=config.run.seed)
+                                     mptp=config.ablation.mptp, finetune=s.start == "finetune")
         self.dataset = dataset
-        self.batches = DeviceCrops(dataset, self.device)
         self.sampler = DistributedSampler(range(len(dataset)), num_replicas=self.context.world_size,
                                           rank=self.context.rank, shuffle=True,
                                           seed=config.run.seed, drop_last=False)
         self.steps_per_epoch = math.ceil(len(self.sampler) / s.batch_size)
         self.total_steps = s.epochs * self.steps_per_epoch
+        self.batches = batches_for(dataset, self.device, self._plan, self.total_steps,
+                                   config.data.workers)
         self.step = 0
         self.wall_time = 0.0
         self.stopped_at_deadline = False
@@ -140,9 +118,14 @@ class Trainer:
 
     # -- state ---------------------------------------------------------------------------------
     def _restore(self, payload: dict[str, Any]) -> None:
-        if _with_defaults(payload["config"]) != self.config.to_dict():
+        if config_with_defaults(payload["config"]) != self.config.to_dict():
             raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: written by a different config "
                              f"({payload['config'].get('name')!r}); resume with the same one")
+        saved = payload.get("data", {}).get("fingerprint")
+        if self.data is not None and saved is not None and saved != self.data.fingerprint:
+            raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: its training pairs differ from "
+                             f"today's (files added, removed or resized); resume with the same "
+                             f"pairs or start a new --out")
         self.model.load_state_dict(payload["model"])
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(payload["optimizers"][name])
@@ -158,6 +141,7 @@ class Trainer:
             "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
             "rng": rng_state(),
             "sampler": {"seed": self.config.run.seed, "epoch": epoch, "position": position},
+            **({"data": {"fingerprint": self.data.fingerprint}} if self.data else {}),
         }
 
     def save(self, *, block_end: Block | None = None, final: bool = False) -> None:
@@ -168,7 +152,8 @@ class Trainer:
             if block_end is not None or final or self.step >= self._stop:
                 meta = {"config_name": self.config.name, "step": str(self.step),
                         "epoch": str(self.step // self.steps_per_epoch),
-                        "wall_time_s": f"{self.wall_time:.1f}"}
+                        "wall_time_s": f"{self.wall_time:.1f}",
+                        **run_metadata(self.config, self.data, self.blocks)}
                 decoder = self._trained_decoder()
                 save_weights(self.model, self.out_dir / "weights.safetensors", decoder=decoder,
                              **meta)
@@ -183,7 +168,8 @@ class Trainer:
         ``fuse0``: a snapshot before the first stage-2 block has an untrained ``D_fuse``."""
         trains_fuse = [b for b in self.blocks if b.kind in ("M2", "joint")]
         started = any(self.step > b.start * self.steps_per_epoch for b in trains_fuse)
-        return "fuse" if started else "fuse0"
+        trained = self.config.model.init is not None and self.model.config.sipria
+        return "fuse" if started or trained else "fuse0"
 
     # -- one step ------------------------------------------------------------------------------
     def _enter(self, block: Block) -> None:
@@ -195,9 +181,15 @@ class Trainer:
         first_stage2 = block.kind == "M2" and not any(
             b.kind == "M2" for b in self.blocks if b.index < block.index)
         at_block_start = self.step == block.start * self.steps_per_epoch
-        if first_stage2 and at_block_start and self.config.schedule.fuse_init == "fuse0":
+        warm = self.config.schedule.start == "scratch" and self.config.schedule.fuse_init == "fuse0"
+        if first_stage2 and at_block_start and warm:
             self.model.init_fuse_from_fuse0()
         self._active = block
+
+    def _plan(self, step: int) -> tuple[int, list[int]]:
+        """The epoch and pair indices of ``step`` (this process's share)."""
+        epoch, position = divmod(step, self.steps_per_epoch)
+        return epoch, self._indices(epoch, position)
 
     def _indices(self, epoch: int, position: int) -> list[int]:
         if self._epoch_cache is None or self._epoch_cache[0] != epoch:
@@ -205,23 +197,6 @@ class Trainer:
             self._epoch_cache = (epoch, list(iter(self.sampler)))
         size = self.config.schedule.batch_size
         return self._epoch_cache[1][position * size:(position + 1) * size]
-
-    def _losses(self, block: Block, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        bf16 = self.config.run.precision == "bf16"
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
-            return self._phase_losses(block, batch)
-
-    def _phase_losses(self, block: Block, batch: dict[str, torch.Tensor]
-                      ) -> dict[str, torch.Tensor]:
-        loss = self.config.loss
-        if block.kind == "M1":
-            return objectives.phase_m1(self.model, batch, loss)
-        if block.kind == "M2":
-            return objectives.phase_m2(self.model, batch, loss,
-                                       self.config.schedule.m2_sipria_grad)
-        if block.kind == "S":
-            return objectives.phase_s(self.model, batch, loss, block.label_decoder)
-        return objectives.phase_joint(self.model, batch, loss)
 
     def train_step(self) -> dict[str, Any]:
         """Run the step at ``self.step`` and advance; returns the log row, its loss terms as
@@ -237,10 +212,14 @@ class Trainer:
         for name in block.optimizers:
             for group in self.optimizers[name].param_groups:
                 group["lr"] = bases[name] * factor
-        batch = self.batches.batch(epoch, self._indices(epoch, position))
+        indices = self._indices(epoch, position)
+        if isinstance(self.batches, DeviceCrops):
+            batch = self.batches.batch(epoch, indices)
+        else:
+            batch = self.batches.batch_at(self.step, epoch, indices)
         if self.teacher is not None and block.kind in ("M1", "M2", "joint"):
             batch["teacher"] = teacher_targets(self.teacher, batch)
-        terms = self._losses(block, batch)
+        terms = objectives.phase_losses(self.model, block, batch, self.config, self.device)
         for optimizer in self.optimizers.values():
             optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
@@ -274,6 +253,10 @@ class Trainer:
                                                                      sort_keys=False))
             log = StepLog(self.out_dir, resume_step=self.step,
                           tensorboard=self.config.run.tensorboard)
+        validator = None
+        if main:
+            validator = start_validation(self.data, self.out_dir, self.step, self.model,
+                                         self._trained_decoder(), self.config.model.init)
         bar = tqdm(total=self._stop, initial=self.step, disable=not (main and self.progress),
                    dynamic_ncols=True, unit="step")
         every, log_every = self.config.run.checkpoint_every, self.config.run.log_every
@@ -304,12 +287,17 @@ class Trainer:
                         log.write(done, flush=done["step"] % 20 == 0)
                 bar.set_description(f"{block.kind} block {block.index}/{len(self.blocks) - 1} "
                                     f"ep {row['epoch']}")
-                bar.set_postfix(_postfix(last_row), refresh=False)
+                bar.set_postfix(progress_postfix(last_row), refresh=False)
                 bar.update(len(rows))
                 if checkpoint:
                     if log is not None:
                         log.sync()  # every row up to the checkpoint's step is on disk
+                    if validator is not None and block_done:
+                        validator.score(self.model, self._trained_decoder(), step=self.step,
+                                        epoch=row["epoch"], block=block.index, phase=block.kind)
                     self.save(block_end=block if block_done else None, final=late)
+                    if validator is not None and block_done:
+                        validator.keep_best(self.out_dir)
                 if late:
                     self.stopped_at_deadline = self.step < self._stop
                     break
@@ -317,40 +305,13 @@ class Trainer:
             bar.close()
             if log is not None:
                 log.close()
+            if not isinstance(self.batches, DeviceCrops):
+                self.batches.close()
         if main and self.step > start_step:
-            plot_losses(self.out_dir / "log.csv", self.out_dir / "losses.png")
+            plot_losses(self.out_dir / "log.csv", self.out_dir / "losses.png",
+                        val_csv=self.out_dir / "val.csv" if validator else None)
         steps = self.step - start_step
         return {"step": self.step, "total_steps": self.total_steps, "steps_run": steps,
                 "seconds": time.perf_counter() - started, "last": last_row,
-                "stopped_at_deadline": self.stopped_at_deadline}
-
-
-def fetch_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``rows`` with their tensor values (the loss terms) replaced by Python floats, read from
-    the device in one transfer."""
-    keys = [[k for k, v in row.items() if isinstance(v, torch.Tensor)] for row in rows]
-    tensors = [row[k].float().reshape(1) for row, ks in zip(rows, keys, strict=True) for k in ks]
-    if not tensors:
-        return rows
-    values = iter(torch.cat(tensors).cpu().tolist())
-    return [{**row, **{k: next(values) for k in ks}} for row, ks in zip(rows, keys, strict=True)]
-
-
-def _channels_last(memory_format: str, device: torch.device) -> bool:
-    """Whether ``run.memory_format`` means channels-last on ``device``."""
-    return memory_format == "channels_last" or (memory_format == "auto"
-                                               and device.type == "cuda")
-
-
-def _with_defaults(saved: dict[str, Any]) -> dict[str, Any] | None:
-    """A checkpoint's config with options added since it was written at their defaults
-    (``None`` if it no longer loads)."""
-    try:
-        return TrainConfig.from_dict(saved).to_dict()
-    except ConfigError:
-        return None
-
-
-def _postfix(row: dict[str, Any]) -> dict[str, str]:
-    keys = ["total", "mit", "ir_sipria", "vis_sipria", "inter"]
-    return {k: f"{row[k]:.4g}" for k in keys if k in row}
+                "stopped_at_deadline": self.stopped_at_deadline,
+                "best": validator.keep_best(self.out_dir) if validator else None}

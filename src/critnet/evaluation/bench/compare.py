@@ -20,7 +20,7 @@ Layout of ``OUT``::
 Rows: :mod:`critnet.evaluation.bench.methods`; cost columns: :mod:`critnet.evaluation.bench.costs`;
 score cache:
 :mod:`critnet.evaluation.bench.scores`; means and the NaN rule:
-:func:`critnet.evaluation.evaluate.summarize`;
+:func:`critnet.evaluation.summary.summarize`;
 tables: :mod:`critnet.evaluation.tables`.
 """
 
@@ -54,7 +54,8 @@ from critnet.evaluation.bench.plots import (
 )
 from critnet.evaluation.bench.registry import RESULTS_DIR
 from critnet.evaluation.bench.scores import Scores, score_all, score_retention
-from critnet.evaluation.evaluate import RETENTION, nan_notes, summarize
+from critnet.evaluation.evaluate import RETENTION
+from critnet.evaluation.summary import nan_notes, summarize
 from critnet.evaluation.tables import format_table
 from critnet.io.atomic import atomic_path
 from critnet.metrics import PAPER_METRICS, resolve_metric_names

@@ -37,8 +37,9 @@ class DeviceCrops:
         flat = np.empty((len(KEYS), sum(sizes)), np.float32)
         start = 0
         for pair, size in zip(crops.pairs, sizes, strict=True):
-            flat[0, start:start + size] = pair.ir.astype(np.float32).ravel() / 255.0
-            flat[1, start:start + size] = pair.vis.astype(np.float32).ravel() / 255.0
+            for row, image in ((0, pair.ir), (1, pair.vis)):  # float images: already in [0, 1]
+                scale = 255.0 if image.dtype == np.uint8 else 1.0
+                flat[row, start:start + size] = image.astype(np.float32).ravel() / scale
             flat[2, start:start + size] = pair.sal_ir.ravel()
             flat[3, start:start + size] = pair.sal_vis.ravel()
             start += size

@@ -26,7 +26,8 @@ from critnet.train.saliency import histogram_contrast
 
 @dataclass
 class GrayPair:
-    """One preloaded pair: uint8 H×W grey images and their float32 saliency maps in [0, 1]."""
+    """One preloaded pair: H×W grey images (uint8, or float32 in [0, 1] as fusing reads them:
+    :mod:`critnet.train.data.reading`) and their float32 saliency maps in [0, 1]."""
 
     stem: str
     ir: np.ndarray
@@ -46,7 +47,8 @@ def roadscene_split(root: str | os.PathLike, split: str = "train") -> list[str]:
         raise InputError(f"{table}: RoadScene subsets table not found; the data root must hold "
                          f"roadscene/subsets.csv, roadscene/ir/ and roadscene/vi/: set the "
                          f"CRITNET_DATA environment variable (or data.root in the training "
-                         f"config) to that folder")
+                         f"config) to that folder, or download it with: critnet data fetch "
+                         f"roadscene --dir DIR")
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     with table.open(newline="") as handle:
@@ -128,6 +130,8 @@ class RoadSceneCrops:
                 patch = patch[:, ::-1]
             if flip_v:
                 patch = patch[::-1, :]
+            if array.dtype != np.uint8:  # float images (folder sources) are already in [0, 1]
+                scale = 1.0
             out[key] = torch.from_numpy(np.ascontiguousarray(patch, dtype=np.float32) / scale)[None]
         return out
 

@@ -74,7 +74,7 @@ def test_a_weight_needs_a_teacher_and_must_not_be_negative():
         LossSection(distill_weight=-1.0, distill_teacher="lite")
 
 
-def test_trainer_feeds_the_teachers_fused_crops_in_phase_m_only(tmp_path):
+def test_trainer_feeds_crops_of_the_teachers_whole_image_fusions(tmp_path):
     teacher = tiny_model(11)
     path = save_weights(teacher, tmp_path / "teacher.safetensors")
     config = TrainConfig.from_dict({
@@ -84,12 +84,18 @@ def test_trainer_feeds_the_teachers_fused_crops_in_phase_m_only(tmp_path):
         "run": {"device": "cpu", "checkpoint_every": 100}})
     data = RoadSceneCrops(synthetic_pairs(4, 24, 28, seed=3), crop=16)
     trainer = Trainer(config, tmp_path / "run", dataset=data, progress=False)
+    with torch.no_grad():  # the teacher fused every whole training image once
+        for pair in data.pairs:
+            whole = teacher.eval()(torch.from_numpy(pair.ir / 255.0).float()[None, None],
+                                   torch.from_numpy(pair.vis / 255.0).float()[None, None])
+            close(torch.from_numpy(pair.teacher), whole[0, 0])
     seen = []
     real = objectives.phase_m1
 
     def spy(model, batch, loss):
         seen.append(batch["teacher"].clone())
-        close(batch["teacher"], teacher.eval()(batch["ir"], batch["vis"]))
+        epoch, indices = trainer._plan(0)
+        close(batch["teacher"], data.batch(epoch, indices)["teacher"])  # crops of those images
         return real(model, batch, loss)
 
     objectives.phase_m1 = spy

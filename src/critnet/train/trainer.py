@@ -31,7 +31,7 @@ from critnet.train.data.batches import batches_for
 from critnet.train.data.build import TrainingData, build_training_data
 from critnet.train.data.device_crops import DeviceCrops
 from critnet.train.data.roadscene import RoadSceneCrops
-from critnet.train.distillation import load_teacher, teacher_targets
+from critnet.train.distillation import attach_teacher_images, load_teacher, teacher_targets
 from critnet.train.distributed import (
     DistContext,
     average_gradients,
@@ -102,6 +102,8 @@ class Trainer:
                                           seed=config.run.seed, drop_last=False)
         self.steps_per_epoch = math.ceil(len(self.sampler) / s.batch_size)
         self.total_steps = s.epochs * self.steps_per_epoch
+        if self.teacher is not None and isinstance(dataset.pairs, list):  # preloaded pairs
+            attach_teacher_images(dataset.pairs, self.teacher, self.device)
         self.batches = batches_for(dataset, self.device, self._plan, self.total_steps,
                                    config.data.workers)
         self.step = 0
@@ -217,7 +219,7 @@ class Trainer:
             batch = self.batches.batch(epoch, indices)
         else:
             batch = self.batches.batch_at(self.step, epoch, indices)
-        if self.teacher is not None and block.kind in ("M1", "M2", "joint"):
+        if self.teacher is not None and "teacher" not in batch and block.kind != "S":
             batch["teacher"] = teacher_targets(self.teacher, batch)
         terms = objectives.phase_losses(self.model, block, batch, self.config, self.device)
         for optimizer in self.optimizers.values():

@@ -33,8 +33,10 @@ class DeviceCrops:
         self.device = torch.device(device)
         shapes = [pair.ir.shape for pair in crops.pairs]
         sizes = [h * w for h, w in shapes]
+        teachers = all(pair.teacher is not None for pair in crops.pairs)
+        self.keys = (*KEYS, "teacher") if teachers else KEYS
         # the images as RoadSceneCrops.sample scales them (float32 / 255 on the host: same bits)
-        flat = np.empty((len(KEYS), sum(sizes)), np.float32)
+        flat = np.empty((len(self.keys), sum(sizes)), np.float32)
         start = 0
         for pair, size in zip(crops.pairs, sizes, strict=True):
             for row, image in ((0, pair.ir), (1, pair.vis)):  # float images: already in [0, 1]
@@ -42,6 +44,8 @@ class DeviceCrops:
                 flat[row, start:start + size] = image.astype(np.float32).ravel() / scale
             flat[2, start:start + size] = pair.sal_ir.ravel()
             flat[3, start:start + size] = pair.sal_vis.ravel()
+            if teachers:
+                flat[4, start:start + size] = pair.teacher.ravel()
             start += size
         self.pixels = torch.from_numpy(flat).to(self.device)
         offsets = np.cumsum([0, *sizes[:-1]])
@@ -69,4 +73,4 @@ class DeviceCrops:
         address = (self._offsets[index, None, None]
                    + rows[:, :, None] * self._widths[index, None, None] + cols[:, None, :])
         patches = self.pixels[:, address]  # 4×B×S×S, one gather
-        return {key: patches[k].unsqueeze(1) for k, key in enumerate(KEYS)}
+        return {key: patches[k].unsqueeze(1) for k, key in enumerate(self.keys)}

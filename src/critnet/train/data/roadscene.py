@@ -27,13 +27,16 @@ from critnet.train.saliency import histogram_contrast
 @dataclass
 class GrayPair:
     """One preloaded pair: H×W grey images (uint8, or float32 in [0, 1] as fusing reads them:
-    :mod:`critnet.train.data.reading`) and their float32 saliency maps in [0, 1]."""
+    :mod:`critnet.train.data.reading`) and their float32 saliency maps in [0, 1]; ``teacher``:
+    a distillation teacher's fused image of the whole pair, float32 in [0, 1], when the run
+    distils (:func:`critnet.train.distillation.attach_teacher_images`)."""
 
     stem: str
     ir: np.ndarray
     vis: np.ndarray
     sal_ir: np.ndarray
     sal_vis: np.ndarray
+    teacher: np.ndarray | None = None
 
 
 def roadscene_split(root: str | os.PathLike, split: str = "train") -> list[str]:
@@ -123,8 +126,11 @@ class RoadSceneCrops:
         pair = self.pairs[index]
         top, left, flip_h, flip_v = astuple(self.window(epoch, index))
         out = {}
-        for key, array, scale in (("ir", pair.ir, 255.0), ("vis", pair.vis, 255.0),
-                                  ("sal_ir", pair.sal_ir, 1.0), ("sal_vis", pair.sal_vis, 1.0)):
+        maps = [("ir", pair.ir, 255.0), ("vis", pair.vis, 255.0),
+                ("sal_ir", pair.sal_ir, 1.0), ("sal_vis", pair.sal_vis, 1.0)]
+        if pair.teacher is not None:
+            maps.append(("teacher", pair.teacher, 1.0))
+        for key, array, scale in maps:
             patch = array[top:top + self.crop, left:left + self.crop]
             if flip_h:
                 patch = patch[:, ::-1]

@@ -14,6 +14,8 @@ once, a test run errored (collection error, time-out), or the unmutated tests fa
 
 Another engineer refactoring the model only needs to retarget the ``file``/``original`` columns.
 ``--tests tests/test_golden.py`` measures what the golden-output test alone catches.
+``--preset tiny`` (or ``lite``) runs the wiring tests on that shipped preset's network shape
+alone, so each preset is shown to kill every mutant on its own.
 """
 
 from __future__ import annotations
@@ -194,9 +196,13 @@ MUTATIONS: tuple[Mutation, ...] = (
 )
 
 
-def pytest_run(copy: Path, tests: tuple[str, ...]) -> tuple[int, str]:
-    """``pytest -x`` on ``tests`` in ``copy``; ``(return code, last line)`` (-1 on time-out)."""
+def pytest_run(copy: Path, tests: tuple[str, ...], preset: str | None = None) -> tuple[int, str]:
+    """``pytest -x`` on ``tests`` in ``copy``; ``(return code, last line)`` (-1 on time-out).
+    ``preset``: run the wiring tests on that preset's network shape only
+    (``CRITNET_WIRING_PRESETS``, ``tests/wiring_helpers.py``)."""
     env = {**os.environ, "PYTHONPATH": str(copy / "src")}
+    if preset is not None:
+        env["CRITNET_WIRING_PRESETS"] = preset
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                "-m", "not slow", *tests]
     try:
@@ -225,6 +231,9 @@ def main() -> int:
     parser.add_argument("--tests", nargs="+", default=None,
                         help="Run these test files for every mutation instead of its own.")
     parser.add_argument("--list", action="store_true", help="List the mutations and exit.")
+    parser.add_argument("--preset", choices=["lite", "tiny"], default=None,
+                        help="Run the wiring tests on this preset's network shape only (default: "
+                             "every shipped preset's; a mutant is killed when any fails).")
     args = parser.parse_args()
     chosen = [m for m in MUTATIONS
               if args.only is None or args.only.lower() in m.description.lower()]
@@ -248,7 +257,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="critnet-mutants-") as tmp:
         copy = Path(tmp)
         copy_tree(copy)
-        code, summary = pytest_run(copy, all_tests)
+        code, summary = pytest_run(copy, all_tests, args.preset)
         if code != 0:
             print(f"the unmutated tests fail ({summary}); fix them first", file=sys.stderr)
             return 1
@@ -259,7 +268,7 @@ def main() -> int:
             original = path.read_text()
             path.write_text(original.replace(m.original, m.replacement))
             try:
-                code, summary = pytest_run(copy, args.tests or m.tests)
+                code, summary = pytest_run(copy, args.tests or m.tests, args.preset)
             finally:
                 path.write_text(original)
             verdict = {0: "SURVIVED", 1: "killed"}.get(code, "ERROR")

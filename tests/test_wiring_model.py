@@ -13,7 +13,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from wiring_helpers import close, record, tiny_images, tiny_model
+from wiring_helpers import WIRING_PRESETS, close, record, tiny_images, tiny_model
 
 from critnet.model.attention import ChannelCrossAttention
 
@@ -29,9 +29,9 @@ NAMES = ["encoder_ir", "encoder_vis", "mrl", "mrl.vis_to_ir", "mrl.ir_to_vis", *
          "decoder_fuse", "decoder_fuse0"]
 
 
-@pytest.fixture(scope="module")
-def model():
-    return tiny_model()
+@pytest.fixture(scope="module", params=WIRING_PRESETS)
+def model(request):
+    return tiny_model(preset=request.param)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from wiring_helpers import close, record, tiny_model
+from wiring_helpers import WIRING_PRESETS, close, record, tiny_model
 
 from critnet.train import TrainConfig, Trainer, objectives
 from critnet.train.config import LossSection
@@ -20,9 +20,9 @@ LOSS = LossSection(lambda_jg=3.0, lambda_edge=7.0, inter_weight=0.5)
 RECORDED = ["mrl", "sipria_ir", "sipria_vis", "decoder_fuse", "decoder_fuse0"]
 
 
-@pytest.fixture(scope="module")
-def model():
-    return tiny_model(3)
+@pytest.fixture(scope="module", params=WIRING_PRESETS)
+def model(request):
+    return tiny_model(3, preset=request.param)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,10 +60,20 @@ def record(model: nn.Module, names: list[str]) -> Iterator[Recorder]:
             handle.remove()
 
 
-def tiny_model(seed: int = 0, **overrides) -> nn.Module:
-    """A narrow random C-RITNet (C = 8) whose temperatures are not 1, in eval mode."""
+#: The network shapes the wiring tests run on, one per shipped preset: ``lite`` stands for the
+#: lite/paper topology (three dense layers per RDB) at a narrow width; ``tiny`` is the tiny
+#: preset itself. ``CRITNET_WIRING_PRESETS=tiny`` (comma list) restricts them, for the mutation
+#: check (``benchmarks/mutation_check.py --preset tiny``).
+WIRING_PRESETS = tuple(os.environ.get("CRITNET_WIRING_PRESETS", "lite,tiny").split(","))
+SHAPES = {"lite": ("lite", {"channels": 8, "growth": 4}), "tiny": ("tiny", {})}
+
+
+def tiny_model(seed: int = 0, preset: str = "lite", **overrides) -> nn.Module:
+    """A small random C-RITNet of ``preset``'s shape (:data:`SHAPES`) whose temperatures are not
+    1, in eval mode."""
     torch.manual_seed(seed)
-    model = build_model("lite", channels=8, growth=4, **overrides).eval()
+    name, shape = SHAPES[preset]
+    model = build_model(name, **{**shape, **overrides}).eval()
     with torch.no_grad():
         for index, module in enumerate(m for m in model.modules() if hasattr(m, "temperature")):
             module.temperature.fill_(1.5 + 0.25 * index)

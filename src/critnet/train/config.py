@@ -108,7 +108,9 @@ class ScheduleSection:
 @dataclass(frozen=True)
 class LossSection:
     """Loss weights (docs/design.md §2): ``λ_JG``, ``λ_edge`` (paper: 20), ``ℓ_inter`` weight
-    (1) and the saliency weight option (``difference`` / ``ratio``).
+    (1) and the saliency weight option (``difference`` / ``ratio``; beyond the paper, the
+    issue-23 study's ``steep`` with ``saliency_steepness``, ``local_contrast`` and
+    ``salient_contrast``: :mod:`critnet.train.saliency`).
 
     Beyond the paper: ``distill_weight`` > 0 adds ``distill_weight · ‖I_f − I_teacher‖₁`` to
     ``ℓ_mit`` in every phaseM step (:func:`critnet.train.losses.distillation_loss`), where
@@ -119,6 +121,7 @@ class LossSection:
     lambda_edge: float = 20.0
     inter_weight: float = 1.0
     saliency_weights: SaliencyWeights = "difference"
+    saliency_steepness: float = 8.0
     distill_weight: float = 0.0
     distill_teacher: str | None = None
 

@@ -20,14 +20,18 @@ from torch import Tensor
 from critnet.model import CRITNet, SipriaOutputs
 from critnet.train.config import LossSection, SipriaGrad, TrainConfig
 from critnet.train.losses import distillation_loss, interaction_loss, mit_loss, sipria_loss
-from critnet.train.saliency import saliency_weights
+from critnet.train.saliency import SALIENCY_ONLY, contrast_weights, saliency_weights
 from critnet.train.schedule import Block
 
 Batch = dict[str, Tensor]
 
 
 def _weights(batch: Batch, loss: LossSection) -> tuple[Tensor, Tensor]:
-    return saliency_weights(batch["sal_ir"], batch["sal_vis"], loss.saliency_weights)
+    if loss.saliency_weights in SALIENCY_ONLY:
+        return saliency_weights(batch["sal_ir"], batch["sal_vis"], loss.saliency_weights,
+                                steepness=loss.saliency_steepness)
+    return contrast_weights(batch["ir"], batch["vis"], batch["sal_ir"], batch["sal_vis"],
+                            loss.saliency_weights)
 
 
 @contextmanager

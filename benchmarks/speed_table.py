@@ -1,0 +1,118 @@
+"""Every bundled weights × backend against SeAFusion, timed in the same process (issue 22).
+
+Usage::
+
+    python benchmarks/speed_table.py --vif-benchmark PATH [--repeats 5 --threads 2]
+        [--out docs/results/speed/speed_table.md]
+
+``PATH`` is a checkout of ``Linfeng-Tang/VIF-Benchmark`` (it holds SeAFusion's
+``SeAFusion/FusionNet.py`` and ``Checkpoint/SeAFusion/SeAFusion.pth``); no peer code is kept in
+this repository. SeAFusion's network is loaded from there (``torch.load(weights_only=True)``) and
+timed first and last; every row's ratio is its median forward time over the mean of those two
+SeAFusion medians, so the ratio holds under the load of the run (absolute times do not).
+
+Per row: parameters, multiply–accumulates at 640×480 (convolutions by hooks plus the attention
+matmuls, :func:`model_speed.count_macs`), the median forward time of ``--repeats`` timed runs
+after one warm-up on one 640×480 pair (``torch.inference_mode``; onnxruntime: the exported graph
+on its CPU provider as ``critnet fuse --backend onnxruntime`` runs it), frames per second and the
+ratio to SeAFusion. Prints a Markdown table and writes it with ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model_speed import count_macs  # noqa: E402
+
+from critnet.io.atomic import atomic_path  # noqa: E402
+from critnet.pipeline.backends import make_backend  # noqa: E402
+from critnet.weights import bundled_weights, load_weights  # noqa: E402
+
+H, W = 480, 640
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def seafusion(checkout: Path) -> torch.nn.Module:
+    """SeAFusion's published network and weights from a VIF-Benchmark checkout."""
+    source = checkout / "SeAFusion" / "FusionNet.py"
+    weights = checkout / "Checkpoint" / "SeAFusion" / "SeAFusion.pth"
+    for path in (source, weights):
+        if not path.is_file():
+            raise SystemExit(f"{path}: not found (give a Linfeng-Tang/VIF-Benchmark checkout)")
+    spec = importlib.util.spec_from_file_location("seafusion_net", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    net = module.FusionNet(output=1)
+    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return net.eval()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vif-benchmark", type=Path, required=True)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--backends", default="torch,onnxruntime")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    ir, vis = torch.rand(1, 1, H, W), torch.rand(1, 1, H, W)
+    sea = seafusion(args.vif_benchmark)
+    with torch.inference_mode():
+        sea_ms = [median_ms(lambda: sea(vis, ir), args.repeats)]
+    rows = []
+    for name in bundled_weights():
+        model = load_weights(name).eval()
+        params = sum(p.numel() for p in model.parameters())
+        macs = count_macs(model, H, W)
+        for backend in args.backends.split(","):
+            runner = model if backend == "torch" else make_backend(model, backend, "fp32")
+            if backend == "torch":
+                runner = model.to(memory_format=torch.channels_last)
+            with torch.inference_mode():
+                ms = median_ms(lambda r=runner: r(ir, vis), args.repeats)
+            rows.append((name, backend, params, macs, ms))
+            print(f"{name} {backend}: {ms:.1f} ms", file=sys.stderr, flush=True)
+    with torch.inference_mode():
+        sea_ms.append(median_ms(lambda: sea(vis, ir), args.repeats))
+    reference = sum(sea_ms) / 2
+    load = os.getloadavg()[0]
+    lines = [f"640×480, {args.threads} threads, torch {torch.__version__}, median of "
+             f"{args.repeats} after a warm-up; 1-min load at the end {load:.2f}. SeAFusion "
+             f"(same process, first/last): {sea_ms[0]:.0f} / {sea_ms[1]:.0f} ms.", "",
+             "| weights | backend | params | GMACs | ms / pair | pairs/s | × SeAFusion |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for name, backend, params, macs, ms in rows:
+        lines.append(f"| {name} | {backend} | {params:,} | {macs / 1e9:.2f} | {ms:.0f} | "
+                     f"{1000 / ms:.1f} | {ms / reference:.3f} |")
+    lines.append(f"| SeAFusion | torch | {sum(p.numel() for p in sea.parameters()):,} | — | "
+                 f"{reference:.0f} | {1000 / reference:.1f} | 1 |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

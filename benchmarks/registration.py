@@ -183,9 +183,9 @@ def aligned_rows(datasets, count: int, method: str) -> list[dict]:
 
 
 def table(geometry: list[dict], aligned: list[dict], methods) -> str:
-    lines = ["| cases | estimator | n | corner error before (px) | mean (px) | max (px) | "
-             "mean vs own estimate (px) | identity kept | s / pair |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| cases | estimator | n | corner error before (px) | mean (px) | median (px) | "
+             "max (px) | vs own: mean (px) | vs own: median (px) | identity kept | s / pair |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for kind in ("real geometry", "synthetic"):
         for dataset in sorted({r["dataset"] for r in geometry}):
             for method in methods:
@@ -196,8 +196,10 @@ def table(geometry: list[dict], aligned: list[dict], methods) -> str:
                         f"| {kind}, {dataset} | {method} | {len(sel)} | "
                         f"{np.mean([r['before'] for r in sel]):.1f} | "
                         f"{np.mean([r['mean'] for r in sel]):.2f} | "
+                        f"{np.median([r['mean'] for r in sel]):.2f} | "
                         f"{np.max([r['max'] for r in sel]):.2f} | "
                         f"{np.nanmean([r['own'] for r in sel]):.2f} | "
+                        f"{np.nanmedian([r['own'] for r in sel]):.2f} | "
                         f"{sum(r['kept'] for r in sel)} | "
                         f"{np.mean([r['seconds'] for r in sel]):.2f} |")
     if aligned:

@@ -209,3 +209,13 @@ def test_real_pair_shift_is_recovered(data_dir):
     registration = estimate_transform(moved, vis)
     assert not registration.kept_identity
     assert corner_error(registration.matrix, truth, moved.shape[::-1]) < 3.0
+
+
+def test_fuse_option_register_method_is_checked_and_used(scene, caplog):
+    with pytest.raises(InputError, match="unknown registration method 'sift'"):
+        FuseOptions(register="affine", register_method="sift")
+    model = load_model()
+    moved, _ = _misaligned(scene.ir, (6.0, -4.0))
+    with caplog.at_level(logging.INFO, logger="critnet.pipeline.registration"):
+        fuse(moved, scene.vis, model, register="affine", register_method="ecc", gray=True)
+    assert any("ecc estimate" in r.getMessage() for r in caplog.records)

@@ -104,7 +104,8 @@ def fuse_arrays(
     if options.register is not None:
         from critnet.pipeline.registration import estimate_transform, warp_ir
 
-        registration = estimate_transform(ir, vis, motion=options.register)
+        registration = estimate_transform(ir, vis, motion=options.register,
+                                          method=options.register_method)
         if registration.kept_identity:  # exactly the unregistered fusion (plain resize)
             resize_ir = True
         else:

@@ -115,7 +115,8 @@ def fuse_frames(
         if register is not None:
             if registration is None or (register_every and index % register_every == 0):
                 try:
-                    registration = estimate_transform(ir, vis, motion=register)
+                    registration = estimate_transform(ir, vis, motion=register,
+                                                      method=options.register_method)
                 except InputError as error:
                     raise InputError(f"{names[0]} frame {index}: {error}") from None
             if not registration.kept_identity:  # kept: fused like the unregistered pair

@@ -18,6 +18,7 @@ from critnet.pipeline.folder import FOLDER_EXTENSIONS, fuse_folder
 from critnet.pipeline.fusion import DEVICES, OUTPUT_NORMALIZATIONS, resolve_device
 from critnet.pipeline.loading import describe_weights, load_model
 from critnet.pipeline.options import FuseOptions
+from critnet.pipeline.registration.estimate import DEFAULT_METHOD, METHODS
 from critnet.pipeline.single import fuse_file
 
 _PATH = click.Path(path_type=Path)
@@ -73,7 +74,12 @@ _PATH = click.Path(path_type=Path)
 @click.option("--register", type=click.Choice(("affine", "homography")), is_flag=False,
               flag_value="affine", default=None,
               help="Estimate the IR->visible transform (ECC on edges; --register alone: affine) "
-                   "and warp IR before fusing (needs critnet[video]).")
+                   "and warp IR before fusing, unless it does not beat doing nothing (needs "
+                   "critnet[video]).")
+@click.option("--register-method", type=click.Choice(METHODS), default=DEFAULT_METHOD,
+              show_default=True,
+              help="Registration estimator: multi-start ECC, single-start ECC, or Mattes MI "
+                   "(needs critnet[register]).")
 @click.option("--pair-by", type=click.Choice(("time", "index")), default="time", show_default=True,
               help="Videos: pair frames by nearest timestamp or by index.")
 @click.option("--time-tolerance", type=float, metavar="SECONDS",
@@ -103,6 +109,7 @@ def fuse(
     quiet: bool,
     no_progress: bool,
     register: str | None,
+    register_method: str,
     pair_by: str,
     time_tolerance: float | None,
 ) -> None:
@@ -154,7 +161,7 @@ def fuse(
                           ir_range=ir_range or None, normalize=normalize,
                           bit_depth=int(bit_depth), quality=quality, tile=tile,
                           max_pixels=max_pixels, register=register,
-                          ir_palette_ok=ir_palette_ok)
+                          register_method=register_method, ir_palette_ok=ir_palette_ok)
     folder_mode = _folder_mode(ir_path, vis_path)
     out = _output(output, folder_mode, vis_path, ext)
     say = (lambda _line: None) if quiet else click.echo

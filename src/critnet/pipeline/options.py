@@ -11,6 +11,7 @@ from critnet.io import MAX_PIXELS, NORMALIZATIONS
 from critnet.io.levels import check_value_range
 from critnet.model.tiled import resolve_tile
 from critnet.pipeline.fusion import OUTPUT_NORMALIZATIONS
+from critnet.pipeline.registration.estimate import DEFAULT_METHOD, METHODS
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,17 @@ class FuseOptions:
         quality: JPEG quality 1..100 of a written JPEG file (``None``: 95).
         register: ``affine`` or ``homography``: estimate the IR → visible transform and warp
             the IR image onto the visible grid before fusing (:mod:`critnet.pipeline.registration`,
-            needs ``critnet[video]``); ``None``: the pair is taken as aligned.
+            needs ``critnet[video]``); ``None``: the pair is taken as aligned. The estimate is
+            used only when it aligns the edges better than doing nothing.
+        register_method: the estimator, ``ecc-multi`` (default), ``ecc`` or ``mattes``
+            (SimpleITK, ``critnet[register]``); CLI ``--register-method``.
         ir_palette_ok: fuse the luma of a colour IR file without radiometric data instead of
             refusing it as a palette rendering (CLI ``--ir-palette-ok``).
 
     Raises:
         InputError: an unknown ``ir_normalize`` or ``normalize``, both ``ir_normalize`` and
             ``ir_range``, a bad ``ir_range``, ``bit_depth``, ``quality``, ``tile`` or
-            ``register``.
+            ``register`` or ``register_method``.
     """
 
     gray: bool = False
@@ -57,6 +61,7 @@ class FuseOptions:
     bit_depth: int = 8
     quality: int | None = None
     register: str | None = None
+    register_method: str = DEFAULT_METHOD
     ir_palette_ok: bool = False
 
     def __post_init__(self) -> None:
@@ -83,6 +88,9 @@ class FuseOptions:
         if self.register not in (None, "affine", "homography"):
             raise InputError(f"unknown registration {self.register!r}; choose affine or "
                              f"homography")
+        if self.register_method not in METHODS:
+            raise InputError(f"unknown registration method {self.register_method!r}; choose "
+                             f"one of {', '.join(METHODS)}")
 
     @classmethod
     def resolve(cls, options: FuseOptions | None, overrides: dict[str, Any]) -> FuseOptions:

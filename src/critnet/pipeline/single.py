@@ -100,17 +100,23 @@ def fuse_arrays(
             ``register`` is on; a failed registration.
     """
     options = FuseOptions.resolve(options, overrides)
+    resize_ir = options.resize_ir
     if options.register is not None:
         from critnet.pipeline.registration import estimate_transform, warp_ir
 
-        ir = warp_ir(ir, estimate_transform(ir, vis, motion=options.register))
-    if ir.shape[:2] != vis.shape[:2] and not options.resize_ir:
+        registration = estimate_transform(ir, vis, motion=options.register,
+                                          method=options.register_method)
+        if registration.kept_identity:  # exactly the unregistered fusion (plain resize)
+            resize_ir = True
+        else:
+            ir = warp_ir(ir, registration)
+    if ir.shape[:2] != vis.shape[:2] and not resize_ir:
         (ih, iw), (vh, vw) = ir.shape[:2], vis.shape[:2]
         raise InputError(f"{names[0]} is {iw}×{ih} but {names[1]} is {vw}×{vh} (W×H): sizes must "
                          f"match; use --resize-ir (resize_ir=True) to resample the IR image to "
                          f"the visible size")
     return from_batch(fuse_tensors(model, to_batch(ir), to_batch(vis), gray=options.gray,
-                                   resize_ir=options.resize_ir, normalize=options.normalize,
+                                   resize_ir=resize_ir, normalize=options.normalize,
                                    tile=options.tile))
 
 

@@ -115,13 +115,22 @@ def fuse_frames(
         if register is not None:
             if registration is None or (register_every and index % register_every == 0):
                 try:
-                    registration = estimate_transform(ir, vis, motion=register)
+                    registration = estimate_transform(ir, vis, motion=register,
+                                                      method=options.register_method)
                 except InputError as error:
                     raise InputError(f"{names[0]} frame {index}: {error}") from None
-            ir = warp_ir(ir, registration)
-        fused = fuse_arrays(model, ir, vis, options=options,
+            if not registration.kept_identity:  # kept: fused like the unregistered pair
+                ir = warp_ir(ir, registration)
+        fused = fuse_arrays(model, ir, vis, options=frame_options(options, registration),
                             names=(f"{names[0]} frame {index}", f"{names[1]} frame {index}"))
         yield _like_levels(fused, vis_levels)
+
+def frame_options(options: FuseOptions, registration: Registration | None) -> FuseOptions:
+    """``options``, with ``resize_ir`` on when the registration kept the plain resize."""
+    if registration is None or not registration.kept_identity or options.resize_ir:
+        return options
+    return FuseOptions.resolve(options, {"resize_ir": True})
+
 
 def _chain(head: list, rest: Iterator) -> Iterator:
     yield from head

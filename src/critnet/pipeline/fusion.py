@@ -136,9 +136,12 @@ def fuse_tensors(
         color = vis.shape[1] == 3 and not gray
         ycc = rgb_to_ycbcr(vis) if vis.shape[1] == 3 else None
         vis_y = ycc[:, :1] if ycc is not None else vis
-        try:  # other modules (backends, baselines) are fused whole
-            if isinstance(model, CRITNet):
-                tile_size = resolve_tile(tile, model, vis_y.shape)
+        # The auto backend tiles with its torch model; other modules (explicit backends,
+        # baselines) are fused whole.
+        tiler = getattr(model, "torch_model", model)
+        try:
+            if isinstance(tiler, CRITNet):
+                tile_size = resolve_tile(tile, tiler, vis_y.shape)
             else:
                 tile_size = None
                 _check_whole_fits(model, tile, vis_y.shape)
@@ -146,7 +149,7 @@ def fuse_tensors(
             raise InputError(str(error)) from None
         raw = normalize == "minmax"  # the released code stretches the raw decoder output
         if tile_size is not None:
-            fused = tiled_forward(model, ir_y, vis_y, tile_size, raw=raw)
+            fused = tiled_forward(tiler, ir_y, vis_y, tile_size, raw=raw)
         elif raw:
             fused = model(ir_y, vis_y, aux=True).fused
         else:

@@ -143,7 +143,7 @@ def read_image(
         InputError: missing file, not an image, truncated/corrupt, or an unsupported mode.
     """
     levels, info = image_levels(open_image(path, max_pixels), str(path))
-    return normalize_levels(levels, info.peak, normalize), info
+    return normalize_levels(levels, info.peak, normalize, out=_reusable(levels)), info
 
 
 def read_ir(
@@ -170,7 +170,13 @@ def read_ir(
         raise InputError(f"{path}: give an IR normalisation or an IR range, not both")
     levels, info = image_levels(open_image(path, max_pixels), str(path))
     method = normalize or default_normalization(info.bit_depth)
-    return normalize_levels(levels, info.peak, method, value_range=value_range), info
+    return normalize_levels(levels, info.peak, method, value_range=value_range,
+                            out=_reusable(levels)), info
+
+
+def _reusable(levels: np.ndarray) -> np.ndarray | None:
+    """``levels`` when the scaled image can overwrite it (float32, writable), else ``None``."""
+    return levels if levels.dtype == np.float32 and levels.flags.writeable else None
 
 
 def read_raw(path: str | os.PathLike) -> np.ndarray:

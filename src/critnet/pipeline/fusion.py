@@ -68,7 +68,7 @@ def stretch_minmax(image: Tensor) -> Tensor:
     return torch.where(span > 0, (image - lo) / span.clamp_min(1e-12), image)
 
 
-def fuse_tensors(
+def fuse_batch(
     model: CRITNet,
     ir: Tensor,
     vis: Tensor,
@@ -78,41 +78,8 @@ def fuse_tensors(
     normalize: str = "none",
     tile: int | str | None = "auto",
 ) -> Tensor:
-    """Fuse an infrared and a visible image batch with ``model``.
-
-    Runs under :func:`torch.inference_mode` on the model's device; the result comes back on
-    ``vis``'s device as an ordinary tensor. The whole image goes through the network at once.
-
-    Args:
-        model: a :class:`~critnet.model.CRITNet` (e.g. from :func:`critnet.load_model`).
-        ir: B×1×H×W (or B×3×H×W, reduced to luma) infrared image in [0, 1].
-        vis: B×1×H×W grey or B×3×H×W RGB visible image in [0, 1].
-        gray: return a grey image even for a colour ``vis``.
-        resize_ir: resample ``ir`` to ``vis``'s H×W (bicubic, see :func:`resample_to`) instead of
-            refusing different sizes.
-        normalize: ``none`` (the network's output, clamped to [0, 1]) or ``minmax`` (stretch
-            the raw, unclamped decoder output of each image to [0, 1], as the released code
-            does; parity only).
-        tile: ``auto`` (tile only when the whole image would not fit in memory), ``off``, or a
-            tile size N: exact tiled inference (:mod:`critnet.model.tiled`), same result; models
-            other than a :class:`CRITNet` are fused whole (a :mod:`critnet.pipeline.backends`
-            wrapper
-            refuses a tile size, and an image too large to fuse whole, with an ``InputError``).
-
-    Returns:
-        B×1×H×W (grey) or B×3×H×W (colour ``vis``, Y fused, visible Cb/Cr kept), float32 in
-        [0, 1], ``vis``'s H×W.
-
-    Raises:
-        InputError: bad shapes, different sizes without ``resize_ir``, unknown ``normalize``.
-
-    Example:
-        >>> from critnet.model import build_model
-        >>> fused = fuse_tensors(build_model("lite"), torch.rand(1, 1, 32, 48),
-        ...                      torch.rand(1, 3, 32, 48))
-        >>> fused.shape
-        torch.Size([1, 3, 32, 48])
-    """
+    """:func:`fuse_tensors` without its final copy: the result may be an inference tensor (fine
+    for ``.numpy()`` and reading, not for autograd); what the numpy entry points use."""
     if normalize not in OUTPUT_NORMALIZATIONS:
         raise InputError(f"unknown output normalisation {normalize!r}; choose one of "
                          f"{', '.join(OUTPUT_NORMALIZATIONS)}")
@@ -156,9 +123,61 @@ def fuse_tensors(
             fused = model(ir_y, vis_y)
         if raw:
             fused = stretch_minmax(fused)
-        if color:
-            fused = ycbcr_to_rgb(torch.cat([fused, ycc[:, 1:]], dim=1)).clamp(0.0, 1.0)
-        fused = fused.to(out_device)
+        if color:  # Y fused, Cb/Cr kept, written into ycc: no full-frame copy
+            ycc[:, :1] = fused
+            del vis_y, fused
+            fused = ycbcr_to_rgb(ycc, inplace=True).clamp_(0.0, 1.0)
+        del ycc
+        return fused.to(out_device)
+
+
+def fuse_tensors(
+    model: CRITNet,
+    ir: Tensor,
+    vis: Tensor,
+    *,
+    gray: bool = False,
+    resize_ir: bool = False,
+    normalize: str = "none",
+    tile: int | str | None = "auto",
+) -> Tensor:
+    """Fuse an infrared and a visible image batch with ``model``.
+
+    Runs under :func:`torch.inference_mode` on the model's device; the result comes back on
+    ``vis``'s device as an ordinary tensor. The whole image goes through the network at once.
+
+    Args:
+        model: a :class:`~critnet.model.CRITNet` (e.g. from :func:`critnet.load_model`).
+        ir: B×1×H×W (or B×3×H×W, reduced to luma) infrared image in [0, 1].
+        vis: B×1×H×W grey or B×3×H×W RGB visible image in [0, 1].
+        gray: return a grey image even for a colour ``vis``.
+        resize_ir: resample ``ir`` to ``vis``'s H×W (bicubic, see :func:`resample_to`) instead of
+            refusing different sizes.
+        normalize: ``none`` (the network's output, clamped to [0, 1]) or ``minmax`` (stretch
+            the raw, unclamped decoder output of each image to [0, 1], as the released code
+            does; parity only).
+        tile: ``auto`` (tile only when the whole image would not fit in memory), ``off``, or a
+            tile size N: exact tiled inference (:mod:`critnet.model.tiled`), same result; models
+            other than a :class:`CRITNet` are fused whole (a :mod:`critnet.pipeline.backends`
+            wrapper other than ``auto`` refuses a tile size, and an image too large to fuse
+            whole, with an ``InputError``).
+
+    Returns:
+        B×1×H×W (grey) or B×3×H×W (colour ``vis``, Y fused, visible Cb/Cr kept), float32 in
+        [0, 1], ``vis``'s H×W.
+
+    Raises:
+        InputError: bad shapes, different sizes without ``resize_ir``, unknown ``normalize``.
+
+    Example:
+        >>> from critnet.model import build_model
+        >>> fused = fuse_tensors(build_model("lite"), torch.rand(1, 1, 32, 48),
+        ...                      torch.rand(1, 3, 32, 48))
+        >>> fused.shape
+        torch.Size([1, 3, 32, 48])
+    """
+    fused = fuse_batch(model, ir, vis, gray=gray, resize_ir=resize_ir, normalize=normalize,
+                       tile=tile)
     return fused.clone()  # a normal tensor, usable outside inference mode
 
 

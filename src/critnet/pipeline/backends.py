@@ -207,15 +207,20 @@ def make_backend(
     backend: str = "torch",
     precision: str = "fp32",
     threads: int | None = None,
+    *,
+    weights_sha256: str | None = None,
 ) -> nn.Module:
     """Wrap ``model`` for ``backend`` (``auto``, ``torch``, ``onnxruntime``) at ``precision``.
+
+    onnxruntime's graph comes from :func:`~critnet.pipeline.graph_cache.cached_graph`, keyed by
+    ``weights_sha256`` (of the weights file; ``None``: a hash of the model's tensors).
 
     Raises:
         InputError: unknown backend or precision, or a precision other than fp32 on onnxruntime.
         CritnetError: onnxruntime requested but the ``critnet[onnx]`` extra is not installed.
     """
     if backend == "auto":
-        return auto_backend(model, precision, threads=threads)
+        return auto_backend(model, precision, weights_sha256=weights_sha256, threads=threads)
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if precision not in PRECISIONS:
@@ -224,7 +229,8 @@ def make_backend(
         if precision != "fp32":
             raise InputError(f"precision {precision!r} needs the torch backend (onnxruntime "
                              f"runs fp32)")
-        return OnnxRuntimeBackend.from_model(model, threads)
+        graph = cached_graph(model, weights_sha256, note=stderr_note)
+        return OnnxRuntimeBackend(graph, threads)
     return TorchBackend(model, precision)  # type: ignore[arg-type]
 
 

@@ -54,12 +54,10 @@ def load_model(
     model = load_weights(name_or_path, preset=preset, device=target)
     if (backend, precision) == ("torch", "fp32"):
         return model
-    from critnet.pipeline.backends import auto_backend, make_backend
+    from critnet.pipeline.backends import make_backend
 
-    if backend == "auto":
-        digest = file_sha256(resolve_weights(name_or_path))
-        return auto_backend(model, precision, weights_sha256=digest)
-    return make_backend(model, backend, precision)
+    digest = None if backend == "torch" else file_sha256(resolve_weights(name_or_path))
+    return make_backend(model, backend, precision, weights_sha256=digest)
 
 
 def describe_weights(name_or_path: str | os.PathLike | None = None) -> str:

@@ -1,7 +1,7 @@
 """Peak memory of ``critnet fuse`` on one large colour pair, end to end and step by step.
 
 Usage: ``python benchmarks/cli_memory.py [--size 4096] [--weights lite] [--backend auto]
-[--steps-only] [--keep DIR]``
+[--steps-only | --cli-only] [--no-network-step] [--keep DIR]``
 
 - The pair: the RoadScene pair ``FLIR_09525`` (from ``$CRITNET_DATA``) upscaled bicubically to
   SIZE×SIZE, IR grey and visible RGB, written as PNG into a temporary folder (``--keep DIR``
@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--weights", default="lite")
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--steps-only", action="store_true")
+    parser.add_argument("--cli-only", action="store_true")
     parser.add_argument("--no-network-step", action="store_true",
                         help="skip the separate network-only step (saves one network run)")
     parser.add_argument("--keep", type=Path, help="folder for the pair and outputs (kept)")
@@ -115,6 +116,8 @@ def main() -> None:
     if not args.steps_only:
         peak, seconds = run_cli(ir, vis, folder / "cli.png", args.weights, args.backend)
         print(f"critnet fuse: peak RSS {peak:.2f} GB, {seconds:.1f} s wall\n", flush=True)
+    if args.cli_only:
+        return
     subprocess.run([sys.executable, "-c", STEPS, str(ir), str(vis), str(folder / "steps.png"),
                     args.weights, args.backend,
                     "skip" if args.no_network_step else "network"], check=True)

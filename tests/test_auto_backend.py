@@ -151,21 +151,49 @@ def test_auto_is_torch_without_onnxruntime(monkeypatch, weights):
 
 
 def test_auto_uses_torch_where_onnxruntime_cannot(ort, cache, exports, weights):
-    """Half precision and sqrt_d attention get the torch path; tiles and the raw decoder output
-    run on the wrapped torch model: the same result as torch, bit for bit, and no export."""
+    """Half precision and sqrt_d attention get the torch path; the raw decoder output runs on
+    the wrapped torch model: the same result as torch, bit for bit, and no export."""
     assert isinstance(critnet.load_model(weights, backend="auto", precision="bf16"),
                       TorchBackend)
     sqrt_d = build_model("lite", attention_norm="sqrt_d").eval()
     assert make_backend(sqrt_d, "auto") is sqrt_d
     auto = critnet.load_model(weights, backend="auto")
     ir, vis = _pair(40, 56)
-    for options in ({"tile": 16}, {"tile": "off", "normalize": "minmax"}):
-        assert torch.equal(fuse_tensors(auto, ir, vis, **options),
-                           fuse_tensors(auto.torch_model, ir, vis, **options))
+    options = {"tile": "off", "normalize": "minmax"}
+    assert torch.equal(fuse_tensors(auto, ir, vis, **options),
+                       fuse_tensors(auto.torch_model, ir, vis, **options))
     assert exports == []
     whole = fuse_tensors(auto, ir, vis, tile="auto")
     assert len(exports) == 1
     assert (whole - fuse_tensors(auto.torch_model, ir, vis)).abs().max().item() <= TOLERANCE
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_auto_tiles_on_onnxruntime_like_torch(ort, cache, exports, weights, raw):
+    """Tiles run on the two tiling graphs (critnet.pipeline.tiled_onnx), within the ONNX
+    tolerance of torch tiling and of the untiled forward; ablated networks tile on torch."""
+    from critnet.model.tiled import tiled_forward
+
+    auto = critnet.load_model(weights, backend="auto")
+    ir, vis = _pair(45, 62, seed=3)
+    got = auto.tiled_forward(ir, vis, 16, raw=raw)
+    with torch.inference_mode():
+        torch_tiled = tiled_forward(auto.torch_model, ir, vis, 16, raw=raw)
+        whole = auto.torch_model(ir, vis, aux=True).fused if raw else auto.torch_model(ir, vis)
+    assert (got - torch_tiled).abs().max().item() <= TOLERANCE
+    assert (got - whole).abs().max().item() <= TOLERANCE
+    assert len(exports) == 0  # the tiling graphs are built by their own exporter, not onnx_bytes
+    kinds = sorted(json.loads(p.read_text())["key"]["graph"] for p in cache.glob("*.json"))
+    assert kinds == ["encoder", "tile"]
+    again = critnet.load_model(weights, backend="auto")
+    notes = []
+    again.note = notes.append
+    assert torch.equal(again.tiled_forward(ir, vis, 16, raw=raw), got)
+    assert notes == []  # all three from the cache
+    ablated = make_backend(build_model("lite", sipria=False).eval(), "auto")
+    with torch.inference_mode():
+        expected = tiled_forward(ablated.torch_model, ir, vis, 16)
+    assert torch.equal(ablated.tiled_forward(ir, vis, 16), expected)
 
 
 def test_cli_defaults_to_auto_and_tiles_under_it(ort, cache, exports, capsys, tmp_path, weights):
@@ -183,6 +211,6 @@ def test_cli_defaults_to_auto_and_tiles_under_it(ort, cache, exports, capsys, tm
         outputs[name] = np.asarray(Image.open(out), dtype=np.int16)
         if name == "auto":
             assert "onnxruntime fp32 (auto)" in stdout
-    assert len(exports) == 1  # the tiled run never needed the graph
+    assert len(exports) == 1  # one whole-frame export; the tiled run adds the tiling graphs
     assert np.abs(outputs["auto"] - outputs["torch"]).max() <= 1  # 8-bit rounding of ≤1e-5
     assert np.abs(outputs["tiled"] - outputs["torch"]).max() <= 1

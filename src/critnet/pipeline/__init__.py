@@ -10,5 +10,6 @@ write (docs/architecture.md).
 - :mod:`~critnet.pipeline.registration`: IR → visible alignment;
 - :mod:`~critnet.pipeline.backends`, :mod:`~critnet.pipeline.export`: ONNX Runtime, precision,
   ``auto``; :mod:`~critnet.pipeline.graph_cache`: the exported graphs cached on disk;
+  :mod:`~critnet.pipeline.tiled_onnx`: exact tiling on onnxruntime (two graphs);
 - :mod:`~critnet.pipeline.demo`: the built-in example.
 """

@@ -25,8 +25,9 @@ its default decoder. The fusion functions (:func:`critnet.fuse`, ``fuse_file``, 
 Each backend carries its network's :class:`~critnet.model.config.CRITNetConfig` as ``config``
 (``None`` for a graph without critnet's metadata). Tiled inference runs on the torch fp32 path
 only: :func:`critnet.pipeline.fusion.fuse_tensors` refuses ``tile=N`` for an explicit backend,
-and a frame whose whole-frame forward ``config`` says would not fit; ``auto`` tiles with its
-torch model instead.
+and a frame whose whole-frame forward ``config`` says would not fit; ``auto`` tiles on
+onnxruntime's two tiling graphs (:mod:`critnet.pipeline.tiled_onnx`), or on its torch model for
+ablated networks.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from torch import Tensor, nn
 from critnet.errors import CritnetError, InputError
 from critnet.model import CRITNet
 from critnet.model.config import CRITNetConfig
+from critnet.model.tiled import tiled_forward
 from critnet.pipeline.export import INPUT_NAMES, onnx_bytes, require
 from critnet.pipeline.graph_cache import cached_graph
 
@@ -127,8 +129,8 @@ def stderr_note(line: str) -> None:
 class AutoBackend(nn.Module):
     """Whole frames on onnxruntime, everything else on the torch ``model`` it wraps.
 
-    Tiled inference and the raw decoder output (``aux=True``, used by ``normalize="minmax"``)
-    run on :attr:`torch_model` (:func:`critnet.pipeline.fusion.fuse_tensors` asks for it).
+    Tiled inference runs on onnxruntime too (:meth:`tiled_forward`, two more graphs), the raw
+    decoder output (``aux=True``, used by ``normalize="minmax"``) on :attr:`torch_model`.
     The graph comes from :func:`~critnet.pipeline.graph_cache.cached_graph` on the first
     whole-frame call; if it cannot be built (``onnx`` missing on a cache miss), the torch model
     is used from then on, after a note.
@@ -148,6 +150,7 @@ class AutoBackend(nn.Module):
         self.threads = threads
         self.note = note
         self._runtime: list[OnnxRuntimeBackend | None] = []  # [] until tried; [None]: failed
+        self._tiled: list | None = None  # the same for the tiling graphs
 
     @property
     def torch_model(self) -> CRITNet:
@@ -165,6 +168,25 @@ class AutoBackend(nn.Module):
                     self.note(f"critnet: onnxruntime unavailable ({error}); fusing with torch")
                 self._runtime.append(None)
         return self._runtime[0]
+
+    def tiled_forward(self, ir: Tensor, vis: Tensor, tile: int, *, raw: bool = False) -> Tensor:
+        """Exact tiled inference: on onnxruntime's two tiling graphs
+        (:mod:`critnet.pipeline.tiled_onnx`) for the full network, else on the torch model."""
+        from critnet.pipeline.tiled_onnx import TiledRuntime, exportable
+
+        if self._tiled is None:
+            self._tiled = [None]
+            if exportable(self.model):
+                try:
+                    self._tiled = [TiledRuntime(
+                        self.model, lambda data: OnnxRuntimeBackend(data, self.threads).session,
+                        self.weights_sha256, self.note)]
+                except CritnetError as error:
+                    if self.note is not None:
+                        self.note(f"critnet: tiling with torch ({error})")
+        if self._tiled[0] is None:
+            return tiled_forward(self.model, ir, vis, tile, raw=raw)
+        return self._tiled[0](ir, vis, tile, raw=raw)
 
     def forward(self, ir: Tensor, vis: Tensor, *, aux: bool = False):
         runtime = None if aux else self.runtime()

@@ -115,7 +115,9 @@ def fuse_batch(
         except ValueError as error:
             raise InputError(str(error)) from None
         raw = normalize == "minmax"  # the released code stretches the raw decoder output
-        if tile_size is not None:
+        if tile_size is not None and hasattr(model, "tiled_forward"):  # the auto backend
+            fused = model.tiled_forward(ir_y, vis_y, tile_size, raw=raw)
+        elif tile_size is not None:
             fused = tiled_forward(tiler, ir_y, vis_y, tile_size, raw=raw)
         elif raw:
             fused = model(ir_y, vis_y, aux=True).fused

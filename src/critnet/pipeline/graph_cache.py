@@ -5,7 +5,9 @@ in every process made ``--backend onnxruntime`` slower than torch for one pair. 
 therefore written once to the user cache directory (``platformdirs.user_cache_dir("critnet")``,
 or ``$CRITNET_CACHE``) under ``graphs/``:
 
-- ``<weights>-<key>.onnx``: the graph; ``<weights>`` is the start of the weights' SHA-256,
+- ``<weights>-<key>.onnx``: the graph (``<weights>-<kind>-<key>.onnx`` for the other graphs
+  of a model, :mod:`critnet.pipeline.tiled_onnx`); ``<weights>`` is the start of the weights'
+  SHA-256,
   ``<key>`` the start of the SHA-256 of everything the graph depends on (:func:`cache_key`:
   the weights' SHA-256, the onnxruntime, torch and critnet versions, a hash of the network's
   and the exporter's source, the opset and the export options);
@@ -68,7 +70,8 @@ def critnet_version() -> str:
         return "unknown"
 
 
-def cache_key(weights_sha256: str, *, rewrite: bool = True) -> dict[str, str]:
+def cache_key(weights_sha256: str, *, rewrite: bool = True, kind: str = "fuse"
+              ) -> dict[str, str]:
     """Everything an exported graph depends on, as strings (compared field by field on load)."""
     import onnxruntime
     import torch
@@ -77,7 +80,7 @@ def cache_key(weights_sha256: str, *, rewrite: bool = True) -> dict[str, str]:
 
     return {"weights_sha256": weights_sha256, "onnxruntime": onnxruntime.__version__,
             "torch": torch.__version__, "critnet": critnet_version(), "code": code_sha256(),
-            "opset": str(OPSET), "rewrite": str(bool(rewrite))}
+            "opset": str(OPSET), "rewrite": str(bool(rewrite)), "graph": kind}
 
 
 def model_sha256(model: CRITNet) -> str:
@@ -91,7 +94,8 @@ def entry_paths(key: dict[str, str]) -> tuple[Path, Path]:
     """The ``.onnx`` and ``.json`` paths of the cache entry for ``key``."""
     weights = key["weights_sha256"].removeprefix("tensors:")[:_PREFIX]
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:_PREFIX]
-    stem = cache_dir() / f"{weights}-{digest}"
+    kind = "" if key.get("graph", "fuse") == "fuse" else f"{key['graph']}-"
+    stem = cache_dir() / f"{weights}-{kind}{digest}"
     return stem.with_suffix(".onnx"), stem.with_suffix(".json")
 
 
@@ -127,9 +131,10 @@ def store(key: dict[str, str], data: bytes) -> Path | None:
         with contextlib.suppress(OSError):
             graph_path.unlink(missing_ok=True)
         return None
-    weights = graph_path.name.split("-")[0]
-    for old in graph_path.parent.glob(f"{weights}-*"):
-        if old.stem != graph_path.stem and old.suffix in (".onnx", ".json"):
+    prefix = graph_path.stem.rsplit("-", 1)[0]  # the weights (and the graph kind)
+    for old in graph_path.parent.glob(f"{prefix}-*"):
+        if (old.stem != graph_path.stem and old.stem.rsplit("-", 1)[0] == prefix
+                and old.suffix in (".onnx", ".json")):
             with contextlib.suppress(OSError):
                 old.unlink()
     return graph_path
@@ -141,6 +146,8 @@ def cached_graph(
     *,
     rewrite: bool = True,
     note: Callable[[str], None] | None = None,
+    kind: str = "fuse",
+    build: Callable[[], bytes] | None = None,
 ) -> bytes:
     """``model``'s ONNX graph (:func:`critnet.pipeline.export.onnx_bytes`), from the cache when
     a valid entry exists, else exported now and stored.
@@ -150,6 +157,9 @@ def cached_graph(
             into the graph's metadata); ``None``: a hash of the model's tensors and config.
         rewrite: the export option of :func:`~critnet.pipeline.export.onnx_bytes`.
         note: called with one line when the graph is exported (not on a cache hit).
+        kind, build: another graph of the model than ``fuse`` (its whole forward), made by
+            ``build()`` (e.g. the two passes of tiled inference,
+            :mod:`critnet.pipeline.tiled_onnx`).
 
     Raises:
         CritnetError: onnx or onnxruntime is not installed.
@@ -158,15 +168,19 @@ def cached_graph(
     from critnet.pipeline import export
 
     digest = weights_sha256 or model_sha256(model)
-    key = cache_key(digest, rewrite=rewrite)
+    key = cache_key(digest, rewrite=rewrite, kind=kind)
     data = load_cached(key)
     if data is not None:
         return data
     if note is not None:
-        note(f"critnet: exporting the {model.config.preset} network for onnxruntime once "
+        what = "network" if kind == "fuse" else f"{kind} graph"
+        note(f"critnet: exporting the {model.config.preset} {what} for onnxruntime once "
              f"(cached in {cache_dir()})")
-    metadata = {} if weights_sha256 is None else {"weights_sha256": weights_sha256}
-    data = export.onnx_bytes(model, metadata, rewrite=rewrite)
+    if build is not None:
+        data = build()
+    else:
+        metadata = {} if weights_sha256 is None else {"weights_sha256": weights_sha256}
+        data = export.onnx_bytes(model, metadata, rewrite=rewrite)
     store(key, data)
     return data
 

@@ -12,6 +12,15 @@ from critnet.io.paths import data_root
 torch.set_num_threads(2)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def graph_cache_dir(tmp_path_factory) -> Path:
+    """The exported ONNX graphs of ``--backend auto`` go to a temporary cache, not the user's."""
+    root = tmp_path_factory.mktemp("critnet-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CRITNET_CACHE", str(root))
+        yield root
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The shared data root (``CRITNET_DATA`` or ``../shared/data``); skips if absent."""

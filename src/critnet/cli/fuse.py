@@ -13,7 +13,13 @@ from tqdm import tqdm
 from critnet.errors import InputError
 from critnet.io import MAX_PIXELS, NORMALIZATIONS, WRITE_FORMATS
 from critnet.model import PRESETS
-from critnet.pipeline.backends import BACKENDS, PRECISIONS, model_device
+from critnet.pipeline.backends import (
+    BACKENDS,
+    PRECISIONS,
+    AutoBackend,
+    describe_backend,
+    model_device,
+)
 from critnet.pipeline.folder import FOLDER_EXTENSIONS, fuse_folder
 from critnet.pipeline.fusion import DEVICES, OUTPUT_NORMALIZATIONS, resolve_device
 from critnet.pipeline.loading import describe_weights, load_model
@@ -37,8 +43,10 @@ _PATH = click.Path(path_type=Path)
               help="Refuse weights of any other preset.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
               help="auto = CUDA when available, else CPU.")
-@click.option("--backend", type=click.Choice(BACKENDS), default="torch", show_default=True,
-              help="onnxruntime runs the exported graph on the CPU (needs critnet[onnx]).")
+@click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
+              help="auto = onnxruntime when installed (tiles, bf16/fp16 and CUDA on torch), "
+                   "else torch; onnxruntime runs the exported graph on the CPU (needs "
+                   "critnet[onnx]; the graph is cached on disk, $CRITNET_CACHE).")
 @click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
               help="bf16/fp16: half-precision torch inference (for CUDA), within 1/255 of fp32.")
 @click.option("--gray", is_flag=True, help="Grey output even for colour visible images.")
@@ -168,8 +176,10 @@ def fuse(
     model = load_model(weights, device=resolve_device(device), preset=preset, backend=backend,
                        precision=precision)
     used = f"weights: {describe_weights(weights)} on {model_device(model)}"
-    if (backend, precision) != ("torch", "fp32"):
-        used += f", {backend} {precision}"
+    if describe_backend(model) != "torch fp32":
+        used += f", {describe_backend(model)}"
+    if quiet and isinstance(model, AutoBackend):
+        model.note = None
     if register is not None:
         _report_registrations()
     if _video_mode(ir_path, vis_path):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from critnet.pipeline.backends import BACKENDS
 from critnet.pipeline.fusion import DEVICES, resolve_device
 from critnet.web import require_web
 
@@ -19,6 +20,8 @@ from critnet.web import require_web
               help="Weights offered first on the page (bundled name or .safetensors file); "
                    "the bundled weights are offered too.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
+              help="auto = onnxruntime when installed (graph cached on disk), else torch.")
 @click.option("--folders", multiple=True, type=click.Path(path_type=Path, file_okay=False),
               help="A folder the page may read pairs from (repeatable; read-only; "
                    "default: none, uploads only).")
@@ -29,8 +32,9 @@ from critnet.web import require_web
 @click.option("--temp-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Where the session folders go [default: the system temporary folder]; "
                    "they are removed when the server stops.")
-def serve(host: str, port: int, weights: str | None, device: str, folders: tuple[Path, ...],
-          max_upload_mb: float, max_pixels: int, temp_dir: Path | None) -> None:
+def serve(host: str, port: int, weights: str | None, device: str, backend: str,
+          folders: tuple[Path, ...], max_upload_mb: float, max_pixels: int,
+          temp_dir: Path | None) -> None:
     """Serve a local web page: upload an IR and a visible image (or pick a built-in scene),
     see IR / visible / fused side by side, swipe or blend, zoom, read the metrics and download
     the fused PNG. A second tab fuses several pairs and lists their metrics, sortable.
@@ -48,5 +52,6 @@ def serve(host: str, port: int, weights: str | None, device: str, folders: tuple
     from critnet.web.run import serve as run_server
 
     run_server(host=host, port=port, weights=weights, device=str(resolve_device(device)),
-               folders=folders, max_upload_mb=max_upload_mb, max_pixels=max_pixels,
+               backend=backend, folders=folders, max_upload_mb=max_upload_mb,
+               max_pixels=max_pixels,
                temp_dir=temp_dir, say=lambda line: click.echo(line, err=line.startswith("warn")))

@@ -65,8 +65,12 @@ def normalize_levels(
     method: str = "full",
     *,
     value_range: tuple[float, float] | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Map raw sample values to float32 in [0, 1].
+
+    Computed in float64 and rounded once to float32, in blocks of rows (a full-frame float64
+    copy of a 4096² colour image would be 0.4 GB, each).
 
     Args:
         levels: array of any shape holding values in ``[0, peak]`` (e.g. 0..65535), or float
@@ -77,6 +81,8 @@ def normalize_levels(
             back to ``full``. Statistics ignore non-finite pixels.
         value_range: ``(low, high)`` in the units of ``levels`` → 0..1, clipped; replaces
             ``method``.
+        out: a float32 array of ``levels``' shape to write into (may be ``levels`` itself);
+            ``None``: a new one.
 
     Returns:
         float32 array of ``levels``' shape, values in [0, 1].
@@ -87,21 +93,51 @@ def normalize_levels(
     if method not in NORMALIZATIONS:
         raise InputError(f"unknown normalisation {method!r}; choose one of "
                          f"{', '.join(NORMALIZATIONS)}")
-    x = levels.astype(np.float64)
-    finite = x[np.isfinite(x)]
+    levels = np.asarray(levels)
     lo, hi = 0.0, float(peak)
     if value_range is not None:
         lo, hi = check_value_range(value_range)
-    elif finite.size and method == "minmax":
-        lo, hi = float(finite.min()), float(finite.max())
-    elif finite.size and method == "percentile":
-        lo, hi = (float(v) for v in np.percentile(finite, PERCENTILES))
-        if hi <= lo:
-            lo, hi = float(finite.min()), float(finite.max())
+    elif method in ("minmax", "percentile"):
+        finite = _finite(levels)
+        if finite.size and method == "minmax":
+            lo, hi = float(finite.min()), float(finite.max())  # exact in any dtype
+        elif finite.size:
+            lo, hi = (float(v) for v in np.percentile(finite.astype(np.float64), PERCENTILES))
+            if hi <= lo:
+                lo, hi = float(finite.min()), float(finite.max())
     if hi <= lo:
         lo, hi = 0.0, float(peak)
-    scaled = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
-    return np.nan_to_num(scaled, nan=0.0).astype(np.float32)
+    return _scale(levels, lo, hi, np.empty(levels.shape, np.float32) if out is None else out)
+
+
+#: Elements per block of :func:`_scale` (8 MB of float64).
+_BLOCK = 1 << 20
+
+
+def _finite(levels: np.ndarray) -> np.ndarray:
+    """The finite values of ``levels``, flat (``levels`` itself, raveled, when all are)."""
+    if np.issubdtype(levels.dtype, np.integer) or levels.dtype == bool:
+        return levels.ravel()
+    mask = np.isfinite(levels)
+    return levels.ravel() if mask.all() else levels[mask]
+
+
+def _scale(levels: np.ndarray, lo: float, hi: float, out: np.ndarray) -> np.ndarray:
+    """``out = float32(nan→0(clip((float64(levels) − lo) / (hi − lo), 0, 1)))``, by row blocks
+    (the same arithmetic as on the whole array, so the same bits)."""
+    if levels.ndim == 0 or levels.size <= _BLOCK:
+        blocks = [slice(None)]
+    else:
+        step = max(1, _BLOCK * levels.shape[0] // levels.size)
+        blocks = [slice(i, i + step) for i in range(0, levels.shape[0], step)]
+    for rows in blocks:
+        x = levels[rows].astype(np.float64)  # a copy: safe when ``out`` is ``levels``
+        x -= lo
+        x /= hi - lo
+        np.clip(x, 0.0, 1.0, out=x)
+        np.nan_to_num(x, copy=False, nan=0.0)
+        out[rows] = x
+    return out
 
 
 def check_value_range(value_range: tuple[float, float]) -> tuple[float, float]:
@@ -148,7 +184,8 @@ def image_levels(img: Image.Image, name: str = "<image>") -> tuple[np.ndarray, I
             raise InputError(f"{name}: 32-bit integer image with values outside 0..65535 is not "
                              f"supported")
     elif mode in ("P", "PA") or mode in _COLOR_MODES:
-        levels, bit_depth = np.asarray(img.convert("RGB"), dtype=np.float32), 8
+        rgb = img if img.mode == "RGB" else img.convert("RGB")
+        levels, bit_depth = np.asarray(rgb, dtype=np.float32), 8
     else:
         raise InputError(f"{name}: unsupported image mode {mode!r} (use 1/8/16-bit or float32 "
                          f"gray, or 8-bit color)")

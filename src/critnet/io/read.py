@@ -154,7 +154,7 @@ def read_image(
     if frame is not None:
         return camera_visible(frame, str(path))
     levels, info = image_levels(open_image(path, max_pixels), str(path))
-    return normalize_levels(levels, info.peak, normalize), info
+    return normalize_levels(levels, info.peak, normalize, out=_reusable(levels)), info
 
 
 def read_ir(
@@ -194,7 +194,13 @@ def read_ir(
     if info.color and not palette_ok:
         raise InputError(f"{path}: {PALETTE_HINT}")
     method = normalize or default_normalization(info.bit_depth)
-    return normalize_levels(levels, info.peak, method, value_range=value_range), info
+    return normalize_levels(levels, info.peak, method, value_range=value_range,
+                            out=_reusable(levels)), info
+
+
+def _reusable(levels: np.ndarray) -> np.ndarray | None:
+    """``levels`` when the scaled image can overwrite it (float32, writable), else ``None``."""
+    return levels if levels.dtype == np.float32 and levels.flags.writeable else None
 
 
 def read_raw(path: str | os.PathLike) -> np.ndarray:

@@ -53,10 +53,23 @@ def check_output_options(
 
 
 def to_uint(image: np.ndarray, bit_depth: int = 8) -> np.ndarray:
-    """Quantise a float image in [0, 1] to ``uint8`` or ``uint16`` (rounded, clipped)."""
+    """Quantise a float image in [0, 1] to ``uint8`` or ``uint16`` (rounded, clipped).
+
+    Row block by row block into a C-contiguous result, so no full-frame float copy is made.
+    """
     peak = 2**bit_depth - 1
+    image = np.asarray(image)
     dtype = np.uint8 if bit_depth == 8 else np.uint16
-    return np.round(np.clip(image, 0.0, 1.0) * peak).astype(dtype)
+    if image.ndim == 0:
+        return np.round(np.clip(image, 0.0, 1.0) * peak).astype(dtype)
+    out = np.empty(image.shape, dtype)
+    step = max(1, (1 << 20) * image.shape[0] // max(image.size, 1))
+    for start in range(0, image.shape[0], step):
+        block = np.clip(image[start:start + step], 0.0, 1.0)  # a new array
+        block *= peak
+        np.round(block, out=block)
+        out[start:start + step] = block
+    return out
 
 
 def write_image(

@@ -4,9 +4,12 @@ write (docs/architecture.md).
 - :mod:`~critnet.pipeline.options`: :class:`FuseOptions`, the one option group;
 - :mod:`~critnet.pipeline.loading`: which weights, which backend;
 - :mod:`~critnet.pipeline.single`: one pair (``critnet.fuse``, ``fuse_file``);
-- :mod:`~critnet.pipeline.folder`, :mod:`~critnet.pipeline.video`: many pairs, video streams;
+- :mod:`~critnet.pipeline.folder`, :mod:`~critnet.pipeline.video`: many pairs, video streams,
+  read ahead and written behind in threads by :mod:`~critnet.pipeline.overlap`;
 - :mod:`~critnet.pipeline.fusion`, :mod:`~critnet.pipeline.colour`: tensors through the network;
 - :mod:`~critnet.pipeline.registration`: IR → visible alignment;
-- :mod:`~critnet.pipeline.backends`, :mod:`~critnet.pipeline.export`: ONNX Runtime, precision;
+- :mod:`~critnet.pipeline.backends`, :mod:`~critnet.pipeline.export`: ONNX Runtime, precision,
+  ``auto``; :mod:`~critnet.pipeline.graph_cache`: the exported graphs cached on disk;
+  :mod:`~critnet.pipeline.tiled_onnx`: exact tiling on onnxruntime (two graphs);
 - :mod:`~critnet.pipeline.demo`: the built-in example.
 """

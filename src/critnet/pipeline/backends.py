@@ -17,29 +17,39 @@ its default decoder. The fusion functions (:func:`critnet.fuse`, ``fuse_file``, 
   blocked
   NCHWc layout transforms are what make it fast), fp32 only.
 
+- ``auto`` (the CLI's and the web page's default): :class:`AutoBackend` when onnxruntime is
+  installed and the network can run on it (CPU, fp32, cosine attention), the torch model
+  otherwise; it keeps the torch model for what the graph does not do (tiles, the raw decoder
+  output) and loads the graph from :mod:`critnet.pipeline.graph_cache`.
+
 Each backend carries its network's :class:`~critnet.model.config.CRITNetConfig` as ``config``
 (``None`` for a graph without critnet's metadata). Tiled inference runs on the torch fp32 path
-only: :func:`critnet.pipeline.fusion.fuse_tensors` refuses ``tile=N`` for a backend, and a frame
-whose
-whole-frame forward ``config`` says would not fit.
+only: :func:`critnet.pipeline.fusion.fuse_tensors` refuses ``tile=N`` for an explicit backend,
+and a frame whose whole-frame forward ``config`` says would not fit; ``auto`` tiles on
+onnxruntime's two tiling graphs (:mod:`critnet.pipeline.tiled_onnx`), or on its torch model for
+ablated networks.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from critnet.errors import InputError
+from critnet.errors import CritnetError, InputError
 from critnet.model import CRITNet
 from critnet.model.config import CRITNetConfig
+from critnet.model.tiled import tiled_forward
 from critnet.pipeline.export import INPUT_NAMES, onnx_bytes, require
+from critnet.pipeline.graph_cache import cached_graph
 
-BACKENDS = ("torch", "onnxruntime")
+BACKENDS = ("auto", "torch", "onnxruntime")
 PRECISIONS = ("fp32", "bf16", "fp16")
 Precision = Literal["fp32", "bf16", "fp16"]
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -110,18 +120,129 @@ class OnnxRuntimeBackend(nn.Module):
         return torch.from_numpy(fused).to(vis.device)
 
 
+def stderr_note(line: str) -> None:
+    """Print ``line`` on stderr when it is a terminal (a note for a person, not for logs)."""
+    if sys.stderr is not None and sys.stderr.isatty():
+        print(line, file=sys.stderr, flush=True)
+
+
+class AutoBackend(nn.Module):
+    """Whole frames on onnxruntime, everything else on the torch ``model`` it wraps.
+
+    Tiled inference runs on onnxruntime too (:meth:`tiled_forward`, two more graphs), the raw
+    decoder output (``aux=True``, used by ``normalize="minmax"``) on :attr:`torch_model`.
+    The graph comes from :func:`~critnet.pipeline.graph_cache.cached_graph` on the first
+    whole-frame call; if it cannot be built (``onnx`` missing on a cache miss), the torch model
+    is used from then on, after a note.
+
+    Args:
+        weights_sha256: of the weights file, the cache key; ``None``: a hash of the tensors.
+        note: where one-line notes go (first export, fallback); ``None``: nowhere.
+    """
+
+    def __init__(self, model: CRITNet, weights_sha256: str | None = None,
+                 threads: int | None = None,
+                 note: Callable[[str], None] | None = stderr_note) -> None:
+        super().__init__()
+        self.model = model
+        self.config: CRITNetConfig | None = model.config
+        self.weights_sha256 = weights_sha256
+        self.threads = threads
+        self.note = note
+        self._runtime: list[OnnxRuntimeBackend | None] = []  # [] until tried; [None]: failed
+        self._tiled: list | None = None  # the same for the tiling graphs
+
+    @property
+    def torch_model(self) -> CRITNet:
+        """The wrapped model (tiles and raw output run on it)."""
+        return self.model
+
+    def runtime(self) -> OnnxRuntimeBackend | None:
+        """The onnxruntime session (loaded or exported on first use), ``None`` if unavailable."""
+        if not self._runtime:
+            try:
+                graph = cached_graph(self.model, self.weights_sha256, note=self.note)
+                self._runtime.append(OnnxRuntimeBackend(graph, self.threads))
+            except CritnetError as error:
+                if self.note is not None:
+                    self.note(f"critnet: onnxruntime unavailable ({error}); fusing with torch")
+                self._runtime.append(None)
+        return self._runtime[0]
+
+    def tiled_forward(self, ir: Tensor, vis: Tensor, tile: int, *, raw: bool = False) -> Tensor:
+        """Exact tiled inference: on onnxruntime's two tiling graphs
+        (:mod:`critnet.pipeline.tiled_onnx`) for the full network, else on the torch model."""
+        from critnet.pipeline.tiled_onnx import TiledRuntime, exportable
+
+        if self._tiled is None:
+            self._tiled = [None]
+            if exportable(self.model):
+                try:
+                    self._tiled = [TiledRuntime(
+                        self.model, lambda data: OnnxRuntimeBackend(data, self.threads).session,
+                        self.weights_sha256, self.note)]
+                except CritnetError as error:
+                    if self.note is not None:
+                        self.note(f"critnet: tiling with torch ({error})")
+        if self._tiled[0] is None:
+            return tiled_forward(self.model, ir, vis, tile, raw=raw)
+        return self._tiled[0](ir, vis, tile, raw=raw)
+
+    def forward(self, ir: Tensor, vis: Tensor, *, aux: bool = False):
+        runtime = None if aux else self.runtime()
+        if runtime is None:
+            return self.model(ir, vis, aux=aux)
+        return runtime(ir, vis)
+
+
+def onnxruntime_installed() -> bool:
+    """Whether ``import onnxruntime`` works."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def auto_backend(
+    model: CRITNet, precision: str = "fp32", *, weights_sha256: str | None = None,
+    threads: int | None = None,
+) -> nn.Module:
+    """The ``auto`` choice for ``model``: an :class:`AutoBackend` when onnxruntime is installed
+    and can run it (fp32, CPU, cosine attention), else the torch path (``model`` itself in
+    fp32, a :class:`TorchBackend` in bf16/fp16). Never refuses what torch can do.
+
+    Raises:
+        InputError: an unknown precision.
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    usable = (precision == "fp32" and model_device(model).type == "cpu"
+              and model.config.attention_norm == "cosine" and onnxruntime_installed())
+    if usable:
+        return AutoBackend(model, weights_sha256, threads)
+    return model if precision == "fp32" else TorchBackend(model, precision)  # type: ignore
+
+
 def make_backend(
     model: CRITNet,
     backend: str = "torch",
     precision: str = "fp32",
     threads: int | None = None,
+    *,
+    weights_sha256: str | None = None,
 ) -> nn.Module:
-    """Wrap ``model`` for ``backend`` (``torch``, ``onnxruntime``) at ``precision``.
+    """Wrap ``model`` for ``backend`` (``auto``, ``torch``, ``onnxruntime``) at ``precision``.
+
+    onnxruntime's graph comes from :func:`~critnet.pipeline.graph_cache.cached_graph`, keyed by
+    ``weights_sha256`` (of the weights file; ``None``: a hash of the model's tensors).
 
     Raises:
         InputError: unknown backend or precision, or a precision other than fp32 on onnxruntime.
         CritnetError: onnxruntime requested but the ``critnet[onnx]`` extra is not installed.
     """
+    if backend == "auto":
+        return auto_backend(model, precision, weights_sha256=weights_sha256, threads=threads)
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if precision not in PRECISIONS:
@@ -130,8 +251,18 @@ def make_backend(
         if precision != "fp32":
             raise InputError(f"precision {precision!r} needs the torch backend (onnxruntime "
                              f"runs fp32)")
-        return OnnxRuntimeBackend.from_model(model, threads)
+        graph = cached_graph(model, weights_sha256, note=stderr_note)
+        return OnnxRuntimeBackend(graph, threads)
     return TorchBackend(model, precision)  # type: ignore[arg-type]
+
+
+def describe_backend(model: nn.Module) -> str:
+    """``torch fp32``, ``torch bf16``, ``onnxruntime fp32`` or ``onnxruntime fp32 (auto)``."""
+    if isinstance(model, AutoBackend):
+        return "onnxruntime fp32 (auto)"
+    if isinstance(model, OnnxRuntimeBackend):
+        return "onnxruntime fp32"
+    return f"torch {getattr(model, 'precision', 'fp32')}"
 
 
 def model_device(model: nn.Module) -> torch.device:

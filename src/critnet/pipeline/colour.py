@@ -30,19 +30,22 @@ def rgb_to_ycbcr(rgb: Tensor) -> Tensor:
     """
     m = _RGB_TO_YCBCR.to(rgb)
     ycc = torch.einsum("ij,bjhw->bihw", m, rgb)
-    return ycc + torch.tensor([0.0, 0.5, 0.5]).to(rgb).view(1, 3, 1, 1)
+    return ycc.add_(torch.tensor([0.0, 0.5, 0.5]).to(rgb).view(1, 3, 1, 1))
 
 
-def ycbcr_to_rgb(ycc: Tensor) -> Tensor:
+def ycbcr_to_rgb(ycc: Tensor, *, inplace: bool = False) -> Tensor:
     """Inverse of :func:`rgb_to_ycbcr`.
 
     Args:
         ycc: B×3×H×W (Y, Cb, Cr) in [0, 1].
+        inplace: centre ``ycc`` in place (it is then no longer YCbCr) instead of copying it:
+            one full-frame copy fewer, for callers that drop ``ycc`` afterwards.
 
     Returns:
         B×3×H×W RGB, **not** clipped (clip for display; out-of-gamut values fall outside [0, 1]).
     """
-    centred = ycc - torch.tensor([0.0, 0.5, 0.5]).to(ycc).view(1, 3, 1, 1)
+    offset = torch.tensor([0.0, 0.5, 0.5]).to(ycc).view(1, 3, 1, 1)
+    centred = ycc.sub_(offset) if inplace else ycc - offset
     return torch.einsum("ij,bjhw->bihw", _YCBCR_TO_RGB.to(ycc), centred)
 
 

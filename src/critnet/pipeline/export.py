@@ -88,23 +88,31 @@ def onnx_bytes(
         plain = copy.deepcopy(model).float().cpu()
         graph = _FuseGraph(plain.to(memory_format=torch.contiguous_format))
     example = torch.rand(1, 1, 32, 32)
-    buffer = io.BytesIO()
-    # Traced with autograd on: the residual dense block then takes its torch.cat path (its
-    # in-place inference path would export as ScatterND).
-    with warnings.catch_warnings(), torch.enable_grad():
-        warnings.simplefilter("ignore")  # tracer warnings about the input-shape check
-        torch.onnx.export(
-            graph.eval(), (example, example), buffer, dynamo=False, opset_version=OPSET,
-            input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
-            dynamic_axes={name: _DYNAMIC for name in (*INPUT_NAMES, OUTPUT_NAME)},
-        )
-    proto = onnx.load_from_string(buffer.getvalue())
+    data = trace_graph(graph, (example, example), INPUT_NAMES, (OUTPUT_NAME,),
+                       {name: _DYNAMIC for name in (*INPUT_NAMES, OUTPUT_NAME)})
+    proto = onnx.load_from_string(data)
     values = {"format": "critnet", "preset": model.config.preset,
               "config": json.dumps(model.config.to_dict()), "opset": str(OPSET),
               **(metadata or {})}
     for key, value in values.items():
         proto.metadata_props.add(key=key, value=value)
     return proto.SerializeToString()
+
+
+def trace_graph(graph: nn.Module, examples: tuple[Tensor, ...], inputs: tuple[str, ...],
+                outputs: tuple[str, ...], dynamic: dict[str, dict[int, str]]) -> bytes:
+    """``graph`` traced on ``examples`` to serialised ONNX (TorchScript exporter, opset 17).
+
+    Traced with autograd on: the residual dense block then takes its ``torch.cat`` path (its
+    in-place inference path would export as ScatterND).
+    """
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.enable_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about the input-shape check
+        torch.onnx.export(graph.eval(), examples, buffer, dynamo=False, opset_version=OPSET,
+                          input_names=list(inputs), output_names=list(outputs),
+                          dynamic_axes=dynamic)
+    return buffer.getvalue()
 
 
 def export_onnx(

@@ -18,11 +18,12 @@ from critnet.io.atomic import ensure_writable, release_claim, remove_stale_temps
 from critnet.io.pairs import match_pairs
 from critnet.io.quiet import quiet_decoding
 from critnet.io.read import check_single_frame
-from critnet.io.write import check_output_options
+from critnet.io.write import check_output_options, write_image
 from critnet.model import CRITNet
+from critnet.pipeline import single
 from critnet.pipeline.loading import ready_model
 from critnet.pipeline.options import FuseOptions
-from critnet.pipeline.single import fuse_file
+from critnet.pipeline.overlap import Writer, prefetched
 
 FOLDER_EXTENSIONS = ("png", "jpg", "bmp", "tif")
 #: Suffixes of animation formats: not fused, but an animated one is refused as in single mode.
@@ -134,30 +135,98 @@ def fuse_folder(
             say(f"warning: {len(files)} {kind} file(s) without a partner, not fused: "
                 f"{_name_list(files)}")
     model = ready_model(model, device)
-    bar = tqdm(match.pairs, desc="fusing", unit="pair",
+    bar = tqdm(total=len(match.pairs), desc="fusing", unit="pair",
                disable=None if progress is None else not progress)
-    for stem, ir_path, vis_path in bar:
-        out_path = out_dir / f"{stem}.{ext}"
-        if out_path.exists() and not overwrite:
-            report.skipped.append(out_path)
-            continue
-        if not try_claim(out_path):
-            report.claimed.append(out_path)
-            continue
-        try:
-            if out_path.exists() and not overwrite:  # finished by a concurrent run meanwhile
-                report.claimed.append(out_path)
-                continue
-            fuse_file(ir_path, vis_path, out_path, model, options=options, overwrite=True)
-        except InputError as error:
-            message = " ".join(str(error).split())
-            report.failed.append((stem, message))
-            say(f"failed: {stem}: {message}")
-            continue
-        finally:
-            release_claim(out_path)
-        report.fused.append(out_path)
+    run = _Run(out_dir, ext, options, overwrite, report, say, bar)
+    try:
+        with bar, Writer() as writer:  # read ahead in a thread, write behind in another
+            for pair in prefetched(run.read(*pair) for pair in match.pairs):
+                if pair.state == "read":
+                    run.fuse(model, pair)
+                writer.submit(run.finish, pair)
+    finally:
+        for path in list(run.held):  # claims of pairs read ahead when a run stops
+            release_claim(path)
     return report
+
+
+@dataclass
+class _Pair:
+    """One pair on its way through the run: ``state`` is ``skipped``, ``claimed``, ``failed``,
+    ``read`` (``data`` holds the images) or ``fused`` (``fused`` holds the result)."""
+
+    stem: str
+    out_path: Path
+    state: str
+    message: str = ""
+    data: tuple | None = None
+    fused: Any = None
+
+
+@dataclass
+class _Run:
+    """The three steps of one pair: :meth:`read` (reader thread: skip, claim, read), :meth:`fuse`
+    (this thread), :meth:`finish` (writer thread: write, release, report, in order)."""
+
+    out_dir: Path
+    ext: str
+    options: FuseOptions
+    overwrite: bool
+    report: FolderReport
+    say: Callable[[str], None]
+    bar: Any
+    held: set[Path] = field(default_factory=set)
+
+    def read(self, stem: str, ir_path: Path, vis_path: Path) -> _Pair:
+        out_path = self.out_dir / f"{stem}.{self.ext}"
+        if out_path.exists() and not self.overwrite:
+            return _Pair(stem, out_path, "skipped")
+        if not try_claim(out_path):
+            return _Pair(stem, out_path, "claimed")
+        self.held.add(out_path)
+        if out_path.exists() and not self.overwrite:  # finished by a concurrent run meanwhile
+            return _Pair(stem, out_path, "claimed")
+        try:
+            data = single.read_for_output(ir_path, vis_path, out_path, self.options,
+                                          overwrite=True)
+        except InputError as error:
+            return _Pair(stem, out_path, "failed", _one_line(error))
+        return _Pair(stem, out_path, "read", data=data)
+
+    def fuse(self, model: Any, pair: _Pair) -> None:
+        (ir, vis, names), pair.data = pair.data, None
+        try:
+            pair.fused = single.fuse_arrays(model, ir, vis, options=self.options, names=names)
+            pair.state = "fused"
+        except InputError as error:
+            pair.state, pair.message = "failed", _one_line(error)
+
+    def finish(self, pair: _Pair) -> None:
+        try:
+            if pair.state == "fused":
+                write_image(pair.out_path, pair.fused, bit_depth=self.options.bit_depth,
+                            quality=self.options.quality)
+        except InputError as error:
+            pair.state, pair.message = "failed", _one_line(error)
+        finally:
+            pair.fused = None
+            if pair.out_path in self.held:
+                self.held.discard(pair.out_path)
+                release_claim(pair.out_path)
+        self.bar.update(1)
+        if pair.state == "fused":
+            self.report.fused.append(pair.out_path)
+        elif pair.state == "skipped":
+            self.report.skipped.append(pair.out_path)
+        elif pair.state == "claimed":
+            self.report.claimed.append(pair.out_path)
+        else:
+            self.report.failed.append((pair.stem, pair.message))
+            self.say(f"failed: {pair.stem}: {pair.message}")
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
 
 
 def _animated(folder: Path) -> list[tuple[str, str]]:

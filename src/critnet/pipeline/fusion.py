@@ -68,6 +68,71 @@ def stretch_minmax(image: Tensor) -> Tensor:
     return torch.where(span > 0, (image - lo) / span.clamp_min(1e-12), image)
 
 
+def fuse_batch(
+    model: CRITNet,
+    ir: Tensor,
+    vis: Tensor,
+    *,
+    gray: bool = False,
+    resize_ir: bool = False,
+    normalize: str = "none",
+    tile: int | str | None = "auto",
+) -> Tensor:
+    """:func:`fuse_tensors` without its final copy: the result may be an inference tensor (fine
+    for ``.numpy()`` and reading, not for autograd); what the numpy entry points use."""
+    if normalize not in OUTPUT_NORMALIZATIONS:
+        raise InputError(f"unknown output normalisation {normalize!r}; choose one of "
+                         f"{', '.join(OUTPUT_NORMALIZATIONS)}")
+    for name, image in (("ir", ir), ("vis", vis)):
+        if image.dim() != 4 or image.shape[1] not in (1, 3):
+            raise InputError(f"{name} must be B×1×H×W or B×3×H×W, got {tuple(image.shape)}")
+    if ir.shape[0] != vis.shape[0]:
+        raise InputError(f"ir and vis batch sizes differ: {ir.shape[0]} and {vis.shape[0]}")
+    size = tuple(vis.shape[-2:])
+    if tuple(ir.shape[-2:]) != size and not resize_ir:
+        raise InputError(f"IR is {ir.shape[-1]}×{ir.shape[-2]} but visible is {size[1]}×{size[0]} "
+                         f"(W×H); sizes must match, or use --resize-ir / resize_ir=True")
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    out_device = vis.device
+    with torch.inference_mode():
+        ir_y = luma(ir.to(device, torch.float32))
+        if resize_ir:
+            ir_y = resample_to(ir_y, size)
+        vis = vis.to(device, torch.float32)
+        color = vis.shape[1] == 3 and not gray
+        ycc = rgb_to_ycbcr(vis) if vis.shape[1] == 3 else None
+        vis_y = ycc[:, :1] if ycc is not None else vis
+        # The auto backend tiles with its torch model; other modules (explicit backends,
+        # baselines) are fused whole.
+        tiler = getattr(model, "torch_model", model)
+        try:
+            if isinstance(tiler, CRITNet):
+                tile_size = resolve_tile(tile, tiler, vis_y.shape)
+            else:
+                tile_size = None
+                _check_whole_fits(model, tile, vis_y.shape)
+        except ValueError as error:
+            raise InputError(str(error)) from None
+        raw = normalize == "minmax"  # the released code stretches the raw decoder output
+        if tile_size is not None and hasattr(model, "tiled_forward"):  # the auto backend
+            fused = model.tiled_forward(ir_y, vis_y, tile_size, raw=raw)
+        elif tile_size is not None:
+            fused = tiled_forward(tiler, ir_y, vis_y, tile_size, raw=raw)
+        elif raw:
+            fused = model(ir_y, vis_y, aux=True).fused
+        else:
+            fused = model(ir_y, vis_y)
+        if raw:
+            fused = stretch_minmax(fused)
+        if color:  # Y fused, Cb/Cr kept, written into ycc: no full-frame copy
+            ycc[:, :1] = fused
+            del vis_y, fused
+            fused = ycbcr_to_rgb(ycc, inplace=True).clamp_(0.0, 1.0)
+        del ycc
+        return fused.to(out_device)
+
+
 def fuse_tensors(
     model: CRITNet,
     ir: Tensor,
@@ -96,8 +161,8 @@ def fuse_tensors(
         tile: ``auto`` (tile only when the whole image would not fit in memory), ``off``, or a
             tile size N: exact tiled inference (:mod:`critnet.model.tiled`), same result; models
             other than a :class:`CRITNet` are fused whole (a :mod:`critnet.pipeline.backends`
-            wrapper
-            refuses a tile size, and an image too large to fuse whole, with an ``InputError``).
+            wrapper other than ``auto`` refuses a tile size, and an image too large to fuse
+            whole, with an ``InputError``).
 
     Returns:
         B×1×H×W (grey) or B×3×H×W (colour ``vis``, Y fused, visible Cb/Cr kept), float32 in
@@ -113,49 +178,8 @@ def fuse_tensors(
         >>> fused.shape
         torch.Size([1, 3, 32, 48])
     """
-    if normalize not in OUTPUT_NORMALIZATIONS:
-        raise InputError(f"unknown output normalisation {normalize!r}; choose one of "
-                         f"{', '.join(OUTPUT_NORMALIZATIONS)}")
-    for name, image in (("ir", ir), ("vis", vis)):
-        if image.dim() != 4 or image.shape[1] not in (1, 3):
-            raise InputError(f"{name} must be B×1×H×W or B×3×H×W, got {tuple(image.shape)}")
-    if ir.shape[0] != vis.shape[0]:
-        raise InputError(f"ir and vis batch sizes differ: {ir.shape[0]} and {vis.shape[0]}")
-    size = tuple(vis.shape[-2:])
-    if tuple(ir.shape[-2:]) != size and not resize_ir:
-        raise InputError(f"IR is {ir.shape[-1]}×{ir.shape[-2]} but visible is {size[1]}×{size[0]} "
-                         f"(W×H); sizes must match, or use --resize-ir / resize_ir=True")
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    out_device = vis.device
-    with torch.inference_mode():
-        ir_y = luma(ir.to(device, torch.float32))
-        if resize_ir:
-            ir_y = resample_to(ir_y, size)
-        vis = vis.to(device, torch.float32)
-        color = vis.shape[1] == 3 and not gray
-        ycc = rgb_to_ycbcr(vis) if vis.shape[1] == 3 else None
-        vis_y = ycc[:, :1] if ycc is not None else vis
-        try:  # other modules (backends, baselines) are fused whole
-            if isinstance(model, CRITNet):
-                tile_size = resolve_tile(tile, model, vis_y.shape)
-            else:
-                tile_size = None
-                _check_whole_fits(model, tile, vis_y.shape)
-        except ValueError as error:
-            raise InputError(str(error)) from None
-        raw = normalize == "minmax"  # the released code stretches the raw decoder output
-        if tile_size is not None:
-            fused = tiled_forward(model, ir_y, vis_y, tile_size, raw=raw)
-        elif raw:
-            fused = model(ir_y, vis_y, aux=True).fused
-        else:
-            fused = model(ir_y, vis_y)
-        if raw:
-            fused = stretch_minmax(fused)
-        if color:
-            fused = ycbcr_to_rgb(torch.cat([fused, ycc[:, 1:]], dim=1)).clamp(0.0, 1.0)
-        fused = fused.to(out_device)
+    fused = fuse_batch(model, ir, vis, gray=gray, resize_ir=resize_ir, normalize=normalize,
+                       tile=tile)
     return fused.clone()  # a normal tensor, usable outside inference mode
 
 

@@ -12,6 +12,7 @@ from critnet.errors import WeightsError
 from critnet.model import CRITNet
 from critnet.pipeline.fusion import resolve_device
 from critnet.weights import default_weights_name, load_weights, resolve_weights
+from critnet.weights.integrity import file_sha256
 
 NO_BUNDLED_WEIGHTS = (
     "no bundled weights exist yet (no .safetensors file in critnet/weights/); pass --weights "
@@ -34,9 +35,11 @@ def load_model(
             ``.safetensors`` path, or ``None`` for the bundled default (``lite`` when shipped).
         device: ``cpu``, ``cuda`` or ``auto``.
         preset: if given, refuse weights of any other preset (``lite``, ``paper``).
-        backend, precision: ``torch`` / ``onnxruntime`` and ``fp32`` / ``bf16`` / ``fp16``; other
-            than ``torch``/``fp32`` the model comes wrapped in a backend of
-            :mod:`critnet.pipeline.backends`, usable wherever a model is.
+        backend, precision: ``torch`` / ``onnxruntime`` / ``auto`` and ``fp32`` / ``bf16`` /
+            ``fp16``; other than ``torch``/``fp32`` the model comes wrapped in a backend of
+            :mod:`critnet.pipeline.backends`, usable wherever a model is. ``auto`` (the CLI's
+            default) is onnxruntime when installed and usable, with the exported graph cached
+            per weights file (:mod:`critnet.pipeline.graph_cache`), and torch otherwise.
 
     Raises:
         WeightsError: nothing bundled (for ``None``), unknown name, missing or corrupted file,
@@ -53,7 +56,8 @@ def load_model(
         return model
     from critnet.pipeline.backends import make_backend
 
-    return make_backend(model, backend, precision)
+    digest = None if backend == "torch" else file_sha256(resolve_weights(name_or_path))
+    return make_backend(model, backend, precision, weights_sha256=digest)
 
 
 def describe_weights(name_or_path: str | os.PathLike | None = None) -> str:

@@ -28,7 +28,7 @@ from critnet.io.atomic import ensure_writable
 from critnet.io.kinds import ImageLike, from_batch, like, to_batch, to_unit_array
 from critnet.io.write import check_output_options
 from critnet.model import CRITNet
-from critnet.pipeline.fusion import fuse_tensors
+from critnet.pipeline.fusion import fuse_batch
 from critnet.pipeline.loading import describe_weights, load_model, ready_model
 from critnet.pipeline.options import FuseOptions
 
@@ -115,9 +115,9 @@ def fuse_arrays(
         raise InputError(f"{names[0]} is {iw}×{ih} but {names[1]} is {vw}×{vh} (W×H): sizes must "
                          f"match; use --resize-ir (resize_ir=True) to resample the IR image to "
                          f"the visible size")
-    return from_batch(fuse_tensors(model, to_batch(ir), to_batch(vis), gray=options.gray,
-                                   resize_ir=resize_ir, normalize=options.normalize,
-                                   tile=options.tile))
+    return from_batch(fuse_batch(model, to_batch(ir), to_batch(vis), gray=options.gray,
+                                 resize_ir=resize_ir, normalize=options.normalize,
+                                 tile=options.tile))
 
 
 def fuse_file(
@@ -146,6 +146,28 @@ def fuse_file(
         WeightsError: ``model`` is ``None`` and no weights are bundled.
     """
     options = FuseOptions.resolve(options, overrides)
+    ir_image, vis_image, names = read_for_output(ir_path, vis_path, out_path, options,
+                                                 overwrite=overwrite)
+    fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
+                        names=names)
+    del ir_image, vis_image  # free before encoding
+    return write_image(out_path, fused, bit_depth=options.bit_depth, quality=options.quality)
+
+
+def read_for_output(
+    ir_path: str | os.PathLike,
+    vis_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    options: FuseOptions,
+    *,
+    overwrite: bool = False,
+) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
+    """The checks and reading of :func:`fuse_file`, before its fusion: ``(ir, vis, names)``
+    as :func:`fuse_arrays` takes them. ``out_path``'s folder is probed for writing.
+
+    Raises:
+        InputError, OutputError: as :func:`fuse_file`.
+    """
     ir_path, vis_path, out_path = Path(ir_path), Path(vis_path), Path(out_path)
     check_output_options(out_path, bit_depth=options.bit_depth, quality=options.quality)
     for role, source in (("IR", ir_path), ("visible", vis_path)):
@@ -163,9 +185,7 @@ def fuse_file(
                                 palette_ok=options.ir_palette_ok)
     vis_image, _ = read_image(vis_path, max_pixels=options.max_pixels)
     ensure_writable(out_path.parent)  # before the (long) fusion, not after
-    fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
-                        names=(f"IR {ir_info.name}", f"visible {vis_path}"))
-    return write_image(out_path, fused, bit_depth=options.bit_depth, quality=options.quality)
+    return ir_image, vis_image, (f"IR {ir_info.name}", f"visible {vis_path}")
 
 
 def _same_path(a: Path, b: Path) -> bool:
@@ -175,4 +195,4 @@ def _same_path(a: Path, b: Path) -> bool:
 
 
 __all__ = ["FuseOptions", "ImageInfo", "describe_weights", "fuse", "fuse_arrays", "fuse_file",
-           "load_model", "ready_model"]
+           "load_model", "read_for_output", "ready_model"]

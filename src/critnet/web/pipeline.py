@@ -53,15 +53,18 @@ class Models:
     """The weights the page offers, loaded once each on first use (thread-safe).
 
     ``choices`` maps an id shown on the page to a bundled name or a ``.safetensors`` path; the
-    first entry is the default.
+    first entry is the default. ``backend`` is that of :func:`critnet.load_model` (``auto``:
+    onnxruntime when installed, its exported graph cached on disk).
     """
 
-    def __init__(self, extra: str | os.PathLike | None = None, device: str = "cpu") -> None:
+    def __init__(self, extra: str | os.PathLike | None = None, device: str = "cpu",
+                 backend: str = "auto") -> None:
         self.choices: dict[str, str] = {}
         if extra is not None:
             self.choices[f"{Path(extra).name}"] = str(extra)
         self.choices.update({name: name for name in bundled_weights()})
         self.device = device
+        self.backend = backend
         self._loaded: dict[str, CRITNet] = {}
         self._lock = threading.Lock()
         self.run_lock = threading.Lock()  # one fusion at a time: the CPU is shared
@@ -79,8 +82,8 @@ class Models:
                              f"{', '.join(self.choices)}")
         with self._lock:
             if choice not in self._loaded:
-                self._loaded[choice] = critnet.load_model(self.choices[choice],
-                                                          device=self.device)
+                self._loaded[choice] = critnet.load_model(
+                    self.choices[choice], device=self.device, backend=self.backend)
             return self._loaded[choice]
 
     @property

@@ -45,6 +45,7 @@ def serve(
     port: int = 8000,
     weights: str | os.PathLike | None = None,
     device: str = "cpu",
+    backend: str = "auto",
     folders: Sequence[Path] = (),
     max_upload_mb: float = 50.0,
     max_pixels: int = 25_000_000,
@@ -56,6 +57,7 @@ def serve(
 
     Args:
         weights: offered first on the page (the bundled weights are offered too).
+        backend: ``auto``, ``torch`` or ``onnxruntime`` (see :func:`critnet.load_model`).
         folders: folders the page may read pairs from (read-only).
         say: receives the address line and, for a non-loopback ``host``, a warning.
 
@@ -73,7 +75,7 @@ def serve(
     for folder in folders:
         if not Path(folder).is_dir():
             raise InputError(f"{folder}: --folders must name an existing folder")
-    models = Models(weights, device=device)
+    models = Models(weights, device=device, backend=backend)
     models.get("")  # fail now, in one line, if the weights cannot be loaded
     sock = listen(host, port)
     port = sock.getsockname()[1]

@@ -15,6 +15,7 @@ from critnet.errors import InputError
 from critnet.io.atomic import atomic_path
 from critnet.model import CRITNet
 from critnet.pipeline.options import FuseOptions
+from critnet.pipeline.overlap import Writer, prefetched
 from critnet.pipeline.video.frames import RANGE_FRAMES, fuse_frames
 from critnet.pipeline.video.streams import av_module, pair_frames, probe_rate, read_frames
 
@@ -80,37 +81,59 @@ def fuse_video(
         raise InputError(f"{out_path}: already exists (use --overwrite / overwrite=True)")
     rate, ir_rate = probe_rate(av, vis_path), probe_rate(av, ir_path)
     names = (f"IR video {ir_path}", f"visible video {vis_path}")
-    pairs = pair_frames(read_frames(ir_path, "ir"), read_frames(vis_path, "vis"), pair_by=pair_by,
-                        time_tolerance=time_tolerance, ir_rate=float(ir_rate), names=names)
+    # Decoding runs in a reader thread and encoding in a writer thread while this one fuses
+    # (critnet.pipeline.overlap); frames stay in order.
+    pairs = prefetched(pair_frames(read_frames(ir_path, "ir"), read_frames(vis_path, "vis"),
+                                   pair_by=pair_by, time_tolerance=time_tolerance,
+                                   ir_rate=float(ir_rate), names=names))
     fused = fuse_frames(pairs, model, options=options, ir_range=ir_range,
                         range_frames=range_frames, register_every=register_every, log=log,
                         names=names)
-    count = 0
+    encoder = _Encoder(av, rate, out_path, progress)
     try:
         with atomic_path(out_path) as tmp:
-            container = av.open(str(tmp), mode="w")
+            encoder.container = av.open(str(tmp), mode="w")
             try:
-                stream = None
-                for frame in fused:
-                    if stream is None:
-                        size = (frame.shape[1], frame.shape[0])
-                        stream = _output_stream(av, container, rate, size, out_path)
-                    rgb = frame if frame.ndim == 3 else np.repeat(frame[..., None], 3, axis=2)
-                    packet_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb),
-                                                              format="rgb24")
-                    container.mux(stream.encode(packet_frame))
-                    count += 1
-                    if progress is not None:
-                        progress(1)
-                if stream is None:
+                with Writer() as writer:
+                    for frame in fused:
+                        writer.submit(encoder.encode, frame)
+                if encoder.stream is None:
                     raise InputError(f"{vis_path}: no video frames")
-                container.mux(stream.encode(None))
+                encoder.container.mux(encoder.stream.encode(None))
             finally:
-                container.close()
+                encoder.container.close()
     except OSError as error:
         raise InputError(f"{out_path}: cannot write the output video ({error.strerror or error})"
                          ) from None
-    return VideoReport(path=out_path, frames=count, rate=rate)
+    finally:
+        fused.close()  # stops the reader thread if a frame failed
+        pairs.close()
+    return VideoReport(path=out_path, frames=encoder.count, rate=rate)
+
+
+@dataclass
+class _Encoder:
+    """Encodes fused frames into ``container`` (the stream is added on the first frame)."""
+
+    av: Any
+    rate: Fraction
+    out_path: Path
+    progress: Callable[[int], None] | None
+    container: Any = None
+    stream: Any = None
+    count: int = 0
+
+    def encode(self, frame: np.ndarray) -> None:
+        if self.stream is None:
+            size = (frame.shape[1], frame.shape[0])
+            self.stream = _output_stream(self.av, self.container, self.rate, size, self.out_path)
+        rgb = frame if frame.ndim == 3 else np.repeat(frame[..., None], 3, axis=2)
+        packet_frame = self.av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        self.container.mux(self.stream.encode(packet_frame))
+        self.count += 1
+        if self.progress is not None:
+            self.progress(1)
+
 
 def _output_stream(av: Any, container: Any, rate: Fraction, size: tuple[int, int],
                    out_path: Path) -> Any:

@@ -102,7 +102,9 @@ def fuse_batch(
         vis = vis.to(device, torch.float32)
         color = vis.shape[1] == 3 and not gray
         ycc = rgb_to_ycbcr(vis) if vis.shape[1] == 3 else None
-        vis_y = ycc[:, :1] if ycc is not None else vis
+        # a copy, not a view of ycc: the fused Y is written into ycc below, and what the network
+        # was given must not change under it
+        vis_y = ycc[:, :1].clone() if ycc is not None else vis
         # The auto backend tiles with its torch model; other modules (explicit backends,
         # baselines) are fused whole.
         tiler = getattr(model, "torch_model", model)

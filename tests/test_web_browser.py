@@ -102,7 +102,8 @@ def test_upload_shows_the_api_result_and_metrics(page, tmp_path: Path):
     page.click("#fuse_button")
     _wait_for_new_result(page, None)
 
-    expected = to_uint(critnet.fuse(ir, vis, critnet.load_model()))
+    # the server's model: the default weights on the default backend (auto)
+    expected = to_uint(critnet.fuse(ir, vis, critnet.load_model(backend="auto")))
     with page.expect_download() as download:
         page.click("#download")
     saved = tmp_path / "download.png"

@@ -94,7 +94,7 @@ def score_retention(dataset: Dataset, methods: Sequence[Method], paths: dict[str
                 row[RETENTION] = hit[0]
                 continue
             if mask is None:
-                mask, ir = read_raw(mask_path)[0], load_gray(ir_path)
+                mask, ir = read_raw(mask_path), load_gray(ir_path)
                 mask = mask if mask.ndim == 2 else mask[..., 0]
             row[RETENTION] = target_retention(ir, load_gray(paths[method.name][stem]), mask)
             cache[(method.name, stem, RETENTION)] = (row[RETENTION], method.source)

@@ -15,13 +15,18 @@ Per row: parameters, multiply–accumulates at 640×480 (convolutions by hooks p
 matmuls, :func:`model_speed.count_macs`), the median forward time of ``--repeats`` timed runs
 after one warm-up on one 640×480 pair (``torch.inference_mode``; onnxruntime: the exported graph
 on its CPU provider as ``critnet fuse --backend onnxruntime`` runs it), frames per second and the
-ratio to SeAFusion. Prints a Markdown table and writes it with ``--out``.
+ratio to SeAFusion. Prints a Markdown table and writes it with ``--out``; ``--costs-out`` writes
+the comparison tables' cost rows (``docs/results/costs_measured.csv``, read by
+:mod:`critnet.evaluation.bench.costs`): per bundled weights, the ``--costs-backend`` row (default
+``onnxruntime``, what ``critnet fuse`` runs when it is installed) with this run's SeAFusion.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
+import io
 import os
 import statistics
 import sys
@@ -72,6 +77,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backends", default="torch,onnxruntime")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--costs-out", type=Path, default=None)
+    parser.add_argument("--costs-backend", default="onnxruntime")
+    parser.add_argument("--weights", nargs="+", default=None, metavar="[NAME=]WEIGHTS",
+                        help="Weights to time (bundled names or paths; default: every bundled).")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -80,8 +89,9 @@ def main() -> None:
     with torch.inference_mode():
         sea_ms = [median_ms(lambda: sea(vis, ir), args.repeats)]
     rows = []
-    for name in bundled_weights():
-        model = load_weights(name).eval()
+    chosen = [w.split("=", 1) if "=" in w else (w, w) for w in args.weights or bundled_weights()]
+    for name, source in chosen:
+        model = load_weights(source).eval()
         params = sum(p.numel() for p in model.parameters())
         macs = count_macs(model, H, W)
         for backend in args.backends.split(","):
@@ -112,6 +122,23 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(args.out) as tmp:
             tmp.write_text(text)
+    if args.costs_out is not None:
+        names = {name for name, *_ in rows}
+        stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["method", "params", "ms_640x480", "seafusion_ms_same_run", "peak_ram_mb",
+                         "run", "source"])
+        for name, backend, params, _, ms in rows:
+            if backend != args.costs_backend:
+                continue
+            label = "C-RITNet" if len(names) == 1 else f"C-RITNet ({name})"
+            writer.writerow([label, params, f"{ms:.1f}", f"{reference:.0f}", "",
+                             f"{stamp}, 1-min load {load:.2f}, {backend}, SeAFusion timed in the "
+                             f"same process", f"benchmarks/speed_table.py --threads {args.threads}"
+                             f" --repeats {args.repeats}"])
+        with atomic_path(args.costs_out) as tmp:
+            tmp.write_text(out.getvalue())
 
 
 if __name__ == "__main__":

@@ -37,6 +37,14 @@ def load_init(model: CRITNet, name_or_path: str) -> None:
     model.load_state_dict(weights.state_dict())
 
 
+def init_decoder(name_or_path: str) -> str:
+    """The decoder the ``--init`` weights fuse with (``fuse``, or ``fuse0`` for stage-1
+    weights), from the file's metadata."""
+    from critnet.weights import DECODER_KEY, read_metadata, resolve_weights
+
+    return read_metadata(resolve_weights(name_or_path)).get(DECODER_KEY, "fuse")
+
+
 def schedule_facts(config: TrainConfig, blocks: list[Block]) -> dict[str, Any]:
     s = config.schedule
     return {"start": s.start, "init": config.model.init, "epochs": s.epochs,

@@ -41,7 +41,7 @@ from critnet.train.distributed import (
 from critnet.train.log import StepLog, fetch_rows, plot_losses, progress_postfix
 from critnet.train.network import build_network
 from critnet.train.optimizers import build_optimizers
-from critnet.train.run_facts import run_metadata, start_validation
+from critnet.train.run_facts import init_decoder, run_metadata, start_validation
 from critnet.train.schedule import Block, block_at, build_schedule, lr_factor
 from critnet.weights import save_weights
 
@@ -166,11 +166,13 @@ class Trainer:
         barrier(self.context)
 
     def _trained_decoder(self) -> Decoder:
-        """``fuse`` once a step has trained ``D_fuse`` (phaseM stage 2 or joint), else
-        ``fuse0``: a snapshot before the first stage-2 block has an untrained ``D_fuse``."""
+        """``fuse`` once a step has trained ``D_fuse`` (phaseM stage 2 or joint) or the ``--init``
+        weights fuse with it, else ``fuse0``: a snapshot before the first stage-2 block has an
+        untrained ``D_fuse`` (also when starting from stage-1 weights)."""
         trains_fuse = [b for b in self.blocks if b.kind in ("M2", "joint")]
         started = any(self.step > b.start * self.steps_per_epoch for b in trains_fuse)
-        trained = self.config.model.init is not None and self.model.config.sipria
+        trained = (self.config.model.init is not None and self.model.config.sipria
+                   and init_decoder(self.config.model.init) == "fuse")
         return "fuse" if started or trained else "fuse0"
 
     # -- one step ------------------------------------------------------------------------------

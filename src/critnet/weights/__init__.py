@@ -39,6 +39,7 @@ DECODER_KEY = "decoder"
 #: SHA-256 of each weights file shipped in :data:`PACKAGE_DIR`, checked whenever one is loaded.
 BUNDLED_SHA256 = {
     "lite": "96478bff1836981108f12fe350bcd84294592d30d6ab93676a36013417b842b6",
+    "tiny": "8b9164a5aab4947b698f6dd5c82bac3b5c267785a0f6b208a9893c925562c909",
 }
 
 

@@ -123,7 +123,7 @@ def plot_cost(mean: Mapping[str, Mapping[str, float]], ratio: Mapping[str, float
     ax.set_xscale("log")
     ax.set_xlabel("CPU forward time per 640×480 pair (2 threads), × SeAFusion's\n"
                   "(peers: SeAFusion of the same run; "
-                  "C-RITNet: of a TIMINGS.md run, see costs_measured.csv)")
+                  "C-RITNet: of its speed_table.py run, see costs_measured.csv)")
     ax.set_ylabel(f"{metric} {get_metric(metric).arrow} (mean over the pairs)")
     ax.grid(alpha=0.3, which="both")
     if title:

@@ -248,7 +248,7 @@ def test_requests_for_another_host_name_are_refused(url: str):
 def test_extra_weights_are_offered_first():
     path = bundled_weights()["lite"]
     models = Models(path)
-    assert list(models.choices) == ["lite.safetensors", "lite"]
+    assert list(models.choices) == ["lite.safetensors", *bundled_weights()]  # extra first
     assert models.get("") is models.get("lite.safetensors")
     with pytest.raises(InputError, match="unknown weights 'nope'"):
         models.get("nope")

@@ -108,3 +108,20 @@ def test_resume_warns_when_rows_before_the_checkpoint_are_missing(tmp_path):
     with pytest.warns(UserWarning, match=r"log\.csv: rows for some of steps 1\.\.5 are missing"):
         StepLog(tmp_path, resume_step=5).close()
     assert steps(tmp_path) == [1, 2, 5]
+
+
+def test_the_distillation_term_has_its_column_and_an_older_log_resumes(tmp_path):
+    assert "distill" in COLUMNS  # the tiny model's training writes ℓ_distill on every row
+    old = [c for c in COLUMNS if c != "distill"]  # a log written before the column existed
+    with (tmp_path / "log.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=old)
+        writer.writeheader()
+        writer.writerows({k: v for k, v in _row(step).items() if k in old} for step in (1, 2, 3))
+    log = StepLog(tmp_path, resume_step=3)
+    log.write({**_row(4), "distill": 0.125})
+    log.close()
+    assert steps(tmp_path) == [1, 2, 3, 4]
+    with (tmp_path / "log.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == COLUMNS
+    assert [r["distill"] for r in rows] == ["", "", "", "0.125"]

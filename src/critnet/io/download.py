@@ -15,6 +15,7 @@ from pathlib import Path
 
 from critnet.errors import CritnetError
 from critnet.io.atomic import atomic_path
+from critnet.io.checksum import file_sha256 as file_sha256  # re-exported
 
 MISSING_POOCH = "downloading datasets needs the extra: pip install 'critnet[data]'"
 
@@ -25,15 +26,6 @@ class DownloadError(CritnetError):
 
 class UnreachableError(DownloadError):
     """The server did not answer (no network, DNS, timeout): no point trying the next file."""
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def pixels_sha256(path: str | os.PathLike) -> str:

@@ -25,9 +25,10 @@ from torch import Tensor, nn
 
 from critnet.errors import CritnetError, InputError
 from critnet.io.atomic import atomic_path
+from critnet.io.checksum import file_sha256
+from critnet.io.outputs import check_output_file
 from critnet.model import CRITNet
 from critnet.pipeline.export_form import export_form
-from critnet.weights.integrity import file_sha256
 
 OPSET = 17
 INPUT_NAMES = ("ir", "vis")
@@ -137,10 +138,7 @@ def export_onnx(
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         raise InputError(f"{path}: an ONNX export needs a .onnx file name")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file name such as {path / 'critnet.onnx'}")
-    if path.exists() and not overwrite:
-        raise InputError(f"{path}: already exists (use --overwrite / overwrite=True to replace it)")
+    check_output_file(path, overwrite=overwrite, example="critnet.onnx")
     metadata = {} if weights_path is None else {"weights_sha256": file_sha256(weights_path),
                                                 "weights_file": Path(weights_path).name}
     data = onnx_bytes(model, metadata)

@@ -26,6 +26,7 @@ from critnet.errors import InputError
 from critnet.io import ImageInfo, read_image, read_ir, write_image
 from critnet.io.atomic import ensure_writable
 from critnet.io.kinds import ImageLike, from_batch, like, to_batch, to_unit_array
+from critnet.io.outputs import check_output_file
 from critnet.io.write import check_output_options
 from critnet.model import CRITNet
 from critnet.pipeline.fusion import fuse_batch
@@ -170,28 +171,14 @@ def read_for_output(
     """
     ir_path, vis_path, out_path = Path(ir_path), Path(vis_path), Path(out_path)
     check_output_options(out_path, bit_depth=options.bit_depth, quality=options.quality)
-    for role, source in (("IR", ir_path), ("visible", vis_path)):
-        if _same_path(out_path, source):
-            raise InputError(f"{out_path}: output path is the {role} input; refusing to "
-                             f"overwrite an input (choose another -o)")
-    if out_path.is_dir():
-        raise InputError(f"{out_path}: is a folder; give an output file name such as "
-                         f"{out_path / (vis_path.stem + '.png')}")
-    if out_path.exists() and not overwrite:
-        raise InputError(f"{out_path}: already exists (use --overwrite / overwrite=True to "
-                         f"replace it)")
+    check_output_file(out_path, {"IR": ir_path, "visible": vis_path}, overwrite=overwrite,
+                      example=vis_path.stem + ".png")
     ir_image, ir_info = read_ir(ir_path, normalize=options.ir_normalize,
                                 value_range=options.ir_range, max_pixels=options.max_pixels,
                                 palette_ok=options.ir_palette_ok)
     vis_image, _ = read_image(vis_path, max_pixels=options.max_pixels)
     ensure_writable(out_path.parent)  # before the (long) fusion, not after
     return ir_image, vis_image, (f"IR {ir_info.name}", f"visible {vis_path}")
-
-
-def _same_path(a: Path, b: Path) -> bool:
-    if a.exists() and b.exists():
-        return os.path.samefile(a, b)
-    return a.resolve() == b.resolve()
 
 
 __all__ = ["FuseOptions", "ImageInfo", "describe_weights", "fuse", "fuse_arrays", "fuse_file",

@@ -13,7 +13,7 @@ import torch
 from critnet.io.atomic import atomic_path
 
 #: CSV columns, fixed for every phase (terms a phase does not compute are left empty).
-TERMS = ["total", "int", "jgrad", "mit",
+TERMS = ["total", "int", "jgrad", "distill", "mit",
          "ir_rec", "ir_grad", "ir_en_content", "ir_en_edge", "ir_en", "ir_sipria",
          "vis_rec", "vis_grad", "vis_en_content", "vis_en_edge", "vis_en", "vis_sipria",
          "inter"]
@@ -84,7 +84,9 @@ def _rows_up_to(path: Path, step: int) -> list[dict[str, str]]:
     kept: list[dict[str, str]] = []
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
-            complete = None not in row and all(row.get(k) is not None for k in COLUMNS)
+            # complete over the file's own header: a log written before a column was added
+            # (e.g. ``distill``) resumes, its rows getting that column empty
+            complete = None not in row and all(value is not None for value in row.values())
             if not complete or not row["step"].isdigit():
                 break
             current = int(row["step"])
@@ -108,7 +110,7 @@ def plot_losses(log_csv: str | os.PathLike, png: str | os.PathLike, window: int 
 
     with Path(log_csv).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    groups = [("ℓ_mit terms", ["mit", "int", "jgrad"]),
+    groups = [("ℓ_mit terms", ["mit", "int", "jgrad", "distill"]),
               ("ℓ_sipria terms (ir / vis)", ["ir_sipria", "vis_sipria", "ir_rec", "vis_rec",
                                              "ir_grad", "vis_grad", "ir_en", "vis_en"]),
               ("ℓ_inter", ["inter"])]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 
 import torch
+
+from critnet.io.checksum import file_sha256 as file_sha256  # re-exported
 
 #: Metadata key of :func:`tensors_sha256`.
 CHECKSUM_KEY = "tensors_sha256"
@@ -28,15 +29,6 @@ def tensors_sha256(state: dict[str, torch.Tensor]) -> str:
         tensor = state[name].detach().to("cpu").contiguous()
         digest.update(json.dumps([name, str(tensor.dtype), list(tensor.shape)]).encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
-    return digest.hexdigest()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 (hex) of a whole file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
     return digest.hexdigest()
 
 

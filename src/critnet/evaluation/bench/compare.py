@@ -174,9 +174,9 @@ def compare(dataset: str | Dataset, out_dir: str | os.PathLike, *,
     if costs:
         notes.append("Cost columns: forward time of one 640×480 pair on 2 CPU threads (median), "
                      "× SeAFusion = ratio to SeAFusion's time in the same run (loads differ "
-                     "between runs; compare ratios; C-RITNet's rows: the default onnxruntime backend, "
-                     "SeAFusion timed in the same process by benchmarks/speed_table.py), sources "
-                     "in docs/results/costs*.csv.")
+                     "between runs; compare ratios; C-RITNet's rows: the default onnxruntime "
+                     "backend, SeAFusion timed in the same process by "
+                     "benchmarks/speed_table.py), sources in docs/results/costs*.csv.")
     result = CompareResult(out, ds, rows, table_metrics, scores, summary.mean, notes,
                            costs=cost_cells(costs, [m.name for m in rows]) if costs else {})
     _write_tables(result, summary.std, options.command,

@@ -13,6 +13,7 @@ import numpy as np
 
 from critnet.errors import InputError
 from critnet.io.atomic import atomic_path
+from critnet.io.outputs import check_output_file
 from critnet.model import CRITNet
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.overlap import Writer, prefetched
@@ -75,10 +76,8 @@ def fuse_video(
     for role, source in (("IR", ir_path), ("visible", vis_path)):
         if not source.is_file():
             raise InputError(f"{source}: {role} video not found")
-        if out_path.exists() and os.path.samefile(out_path, source):
-            raise InputError(f"{out_path}: output path is the {role} input; choose another -o")
-    if out_path.exists() and not overwrite:
-        raise InputError(f"{out_path}: already exists (use --overwrite / overwrite=True)")
+    check_output_file(out_path, {"IR": ir_path, "visible": vis_path}, overwrite=overwrite,
+                      example="fused.mp4")
     rate, ir_rate = probe_rate(av, vis_path), probe_rate(av, ir_path)
     names = (f"IR video {ir_path}", f"visible video {vis_path}")
     # Decoding runs in a reader thread and encoding in a writer thread while this one fuses

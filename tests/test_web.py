@@ -294,3 +294,46 @@ def test_a_failed_batch_leaves_no_uploads_behind(url: str, pairs: Path, server: 
     status, answer = client.json("/api/batch", {"ir": [good, ids[0]], "vis": ids[1:]})
     assert status == 200 and answer["unmatched"] == ["a.bmp"]  # a repeated stem is not fused
     assert not any(p.is_file() for p in _session_folder(server, client).rglob("uploads/*"))
+
+
+CAMERAS = Path(__file__).parent / "fixtures" / "cameras"
+
+
+def test_a_radiometric_jpeg_with_a_photo_fuses_alone_as_the_cli_does(tmp_path: Path):
+    pytest.importorskip("flyr", reason="critnet[thermal] not installed")
+    path = CAMERAS / "flir_ax8.jpg"  # 80×60 thermal + 640×480 photo (tests/fixtures/cameras)
+    server = Server(models=Models(), sessions=SessionStore(tmp_path / "sessions"),
+                    limits=Limits(max_upload_bytes=1 << 20, max_pixels=1 << 20, max_batch=2))
+    with running(server) as address:
+        client = Client(address)
+        status, upload = client.upload(path.name, path.read_bytes())
+        assert status == 200, upload
+        status, answer = client.json("/api/fuse", {"ir": upload["id"], "options": {}})
+        assert status == 200, answer
+        fused = _png(client, answer["images"]["fused"])
+    expected = to_uint(critnet.fuse(path, path, critnet.load_model()))  # radiometric + its photo
+    np.testing.assert_array_equal(fused, expected)
+    assert answer["ir_name"] == answer["vis_name"] == "flir_ax8.jpg"
+
+
+def test_an_ir_upload_alone_needs_an_embedded_photo(url: str, pairs: Path):
+    pytest.importorskip("flyr", reason="critnet[thermal] not installed")
+    client = Client(url)
+    for path, says in ((pairs / "ir" / "a.png", "a.png: no visible image uploaded"),
+                       (CAMERAS / "flir_e40.jpg", "flir_e40.jpg: FLIR E40 radiometric JPEG holds "
+                                                  "no visible photo")):
+        status, upload = client.upload(path.name, path.read_bytes())
+        assert status == 200, upload
+        status, answer = client.json("/api/fuse", {"ir": upload["id"], "options": {}})
+        assert status == 400 and answer["error"].startswith(says), answer
+        assert "\n" not in answer["error"] and "/tmp" not in answer["error"]
+
+
+def test_a_radiometric_jpeg_is_the_ir_upload_with_its_temperatures(url: str, pairs: Path):
+    pytest.importorskip("flyr", reason="critnet[thermal] not installed")
+    client = Client(url)
+    ir, vis = CAMERAS / "flir_e40.jpg", pairs / "vi" / "a.png"  # 160×120 thermal, 64×48 visible
+    status, answer = client.fuse_files(ir, vis, resize_ir=True)
+    assert status == 200, answer
+    expected = to_uint(critnet.fuse(ir, vis, critnet.load_model(), resize_ir=True))
+    np.testing.assert_array_equal(_png(client, answer["images"]["fused"]), expected)

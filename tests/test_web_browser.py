@@ -130,6 +130,23 @@ def test_upload_shows_the_api_result_and_metrics(page, tmp_path: Path):
         assert text == f"{reference[name]:.4f}", name
 
 
+def test_a_flir_radiometric_jpeg_fuses_alone_on_the_page(page, tmp_path: Path):
+    pytest.importorskip("flyr", reason="critnet[thermal] not installed")
+    path = Path(__file__).parent / "fixtures" / "cameras" / "flir_ax8.jpg"  # thermal + photo
+    previous = page.get_attribute("#result", "data-id")
+    page.set_input_files("#ir_file", str(path))
+    page.set_input_files("#vis_file", [])
+    page.click("#fuse_button")
+    _wait_for_new_result(page, previous)
+    expected = to_uint(critnet.fuse(path, path, critnet.load_model(backend="auto")))
+    with page.expect_download() as download:
+        page.click("#download")
+    saved = tmp_path / "download.png"
+    download.value.save_as(saved)
+    np.testing.assert_array_equal(np.asarray(Image.open(saved)), expected)
+    assert "flir_ax8.jpg + flir_ax8.jpg" in page.inner_text("#result_name")
+
+
 def test_a_bad_upload_shows_one_line_on_the_page(page, tmp_path: Path):
     notes = tmp_path / "notes.png"
     notes.write_text("not an image at all")

@@ -7,7 +7,9 @@ Routes (every ``/api`` answer is JSON; a user error is ``{"error": "one line"}``
 - ``GET /api/info``: weights, scenes, metric names and the server's limits.
 - ``POST /api/upload?name=FILE``: the raw file as the body; kept in the session folder until
   fused. Bodies over the size limit are refused before and while reading.
-- ``POST /api/fuse``: ``{"ir": id, "vis": id}`` or ``{"scene": name}``, plus ``"options"``.
+- ``POST /api/fuse``: ``{"ir": id, "vis": id}``, ``{"ir": id}`` alone for a radiometric JPEG
+  with an embedded photo (FLIR MSX / FLIR One: it fuses with its own photo), or
+  ``{"scene": name}``, plus ``"options"``.
 - ``POST /api/batch``: ``{"ir": [ids], "vis": [ids]}`` matched by file stem, or
   ``{"ir_dir": path, "vis_dir": path}`` inside a folder given with ``--folders``.
 - ``GET /api/result/{id}/{ir|vis|fused}.png``: a result image, only for the session that made it.

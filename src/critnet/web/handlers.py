@@ -86,6 +86,20 @@ def _take_upload(session: Session, upload_id: Any, role: str) -> Source:
         raise InputError(f"no {role} image uploaded in this session (choose a file first)")
     return Source(upload.path, upload.name)
 
+def _own_photo(ir: Source) -> Source:
+    """The visible input of an IR-only fusion: the upload itself when it is a radiometric JPEG
+    with an embedded photo (read as that photo), else one line saying what to upload."""
+    from critnet.io.camera import camera_family, camera_photo
+
+    if camera_family(ir.path) is not None:
+        try:
+            if camera_photo(ir.path) is not None:
+                return ir
+        except InputError as error:
+            raise InputError(str(error).replace(str(ir.path), ir.name)) from None
+    raise InputError(f"{ir.name}: no visible image uploaded; choose one, or upload a "
+                     f"radiometric JPEG with an embedded photo (FLIR MSX / FLIR One) alone")
+
 def fuse_one(server: Server, session: Session, body: dict[str, Any]) -> dict[str, Any]:
     options = options_of(body)
     result_id = server.sessions.new_id()
@@ -96,7 +110,8 @@ def fuse_one(server: Server, session: Session, body: dict[str, Any]) -> dict[str
     else:
         ir = _take_upload(session, body.get("ir"), "IR")
         try:
-            vis = _take_upload(session, body.get("vis"), "visible")
+            vis = (_take_upload(session, body["vis"], "visible") if body.get("vis") is not None
+                   else _own_photo(ir))
         except InputError:
             ir.path.unlink(missing_ok=True)
             raise

@@ -58,10 +58,13 @@ const pairButtons = () => [$("fuse_button"), $("scene_button")];
 
 async function fuseUploads() {
   const ir = $("ir_file").files[0], vis = $("vis_file").files[0];
-  if (!ir || !vis) { showError("choose an infrared and a visible image first"); return; }
+  // an infrared radiometric JPEG with an embedded photo (FLIR MSX / FLIR One) fuses alone
+  if (!ir) { showError("choose an infrared image first (and a visible one, unless it is a FLIR radiometric JPEG with a photo)"); return; }
   await busy(pairButtons(), $("status"), "uploading and fusing…", async () => {
-    const [irUp, visUp] = [await upload(ir), await upload(vis)];
-    const result = await api("/api/fuse", jsonPost({ ir: irUp.id, vis: visUp.id, options: options() }));
+    const irUp = await upload(ir);
+    const body = { ir: irUp.id, options: options() };
+    if (vis) body.vis = (await upload(vis)).id;
+    const result = await api("/api/fuse", jsonPost(body));
     await show(result);
   });
 }

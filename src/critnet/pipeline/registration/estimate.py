@@ -31,7 +31,7 @@ from critnet.pipeline.registration.transform import (
 #: ``affine`` (6 parameters: shift, rotation, scale, shear) or ``homography`` (8 parameters).
 MOTIONS = ("affine", "homography")
 #: The estimators; ``mattes`` needs SimpleITK (``critnet[register]``) and ``affine``.
-METHODS = ("ecc-multi", "ecc", "mattes")
+METHODS = ("ecc-multi", "ecc", "search", "mattes")
 DEFAULT_METHOD = "ecc-multi"
 #: Below this edge correlation (after alignment) an estimate is refused as a failure.
 MIN_CORRELATION = 0.2
@@ -132,6 +132,10 @@ def _estimate(method: str, ir_gray: np.ndarray, vis_gray: np.ndarray, ir_edges: 
         return ecc_single(ir_edges, vis_edges, motion, levels=levels, iterations=iterations)[0]
     if method == "ecc-multi":
         return ecc_multi(ir_edges, vis_edges, motion, levels=levels, iterations=iterations)[0]
+    if method == "search":
+        from critnet.pipeline.registration.search import search
+
+        return search(ir_edges, vis_edges, motion, levels=levels, iterations=iterations)[0]
     from critnet.pipeline.registration.mattes import mattes
 
     return mattes(ir_gray, vis_gray, motion, iterations=iterations)[0]

@@ -59,6 +59,19 @@ def test_search_recovers_field_of_view_and_offset(scene, scale, shift, shear):
     assert corner_error(found.matrix, truth, (WIDTH, HEIGHT)) < 1.0, found.describe()
 
 
+def test_search_recovers_an_offset_that_multi_start_ecc_misses(scene):
+    """Scale 1.05 with a (15, -17) px offset: no ecc-multi start (scales only) is inside ECC's
+    capture range, the scale x translation search is (the RoadScene case that every estimator
+    missed before)."""
+    ir, vis = scene
+    truth = _camera(1.05, (15.0, -17.0))
+    moved = _moved(ir, truth)
+    multi = estimate_transform(moved, vis, method="ecc-multi")
+    found = estimate_transform(moved, vis, method="search")
+    assert corner_error(multi.matrix, truth, (WIDTH, HEIGHT)) > 5.0
+    assert corner_error(found.matrix, truth, (WIDTH, HEIGHT)) < 1.0, found.describe()
+
+
 def test_coarse_peak_is_within_a_few_pixels_before_refinement(scene):
     ir, vis = scene
     truth = _camera(1.1, (12.0, -9.0))
@@ -86,8 +99,10 @@ def test_search_on_a_different_size_ir_image(scene):
 
 DEGENERATE = {
     "1x1": (np.ones((1, 1)), np.ones((1, 1))),
-    "4x4 noise": (np.random.default_rng(0).random((4, 4)), np.random.default_rng(1).random((4, 4))),
-    "3x40 strip": (np.random.default_rng(0).random((3, 40)), np.random.default_rng(1).random((3, 40))),
+    "4x4 noise": (np.random.default_rng(0).random((4, 4)),
+                  np.random.default_rng(1).random((4, 4))),
+    "3x40 strip": (np.random.default_rng(0).random((3, 40)),
+                   np.random.default_rng(1).random((3, 40))),
     "constant": (np.full((120, 160), 0.5), np.full((120, 160), 0.5)),
     "all nan": (np.full((120, 160), np.nan), np.random.default_rng(1).random((120, 160))),
     "some nan": (np.where(np.random.default_rng(0).random((120, 160)) < 0.1, np.nan, 0.5),

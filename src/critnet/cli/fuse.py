@@ -86,8 +86,8 @@ _PATH = click.Path(path_type=Path)
                    "critnet[video]).")
 @click.option("--register-method", type=click.Choice(METHODS), default=DEFAULT_METHOD,
               show_default=True,
-              help="Registration estimator: multi-start ECC, single-start ECC, or Mattes MI "
-                   "(needs critnet[register]).")
+              help="Registration estimator: scale x translation search then ECC, multi-start "
+                   "ECC, single-start ECC, or Mattes MI (needs critnet[register]).")
 @click.option("--pair-by", type=click.Choice(("time", "index")), default="time", show_default=True,
               help="Videos: pair frames by nearest timestamp or by index.")
 @click.option("--time-tolerance", type=float, metavar="SECONDS",

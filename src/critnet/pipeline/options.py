@@ -40,7 +40,7 @@ class FuseOptions:
             the IR image onto the visible grid before fusing (:mod:`critnet.pipeline.registration`,
             needs ``critnet[video]``); ``None``: the pair is taken as aligned. The estimate is
             used only when it aligns the edges better than doing nothing.
-        register_method: the estimator, ``ecc-multi`` (default), ``ecc`` or ``mattes``
+        register_method: the estimator, ``search`` (default), ``ecc-multi``, ``ecc`` or ``mattes``
             (SimpleITK, ``critnet[register]``); CLI ``--register-method``.
         ir_palette_ok: fuse the luma of a colour IR file without radiometric data instead of
             refusing it as a palette rendering (CLI ``--ir-palette-ok``).

@@ -3,7 +3,9 @@
 - :mod:`~critnet.pipeline.registration.transform`: :class:`Registration`, :func:`warp_ir`,
   corner errors, the edge images;
 - :mod:`~critnet.pipeline.registration.ecc`: ECC on edge images, one start or several
-  (``ecc``, ``ecc-multi``, the default);
+  (``ecc``, ``ecc-multi``);
+- :mod:`~critnet.pipeline.registration.search`: a coarse scale × translation search by
+  normalised cross-correlation of the edge images, then ECC (``search``, the default);
 - :mod:`~critnet.pipeline.registration.mattes`: SimpleITK's Mattes mutual information
   (``mattes``, needs ``critnet[register]``);
 - :mod:`~critnet.pipeline.registration.measure`: the edge correlation that decides;

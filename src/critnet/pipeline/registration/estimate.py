@@ -2,7 +2,7 @@
 
 1. The IR image is resized to the visible size (the *plain resize*; the identity for a pair of
    one size).
-2. An estimator (``ecc``, ``ecc-multi`` — the default — or ``mattes``) finds a warp.
+2. An estimator (``search`` — the default —, ``ecc-multi``, ``ecc`` or ``mattes``) finds a warp.
 3. Sanity: a finite warp, axis scales within ``ecc.MAX_ANISOTROPY`` of each other, edge
    correlation at least :data:`MIN_CORRELATION`.
 4. Never worse than doing nothing: the edge correlation
@@ -31,8 +31,8 @@ from critnet.pipeline.registration.transform import (
 #: ``affine`` (6 parameters: shift, rotation, scale, shear) or ``homography`` (8 parameters).
 MOTIONS = ("affine", "homography")
 #: The estimators; ``mattes`` needs SimpleITK (``critnet[register]``) and ``affine``.
-METHODS = ("ecc-multi", "ecc", "mattes")
-DEFAULT_METHOD = "ecc-multi"
+METHODS = ("search", "ecc-multi", "ecc", "mattes")
+DEFAULT_METHOD = "search"
 #: Below this edge correlation (after alignment) an estimate is refused as a failure.
 MIN_CORRELATION = 0.2
 #: How much the estimate's edge correlation must exceed the plain resize's (absolute, on the
@@ -64,7 +64,8 @@ def estimate_transform(
         ir: H'×W' (or H'×W'×3) float in [0, 1].
         vis: H×W (or H×W×3) float in [0, 1].
         motion: ``affine`` or ``homography``.
-        method: ``ecc-multi`` (default), ``ecc`` or ``mattes`` (see :data:`METHODS`).
+        method: ``search`` (default), ``ecc-multi``, ``ecc`` or ``mattes`` (see
+            :data:`METHODS`).
         levels: pyramid levels of ``ecc`` (each halves the size; coarsest kept ≥ 32 pixels).
         iterations: iterations per level.
         min_correlation: an estimate whose edge correlation is below this is a failure.
@@ -132,6 +133,10 @@ def _estimate(method: str, ir_gray: np.ndarray, vis_gray: np.ndarray, ir_edges: 
         return ecc_single(ir_edges, vis_edges, motion, levels=levels, iterations=iterations)[0]
     if method == "ecc-multi":
         return ecc_multi(ir_edges, vis_edges, motion, levels=levels, iterations=iterations)[0]
+    if method == "search":
+        from critnet.pipeline.registration.search import search
+
+        return search(ir_edges, vis_edges, motion, levels=levels, iterations=iterations)[0]
     from critnet.pipeline.registration.mattes import mattes
 
     return mattes(ir_gray, vis_gray, motion, iterations=iterations)[0]

@@ -31,7 +31,7 @@ class Registration:
         correlation: edge correlation (:func:`~critnet.pipeline.registration.measure
             .edge_correlation`) of the transform that was kept, over the compared pixels.
         size: ``(width, height)`` of the visible image the transform maps onto.
-        method: the estimator (``ecc``, ``ecc-multi``, ``mattes``).
+        method: the estimator (``search``, ``ecc-multi``, ``ecc``, ``mattes``).
         kept_identity: True when the estimate did not beat the identity (or plain resize) by
             the tolerance, or failed; ``matrix`` is then the identity / plain resize.
         identity_correlation: edge correlation of the identity / plain resize, same pixels.

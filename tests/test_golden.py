@@ -18,7 +18,7 @@ import pytest
 
 import critnet
 from critnet.train.data.synthetic import synthetic_pairs
-from critnet.weights import default_weights_name
+from critnet.weights import bundled_weights
 
 FIXTURE = Path(__file__).parent / "data" / "golden_lite.npz"
 HEIGHT, WIDTH = 40, 48
@@ -36,16 +36,16 @@ def golden_inputs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def golden_outputs() -> dict[str, np.ndarray]:
-    """``critnet.fuse`` with the bundled default weights on :func:`golden_inputs`."""
-    model = critnet.load_model()
+    """``critnet.fuse`` with the bundled ``lite`` weights on :func:`golden_inputs`."""
+    model = critnet.load_model("lite")
     ir, vis, colour = golden_inputs()
     return {"grey": critnet.fuse(ir, vis, model), "colour": critnet.fuse(ir, colour, model)}
 
 
 @pytest.fixture(scope="module")
 def outputs():
-    if default_weights_name() != "lite":
-        pytest.skip("the bundled default weights are not 'lite'")
+    if "lite" not in bundled_weights():
+        pytest.skip("the bundled 'lite' weights are not installed")
     return golden_outputs()
 
 

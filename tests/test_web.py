@@ -29,7 +29,7 @@ from critnet.web import require_web  # noqa: E402
 from critnet.web.app import Limits, Server  # noqa: E402
 from critnet.web.pipeline import Models  # noqa: E402
 from critnet.web.sessions import SessionStore  # noqa: E402
-from critnet.weights import bundled_weights  # noqa: E402
+from critnet.weights import bundled_weights, default_weights_name  # noqa: E402
 
 UPLOAD_LIMIT = 200_000
 PIXEL_LIMIT = 100_000
@@ -248,8 +248,11 @@ def test_requests_for_another_host_name_are_refused(url: str):
 def test_extra_weights_are_offered_first():
     path = bundled_weights()["lite"]
     models = Models(path)
-    assert list(models.choices) == ["lite.safetensors", *bundled_weights()]  # extra first
+    default = default_weights_name()  # extra first, then critnet fuse's default, then the rest
+    others = [n for n in bundled_weights() if n != default]
+    assert list(models.choices) == ["lite.safetensors", default, *others]
     assert models.get("") is models.get("lite.safetensors")
+    assert Models().default == default  # without an extra the page fuses as critnet fuse does
     with pytest.raises(InputError, match="unknown weights 'nope'"):
         models.get("nope")
 

@@ -22,7 +22,7 @@ from critnet.io import read_image, read_ir, to_uint, write_image
 from critnet.metrics import compute_metrics
 from critnet.model import CRITNet
 from critnet.pipeline.demo import demo_scene
-from critnet.weights import bundled_weights
+from critnet.weights import bundled_weights, default_weights_name
 
 SCENES = {"night-road": 0, "night-road-2": 1, "night-road-3": 2}  # name -> demo_scene seed
 METRIC_SETS = ("paper", "all")
@@ -53,8 +53,10 @@ class Models:
     """The weights the page offers, loaded once each on first use (thread-safe).
 
     ``choices`` maps an id shown on the page to a bundled name or a ``.safetensors`` path; the
-    first entry is the default. ``backend`` is that of :func:`critnet.load_model` (``auto``:
-    onnxruntime when installed, its exported graph cached on disk).
+    first entry is the default: ``extra`` if given, else the default weights of ``critnet fuse``
+    (:func:`critnet.weights.default_weights_name`), then the other bundled files. ``backend``
+    is that of :func:`critnet.load_model` (``auto``: onnxruntime when installed, its exported
+    graph cached on disk).
     """
 
     def __init__(self, extra: str | os.PathLike | None = None, device: str = "cpu",
@@ -62,7 +64,9 @@ class Models:
         self.choices: dict[str, str] = {}
         if extra is not None:
             self.choices[f"{Path(extra).name}"] = str(extra)
-        self.choices.update({name: name for name in bundled_weights()})
+        default = default_weights_name()  # then the default weights of critnet fuse
+        self.choices.update({name: name for name in sorted(bundled_weights(),
+                                                          key=lambda n: n != default)})
         self.device = device
         self.backend = backend
         self._loaded: dict[str, CRITNet] = {}

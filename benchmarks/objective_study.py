@@ -39,9 +39,9 @@ from critnet.io.paths import data_root
 from critnet.metrics import PAPER_METRICS, target_retention, to_gray_uint8
 from critnet.pipeline.loading import load_model
 from critnet.pipeline.single import fuse
+from critnet.train import validation
 
 VARIANTS = ("difference", "steep", "local_contrast", "salient_contrast")
-LOW_IS_BETTER = {"Qcv"}
 SLACK = 0.02
 
 
@@ -76,7 +76,7 @@ def score(weights: Path, pairs: list[tuple[Path, Path]]) -> dict[str, float]:
     for ir_path, vis_path in pairs:
         ir, _ = read_image(ir_path)
         vis, _ = read_image(vis_path)
-        fused = np.asarray(fuse(ir_path, vis_path, model))
+        fused = np.asarray(fuse(ir, vis, model))  # the arrays just read, not the files again
         values = score_pair(ir, vis, {"m": fused}, PAPER_METRICS)["m"]
         for m in PAPER_METRICS:
             rows[m].append(values[m])
@@ -92,14 +92,10 @@ def score(weights: Path, pairs: list[tuple[Path, Path]]) -> dict[str, float]:
 
 
 def mean_ranks(table: dict[str, dict[str, float]]) -> dict[str, float]:
-    names = list(table)
-    ranks = {n: 0.0 for n in names}
-    for m in PAPER_METRICS:
-        sign = 1 if m in LOW_IS_BETTER else -1
-        order = sorted(names, key=lambda n: sign * table[n][m])
-        for position, n in enumerate(order, 1):
-            ranks[n] += position / len(PAPER_METRICS)
-    return ranks
+    """Mean rank over the six metrics per variant (:func:`critnet.train.validation.mean_ranks`:
+    ties share their rank, Q^CV lower-better)."""
+    return dict(zip(table, validation.mean_ranks(list(table.values()), PAPER_METRICS),
+                    strict=True))
 
 
 def choose(table: dict[str, dict[str, float]], reference: str = "difference") -> str:

@@ -95,6 +95,15 @@ def _wait_for_new_result(page, previous: str | None) -> str:
     return page.get_attribute("#result", "data-id")
 
 
+def _downloaded(page, tmp_path: Path) -> np.ndarray:
+    """The image the page's download button saves."""
+    with page.expect_download() as download:
+        page.click("#download")
+    saved = tmp_path / "download.png"
+    download.value.save_as(saved)
+    return np.asarray(Image.open(saved))
+
+
 def test_upload_shows_the_api_result_and_metrics(page, tmp_path: Path):
     ir, vis = _write_scene(tmp_path, "street", seed=4)
     page.set_input_files("#ir_file", str(ir))
@@ -104,11 +113,7 @@ def test_upload_shows_the_api_result_and_metrics(page, tmp_path: Path):
 
     # the server's model: the default weights on the default backend (auto)
     expected = to_uint(critnet.fuse(ir, vis, critnet.load_model(backend="auto")))
-    with page.expect_download() as download:
-        page.click("#download")
-    saved = tmp_path / "download.png"
-    download.value.save_as(saved)
-    np.testing.assert_array_equal(np.asarray(Image.open(saved)), expected)
+    np.testing.assert_array_equal(_downloaded(page, tmp_path), expected)
     shown = page.evaluate("""() => {
         const img = document.getElementById('img_fused'), c = document.createElement('canvas');
         c.width = img.naturalWidth; c.height = img.naturalHeight;
@@ -139,11 +144,7 @@ def test_a_flir_radiometric_jpeg_fuses_alone_on_the_page(page, tmp_path: Path):
     page.click("#fuse_button")
     _wait_for_new_result(page, previous)
     expected = to_uint(critnet.fuse(path, path, critnet.load_model(backend="auto")))
-    with page.expect_download() as download:
-        page.click("#download")
-    saved = tmp_path / "download.png"
-    download.value.save_as(saved)
-    np.testing.assert_array_equal(np.asarray(Image.open(saved)), expected)
+    np.testing.assert_array_equal(_downloaded(page, tmp_path), expected)
     assert "flir_ax8.jpg + flir_ax8.jpg" in page.inner_text("#result_name")
 
 

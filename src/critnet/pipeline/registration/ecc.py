@@ -87,13 +87,29 @@ def ecc_multi(ir_edges: np.ndarray, vis_edges: np.ndarray, motion: str, *, level
     Raises:
         InputError: no start converged to a plausible warp.
     """
+    size = vis_edges.shape[::-1]
+    starts = [np.linalg.inv(centre_scaling(size, scale)) for scale in scales]  # visible → IR
+    return refine_best_start(ir_edges, vis_edges, starts, motion, levels=levels,
+                             iterations=iterations)
+
+
+def refine_best_start(ir_edges: np.ndarray, vis_edges: np.ndarray, starts: Sequence[np.ndarray],
+                      motion: str, *, levels: int = 3, iterations: int = 100
+                      ) -> tuple[np.ndarray, float]:
+    """Multi-start ECC: each 3×3 visible → IR ``start`` runs ECC on the two coarsest pyramid
+    levels; among those that converge to a plausible warp (:func:`check_warp`, overlap at least
+    ``MIN_OVERLAP``) the best-correlating one is refined at full resolution. Returns
+    ``(warp, correlation)``.
+
+    Raises:
+        InputError: no start converged to a plausible warp.
+    """
     n_levels = pyramid_levels(vis_edges.shape, levels)
     coarse = max(0, n_levels - 2)  # the two coarsest levels pick the start
     size = vis_edges.shape[::-1]
     best: tuple[float, np.ndarray] | None = None
     failure = None
-    for scale in scales:
-        start = np.linalg.inv(centre_scaling(size, scale))  # visible → IR
+    for start in starts:
         try:
             warp, correlation = ecc_pyramid(ir_edges, vis_edges, start, motion, levels=n_levels,
                                             iterations=iterations, finest=coarse)
@@ -106,7 +122,7 @@ def ecc_multi(ir_edges: np.ndarray, vis_edges: np.ndarray, motion: str, *, level
         if best is None or correlation > best[0]:
             best = (correlation, warp)
     if best is None:
-        raise failure or InputError("registration failed: no starting scale converged")
+        raise failure or InputError("registration failed: no start converged")
     if coarse == 0:
         return best[1], best[0]
     return ecc_pyramid(ir_edges, vis_edges, best[1], motion, levels=coarse, iterations=iterations)

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from critnet.errors import InputError
-from critnet.pipeline.registration.ecc import check_warp, ecc_pyramid, pyramid_levels, scaled
-from critnet.pipeline.registration.measure import MIN_OVERLAP, coverage
+from critnet.pipeline.registration.ecc import refine_best_start, scaled
 from critnet.pipeline.registration.transform import centre_scaling, cv2_module
 
 #: Longest side (pixels) of the images the coarse search runs on.
@@ -47,29 +45,9 @@ def search(ir_edges: np.ndarray, vis_edges: np.ndarray, motion: str, *, levels: 
     Raises:
         InputError: no start converged to a plausible warp.
     """
-    n_levels = pyramid_levels(vis_edges.shape, levels)
-    coarse = max(0, n_levels - 2)
-    size = vis_edges.shape[::-1]
     starts = [np.eye(3)] + [warp for _, warp in coarse_peaks(ir_edges, vis_edges)]
-    best: tuple[float, np.ndarray] | None = None
-    failure = None
-    for start in starts:
-        try:
-            warp, correlation = ecc_pyramid(ir_edges, vis_edges, start, motion, levels=n_levels,
-                                            iterations=iterations, finest=coarse)
-            check_warp(warp, motion)
-        except InputError as error:
-            failure = error
-            continue
-        if coverage(np.linalg.inv(warp), size, size, 2.0**-coarse).mean() < MIN_OVERLAP:
-            continue
-        if best is None or correlation > best[0]:
-            best = (correlation, warp)
-    if best is None:
-        raise failure or InputError("registration failed: no search start converged")
-    if coarse == 0:
-        return best[1], best[0]
-    return ecc_pyramid(ir_edges, vis_edges, best[1], motion, levels=coarse, iterations=iterations)
+    return refine_best_start(ir_edges, vis_edges, starts, motion, levels=levels,
+                             iterations=iterations)
 
 
 def coarse_peaks(ir_edges: np.ndarray, vis_edges: np.ndarray, *,

@@ -35,6 +35,7 @@ MODEL = ("tests/test_wiring_model.py", "tests/test_attention.py")
 TRAIN = ("tests/test_wiring_train.py",)
 LOSSES = ("tests/test_losses.py", "tests/test_saliency.py", "tests/test_wiring_train.py")
 COLOUR = ("tests/test_wiring_colour.py",)
+EXPORT = ("tests/test_export_form.py",)
 TIMEOUT_S = 600
 
 
@@ -126,6 +127,38 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("model/critnet.py", "s_ir = self.sipria_ir(f_vis_ir) if run_sipria else None",
       "s_ir = self.sipria_ir(f_ir_vis) if run_sipria else None",
       "SIPRIA_ir reads F_ir↔vis", MODEL),
+    # -- the real-time shape (preset tiny) --------------------------------------------------------
+    M("model/blocks.py", "return self.pointwise(self.depthwise(x))", "return self.pointwise(x)",
+      "separable convolution skips its depthwise 3×3", MODEL),
+    M("model/blocks.py", "first = conv3x3(in_channels, channels) if kernel == 3 else "
+      "conv1x1(in_channels, channels)", "first = conv3x3(in_channels, channels)",
+      "fuse_kernel ignored (D_fuse first layer always 3×3)", MODEL),
+    M("model/sipria.py", "self.edge_encoder2 = ConvTanh(half, edge_width, separable)",
+      "self.edge_encoder2 = ConvTanh(half, edge_width)", "E2_ed not separable in tiny", MODEL),
+    # -- the export forms (the default onnxruntime graph): same function as the model ----------
+    M("pipeline/export_form.py", "mixed = w_out @ attn", "mixed = attn @ w_out",
+      "folded attention: map and output projection in the wrong order", EXPORT),
+    M("pipeline/export_form.py", "(m_1from2 + self.identity) @ self.select_grp2",
+      "(m_1from2 + self.identity) @ self.select_grp1", "folded SIPRIA: en_1←2 reads F_grp1",
+      EXPORT),
+    M("pipeline/export_form.py",
+      "pieces[0][:, :, 0, 0] += torch.eye(sizes[0], dtype=weight.dtype)", "pass",
+      "split dense block loses its local residual", EXPORT),
+    M("pipeline/export_form.py", "[f_vis_ir, f_ed_ir, f_en_ir, f_ir_vis, f_ed_vis, f_en_vis]",
+      "[f_vis_ir, f_en_ir, f_ed_ir, f_ir_vis, f_ed_vis, f_en_vis]",
+      "split D_fuse: Eq. 11 parts out of order", EXPORT),
+    M("pipeline/export_form.py", "sipria.edge_encoder1.conv), [channels])",
+      "sipria.edge_encoder2.conv), [channels])", "folded SIPRIA: one edge encoder for both",
+      EXPORT),
+    M("pipeline/export_affine.py", "torch.cat([eye, m_1], dim=2)",
+      "torch.cat([m_1, eye], dim=2)", "affine form: F_vis↔ir's residual from F_vis", EXPORT),
+    M("pipeline/export_affine.py", "+ self.w_ir_vis @ p_vis + self.w_en_vis @ e_vis)",
+      "+ self.w_ir_vis @ p_vis + self.w_en_vis @ e_ir)",
+      "affine form: D_fuse reads F_en_ir for F_en_vis", EXPORT),
+    M("pipeline/export_affine.py",
+      "self.sipria_ir.maps_from_gram(*moments_of(p_ir, c_ir, gram, sums, pixels), pixels)",
+      "self.sipria_ir.maps_from_gram(*moments_of(p_vis, c_vis, gram, sums, pixels), pixels)",
+      "affine form: SIPRIA_ir's maps from F_ir↔vis", EXPORT),
     # -- losses (Eq. 4, 8, 12–19) and saliency weights --------------------------------------------
     M("train/losses.py", "torch.where(grad_a.abs() >= grad_b.abs(), grad_a, grad_b)",
       "torch.where(grad_a.abs() >= grad_b.abs(), grad_a.abs(), grad_b.abs())",

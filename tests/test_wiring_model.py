@@ -252,3 +252,60 @@ def test_without_mrl_the_encoder_features_go_straight_on():
         model(ir, vis)
     close(calls.input("sipria_ir"), calls.output("encoder_ir"))
     close(calls.input("sipria_vis"), calls.output("encoder_vis"))
+
+
+# -- the real-time shape (preset tiny): separable 3×3 convolutions, 1×1 first D_fuse layer ------
+def test_separable_conv_is_a_depthwise_3x3_then_a_1x1():
+    """Known answer: a unit impulse in channel 0 comes out as channel 0's own 3×3 filter (and no
+    other channel's), mixed across outputs by the 1×1 weights."""
+    from critnet.model.blocks import SeparableConv
+
+    conv = SeparableConv(2, 3)
+    with torch.no_grad():
+        conv.depthwise.weight.copy_(torch.arange(18.0).view(2, 1, 3, 3))
+        conv.depthwise.bias.zero_()
+        conv.pointwise.weight.copy_(torch.tensor([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])
+                                    .view(3, 2, 1, 1))
+        conv.pointwise.bias.zero_()
+    impulse = torch.zeros(1, 2, 5, 5)
+    impulse[0, 0, 2, 2] = 1.0
+    with torch.no_grad():
+        out = conv(impulse)
+    flipped = torch.arange(9.0).view(3, 3).flip(0, 1)  # a convolution's response to an impulse
+    for k, gain in enumerate((1.0, 2.0, 3.0)):
+        close(out[0, k, 1:4, 1:4], gain * flipped)
+    assert out[0, :, 0].abs().sum() == 0 and out[0, :, :, 0].abs().sum() == 0
+
+
+@pytest.mark.skipif("tiny" not in WIRING_PRESETS, reason="the tiny shape is not under test")
+def test_tiny_separable_where_its_config_says_and_d_fuse_first_layer_1x1():
+    from critnet.model.blocks import SeparableConv
+
+    model = tiny_model(preset="tiny")
+    for encoder in (model.encoder_ir, model.encoder_vis):
+        assert all(isinstance(layer, SeparableConv) for block in encoder.blocks
+                   for layer in block.layers)
+        assert not isinstance(encoder.stem, SeparableConv)
+    for sipria in (model.sipria_ir, model.sipria_vis):
+        assert isinstance(sipria.edge_encoder1.conv, SeparableConv)
+        assert isinstance(sipria.edge_encoder2.conv, SeparableConv)
+        assert not isinstance(sipria.rec1.conv, SeparableConv)
+    for decoder in (model.decoder_fuse, model.decoder_fuse0):
+        assert decoder.body[0].kernel_size == (1, 1) and decoder.body[2].kernel_size == (3, 3)
+
+
+@pytest.mark.parametrize("kernel,radius", [(3, 2), (1, 1)])
+def test_fusion_decoder_receptive_radius_follows_its_first_kernel(kernel, radius):
+    """Perturb one input pixel: the output changes exactly within the decoder's radius."""
+    from critnet.model.blocks import FusionDecoder
+
+    torch.manual_seed(0)
+    decoder = FusionDecoder(6, 4, kernel).eval()
+    x = torch.rand(1, 6, 11, 11)
+    bumped = x.clone()
+    bumped[0, :, 5, 5] += 1.0
+    with torch.no_grad():
+        changed = (decoder(bumped) - decoder(x)).abs()[0, 0] > 0
+    rows, cols = torch.nonzero(changed, as_tuple=True)
+    assert rows.min() == 5 - radius and rows.max() == 5 + radius
+    assert cols.min() == 5 - radius and cols.max() == 5 + radius

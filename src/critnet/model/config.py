@@ -21,6 +21,11 @@ class CRITNetConfig:
         n_rdb: residual dense blocks per encoder.
         n_dense: conv layers per residual dense block.
         edge_width: output width of each edge encoder ``E_ed``; ``None`` means ``C/2``.
+        fuse_kernel: kernel size (3 or 1) of the first convolution of ``D_fuse`` and
+            ``D_fuse0``; the paper's 3 everywhere but ``tiny``, where a 1×1 first layer removes
+            the 3×3 convolution over the 48-channel concatenation (half of the MACs).
+        separable: depthwise-separable 3×3 convolutions (3×3 per channel, then 1×1) in the
+            encoders' dense layers and SIPRIA's edge encoders ``E_ed`` (``tiny`` only).
         attention_norm: ``cosine`` (L2-normalised Q, K and a learnable temperature) or
             ``sqrt_d`` (dot products / sqrt(HW), the paper's formula read literally).
         mit: ablation switch; ``False`` drops mutual representation learning
@@ -38,6 +43,8 @@ class CRITNetConfig:
     n_rdb: int = 1
     n_dense: int = 3
     edge_width: int | None = None
+    fuse_kernel: int = 3
+    separable: bool = False
     attention_norm: AttentionNorm = "cosine"
     mit: bool = True
     sipria: bool = True
@@ -49,6 +56,8 @@ class CRITNetConfig:
             raise ConfigError(f"channels must be an even number >= 2, got {self.channels}")
         if self.growth < 1 or self.n_rdb < 1 or self.n_dense < 1:
             raise ConfigError("growth, n_rdb and n_dense must all be >= 1")
+        if self.fuse_kernel not in (1, 3):
+            raise ConfigError(f"fuse_kernel must be 1 or 3, got {self.fuse_kernel}")
         if self.attention_norm not in ("cosine", "sqrt_d"):
             raise ConfigError(
                 f"attention_norm must be 'cosine' or 'sqrt_d', got {self.attention_norm!r}"
@@ -81,11 +90,13 @@ PRESETS: dict[str, CRITNetConfig] = {
     "paper": CRITNetConfig(channels=64, growth=64, preset="paper"),
     # The CPU preset: same topology, narrower (measured in the README / model card).
     "lite": CRITNetConfig(channels=16, growth=16, preset="lite"),
-    # The real-time preset (issue 22): C = G = 8 and one dense layer per RDB; every module of the
-    # paper kept (II, FE, MRL, two SIPRIAs, FRR). Chosen by measurement (speed of C = 4 / 8,
-    # validation scores of a short distilled run of each): docs/inference.md "The tiny model";
-    # weights trained with distillation from lite (weights/tiny.md).
-    "tiny": CRITNetConfig(channels=8, growth=8, n_dense=1, preset="tiny"),
+    # The real-time preset (issue 22): C = G = 8, one dense layer per RDB, the dense layers and
+    # edge encoders depthwise-separable and D_fuse's first convolution 1×1; every module of the
+    # paper kept (II, FE, MRL, two SIPRIAs, FRR). Chosen by measurement (onnxruntime time of each
+    # candidate, validation scores of a short distilled run): docs/inference.md "The tiny model";
+    # weights trained with distillation from steep (weights/tiny.md).
+    "tiny": CRITNetConfig(channels=8, growth=8, n_dense=1, fuse_kernel=1, separable=True,
+                          preset="tiny"),
 }
 
 

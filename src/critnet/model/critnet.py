@@ -45,18 +45,21 @@ class CRITNet(nn.Module):
         super().__init__()
         self.config = config = config or CRITNetConfig()
         c = config.channels
-        self.encoder_ir = FeatureEncoder(c, config.growth, config.n_rdb, config.n_dense)
-        self.encoder_vis = FeatureEncoder(c, config.growth, config.n_rdb, config.n_dense)
+        shape = (c, config.growth, config.n_rdb, config.n_dense, config.separable)
+        self.encoder_ir = FeatureEncoder(*shape)
+        self.encoder_vis = FeatureEncoder(*shape)
         self.mrl = MutualRepresentationLearning(c, config.attention_norm) if config.mit else None
-        self.decoder_fuse0 = FusionDecoder(2 * c, c)
+        self.decoder_fuse0 = FusionDecoder(2 * c, c, config.fuse_kernel)
         if config.sipria:
             e = config.edge_channels
             # Each SIPRIA has its own channel permutation (seeds s and s+1); the released code
             # shares one between them. The paper does not say; docs/training.md records it.
-            self.sipria_ir = Sipria(c, e, config.attention_norm, seed=config.shuffle_seed)
-            self.sipria_vis = Sipria(c, e, config.attention_norm, seed=config.shuffle_seed + 1)
+            self.sipria_ir = Sipria(c, e, config.attention_norm, seed=config.shuffle_seed,
+                                   separable=config.separable)
+            self.sipria_vis = Sipria(c, e, config.attention_norm, seed=config.shuffle_seed + 1,
+                                    separable=config.separable)
             # reads the six features of Eq. 11, concatenated by :meth:`decode`
-            self.decoder_fuse = FusionDecoder(4 * c + 4 * e, c)
+            self.decoder_fuse = FusionDecoder(4 * c + 4 * e, c, config.fuse_kernel)
         else:
             self.sipria_ir = self.sipria_vis = self.decoder_fuse = None
 

@@ -43,7 +43,8 @@ class Sipria(nn.Module):
     two **disjoint** halves ``F_grp1``, ``F_grp2`` that cover all channels.
     """
 
-    def __init__(self, channels: int, edge_width: int, norm: AttentionNorm, seed: int) -> None:
+    def __init__(self, channels: int, edge_width: int, norm: AttentionNorm, seed: int,
+                 separable: bool = False) -> None:
         super().__init__()
         half = channels // 2
         generator = torch.Generator().manual_seed(seed)
@@ -55,8 +56,8 @@ class Sipria(nn.Module):
         self.grp2_from_grp1 = ChannelCrossAttention(half, norm)  # Q_grp2, K_grp1, V_grp1
         self.grp1_from_grp2 = ChannelCrossAttention(half, norm)  # Q_grp1, K_grp2, V_grp2
         # Eq. 7–8: distinct edge encoders and decoders per group
-        self.edge_encoder1 = ConvTanh(half, edge_width)  # E1_ed
-        self.edge_encoder2 = ConvTanh(half, edge_width)  # E2_ed
+        self.edge_encoder1 = ConvTanh(half, edge_width, separable)  # E1_ed
+        self.edge_encoder2 = ConvTanh(half, edge_width, separable)  # E2_ed
         self.edge_decoder1 = ConvTanh(edge_width)  # D1_ed
         self.edge_decoder2 = ConvTanh(edge_width)  # D2_ed
         # Eq. 15

@@ -1,15 +1,9 @@
-"""The form of C-RITNet that :mod:`critnet.pipeline.export` traces: the same function, fewer passes
-over
-full-resolution tensors, so onnxruntime runs it faster (docs/inference.md, "Speed").
+"""The form of C-RITNet that :mod:`critnet.pipeline.export` traces: the same function (the
+default decoder's fused image), fewer passes over full-resolution tensors, so onnxruntime runs it
+faster (docs/inference.md, "Speed"). Built on a private copy of the model (the model itself is
+never changed). Every rewrite is exact algebra; only the rounding differs (≤ 2e-6 on the fused
+image in the tests).
 
-Two rewrites, both on a private copy of the model (the model itself is never changed):
-
-- **SIPRIA's channel shuffle and split** (``index_select`` + two slices) become two 1×1
-  convolutions with 0/1 weights. Exact: each output channel is ``1·x_k`` plus ``0·x_j`` terms.
-  The gather and slices exported as Gather/Slice on NCHW tensors, which kept onnxruntime's
-  blocked (NCHWc) layout from reaching SIPRIA and ``D_fuse``: every tensor on that path was
-  converted into and out of the blocked layout (ReorderInput/ReorderOutput), and the 96-channel
-  concatenation before ``D_fuse`` was built in NCHW and then reordered whole.
 - **The attention statistics from the Gram matrix of the projections' source.** Q and K are
   1×1 projections ``q = W_q x + b_q``, ``k = W_k x + b_k`` of one C×(HW) source ``x`` (MRL:
   ``F_ir`` or ``F_vis``; SIPRIA: its input ``F``, the groups being column selections of it), so
@@ -18,13 +12,24 @@ Two rewrites, both on a private copy of the model (the model itself is never cha
       Q Kᵀ  = W_q G W_kᵀ + (W_q s) b_kᵀ + b_q (W_k s)ᵀ + N b_q b_kᵀ
       |q_i|² = (W_q G W_qᵀ)_ii + 2 b_q,i (W_q s)_i + N b_q,i²
 
-  One Gram (one pass over ``x``) replaces the Q and K convolutions, their conversion out of the
-  blocked layout, ``Q Kᵀ`` and two L2 norms over HW (five passes); SIPRIA's two directions share
-  one Gram of ``F``. The maps are then built by the model's own
-  :func:`~critnet.model.attention.attention_from_statistics`. Rounding differs from summing
-  ``q·k`` directly: 3e-7 at 640×480, well inside the 1e-5 parity the tests check.
+  One Gram (one pass over ``x``) replaces the Q and K convolutions, ``Q Kᵀ`` and two L2 norms
+  over HW; SIPRIA's two directions share one Gram of ``F``. The maps are then built by the
+  model's own :func:`~critnet.model.attention.attention_from_statistics`.
+- **Each attention applied as one matrix.** ``Conv1×1_out(A · Conv1×1_v(x))`` is
+  ``(W_o A W_v) x + (W_o A b_v + b_o)``: one C×C product per pixel instead of two convolutions
+  and the map product. In SIPRIA the channel shuffle, the split, both directions and their
+  residuals fold into one C×C matrix that yields ``F_en`` (Eq. 10) directly, and the two edge
+  encoders become one block-diagonal convolution that yields ``F_ed`` (Eq. 9).
+- **No concatenation of feature maps.** A convolution over ``cat(x₁, …, x_n)`` is the sum of
+  convolutions over the parts, so ``D_fuse`` reads Eq. 11's six features and the dense layers
+  read their inputs part by part; the dense block's residual folds into its 1×1 local fusion as
+  ``+ I``. On onnxruntime's CPU provider each sum becomes a convolution with a fused addition,
+  in its blocked (NCHWc) layout, where the 48-channel concatenation before ``D_fuse`` was built
+  in NCHW and reordered whole (a third of ``tiny``'s time).
+- **Only what the fused image needs.** The reconstruction, edge and enhancement heads feed the
+  losses only and are not computed.
 
-Only the cosine attention is rewritten (the ``sqrt_d`` form keeps the model's own path).
+Only the cosine attention is rewritten (a ``sqrt_d`` model is traced as written).
 """
 
 from __future__ import annotations
@@ -42,7 +47,13 @@ from critnet.model.attention import (
     ChannelCrossAttention,
     MutualRepresentationLearning,
 )
-from critnet.model.sipria import Sipria, SipriaOutputs
+from critnet.model.blocks import (
+    FusionDecoder,
+    ResidualDenseBlock,
+    SeparableConv,
+    image_inversion,
+)
+from critnet.model.sipria import Sipria
 
 
 def source_gram(source: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -89,8 +100,104 @@ class ProjectedStatistics(nn.Module):
                                    pixels=0)  # pixels: only the sqrt_d form reads it
 
 
-class GramMutualRepresentation(nn.Module):
-    """MRL with its two maps from the Grams of ``F_ir`` and ``F_vis`` (same outputs)."""
+def _matrix(conv: nn.Conv2d) -> tuple[Tensor, Tensor]:
+    """``(W, b)`` of a 1×1 convolution: ``conv(x) = W x + b`` per pixel."""
+    return conv.weight.detach()[:, :, 0, 0], conv.bias.detach()
+
+
+def folded_attention(attention: ChannelCrossAttention, attn: Tensor) -> tuple[Tensor, Tensor]:
+    """``(M, c)`` with ``Conv1×1_out(attn · Conv1×1_v(x)) = M x + c`` per pixel:
+    ``M = W_o A W_v`` (B×C×C) and ``c = W_o A b_v + b_o`` (B×C), for the B×C×C map ``attn``."""
+    w_out, b_out = _matrix(attention.out)
+    w_value, b_value = _matrix(attention.value)
+    mixed = w_out @ attn  # B×C×C
+    return mixed @ w_value, mixed @ b_value + b_out
+
+
+def affine(matrix: Tensor, bias: Tensor, features: Tensor) -> Tensor:
+    """``matrix · x(p) + bias`` at every pixel ``p`` of B×C×H×W ``features`` (B×C×C, B×C):
+    one matrix product over the pixels, no convolution."""
+    # The bias added as B×C×1×1 over the 4-d tensor: onnxruntime's broadcast of a B×C×1 bias
+    # over B×C×HW is 3-4× slower (measured, 640×480).
+    return (matrix @ features.flatten(2)).view_as(features) + bias[:, :, None, None]
+
+
+class SplitConv(nn.Module):
+    """``conv(cat(parts, dim=1))`` computed as ``Σ_i conv_i(part_i)`` (the weights of ``conv``
+    split along its input channels, the bias added once), so the concatenation is never built.
+    A :class:`~critnet.model.blocks.SeparableConv` splits the same way: its depthwise filters
+    per part, its pointwise weights along their inputs, the depthwise bias folded into the
+    pointwise one (``W_p (d + b_d) + b_p = W_p d + (W_p b_d + b_p)``).
+
+    Args:
+        conv: the convolution over the concatenation (``nn.Conv2d`` or ``SeparableConv``).
+        sizes: the channels of each part, in concatenation order.
+        identity_first: add ``parts[0]`` to the result (a residual ``+ x``), folded into the
+            first part's weights as ``+ I``; ``conv`` must then be 1×1 with as many outputs as
+            the first part has channels.
+    """
+
+    def __init__(self, conv: nn.Module, sizes: list[int], identity_first: bool = False) -> None:
+        super().__init__()
+        self.sizes = sizes
+        if isinstance(conv, SeparableConv):
+            depthwise, pointwise = conv.depthwise, conv.pointwise
+            self.filters = [f.clone() for f in depthwise.weight.detach().split(sizes, dim=0)]
+            weight = pointwise.weight.detach()
+            bias = pointwise.bias.detach() + weight[:, :, 0, 0] @ depthwise.bias.detach()
+            self.padding = depthwise.padding
+        else:
+            weight, bias = conv.weight.detach(), conv.bias.detach()
+            self.filters, self.padding = None, conv.padding
+        if sum(sizes) != weight.shape[1]:
+            raise ValueError(f"parts of {sizes} channels do not make {weight.shape[1]}")
+        pieces = [piece.clone() for piece in weight.split(sizes, dim=1)]
+        if identity_first:
+            pieces[0][:, :, 0, 0] += torch.eye(sizes[0], dtype=weight.dtype)
+        for i, piece in enumerate(pieces):
+            self.register_buffer(f"weight_{i}", piece)
+            if self.filters is not None:
+                self.register_buffer(f"filter_{i}", self.filters[i])
+        self.register_buffer("bias", bias.clone())
+
+    def _part(self, i: int, part: Tensor, bias: Tensor | None) -> Tensor:
+        weight = getattr(self, f"weight_{i}")
+        if self.filters is None:
+            return F.conv2d(part, weight, bias, padding=self.padding)
+        spread = F.conv2d(part, getattr(self, f"filter_{i}"), padding=self.padding,
+                          groups=self.sizes[i])
+        return F.conv2d(spread, weight, bias)
+
+    def forward(self, parts: list[Tensor]) -> Tensor:
+        out = self._part(0, parts[0], self.bias)
+        for i in range(1, len(self.sizes)):
+            out = out + self._part(i, parts[i], None)
+        return out
+
+
+class SplitDenseBlock(nn.Module):
+    """A residual dense block whose convolutions read their inputs part by part
+    (:class:`SplitConv`), the local residual folded into the local fusion."""
+
+    def __init__(self, block: ResidualDenseBlock) -> None:
+        super().__init__()
+        channels, growth = block.layers[0].in_channels, block.layers[0].out_channels
+        self.layers = nn.ModuleList(SplitConv(layer, [channels] + [growth] * i)
+                                    for i, layer in enumerate(block.layers))
+        self.local_fusion = SplitConv(block.local_fusion,
+                                      [channels] + [growth] * len(block.layers),
+                                      identity_first=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        parts = [x]
+        for layer in self.layers:
+            parts.append(F.leaky_relu(layer(parts), 0.2))
+        return self.local_fusion(parts)
+
+
+class FoldedMutualRepresentation(nn.Module):
+    """MRL with both maps from the Grams of ``F_ir`` and ``F_vis`` and each direction applied as
+    one matrix product: ``F_vis↔ir = M₁ F_vis + c₁ + F_ir`` (:func:`folded_attention`)."""
 
     def __init__(self, mrl: MutualRepresentationLearning) -> None:
         super().__init__()
@@ -100,49 +207,178 @@ class GramMutualRepresentation(nn.Module):
         self.vis_to_ir = ProjectedStatistics(mrl.vis_to_ir, channels, every, every)  # Q_ir K_ir
         self.ir_to_vis = ProjectedStatistics(mrl.ir_to_vis, channels, every, every)
 
-    def forward(self, f_ir: Tensor, f_vis: Tensor) -> tuple[Tensor, Tensor]:
+    def maps(self, f_ir: Tensor, f_vis: Tensor) -> tuple[Tensor, Tensor]:
+        """The two maps of these features."""
         stats = self.vis_to_ir(*source_gram(f_ir)), self.ir_to_vis(*source_gram(f_vis))
-        return self.mrl(f_ir, f_vis, self.mrl.maps(stats))
+        return self.mrl.maps(stats)
+
+    def forward(self, f_ir: Tensor, f_vis: Tensor,
+                maps: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        """``(F_vis↔ir, F_ir↔vis)``; ``maps``: given for tiled inference, else these features'."""
+        vis_to_ir, ir_to_vis = maps or self.maps(f_ir, f_vis)
+        f_vis_ir = affine(*folded_attention(self.mrl.vis_to_ir, vis_to_ir), f_vis) + f_ir
+        f_ir_vis = affine(*folded_attention(self.mrl.ir_to_vis, ir_to_vis), f_ir) + f_vis
+        return f_vis_ir, f_ir_vis
 
 
-class GramSipria(nn.Module):
-    """SIPRIA with its groups split by 0/1 convolutions and both SIP maps from one Gram of its
-    input (same outputs)."""
+def _block_diagonal(first: nn.Module, second: nn.Module) -> nn.Module:
+    """One convolution computing ``cat(first(x₁), second(x₂))`` from ``cat(x₁, x₂)``: the two
+    weights on the diagonal, zeros elsewhere (``nn.Conv2d`` or ``SeparableConv``, both alike)."""
+    if isinstance(first, SeparableConv):
+        both = SeparableConv(2 * first.in_channels, 2 * first.out_channels)
+        both.depthwise = _block_diagonal(first.depthwise, second.depthwise)
+        both.pointwise = _block_diagonal(first.pointwise, second.pointwise)
+        return both
+    inputs, out = first.in_channels, first.out_channels
+    groups = 2 * first.groups if first.groups > 1 else 1  # depthwise stays depthwise
+    both = nn.Conv2d(2 * inputs, 2 * out, first.kernel_size, padding=first.padding,
+                     groups=groups)
+    with torch.no_grad():
+        if groups > 1:  # one filter per channel: the filters side by side
+            both.weight.copy_(torch.cat([first.weight, second.weight]))
+        else:
+            both.weight.zero_()
+            both.weight[:out, :inputs] = first.weight
+            both.weight[out:, inputs:] = second.weight
+        both.bias.copy_(torch.cat([first.bias, second.bias]))
+    return both
+
+
+class FoldedSipria(nn.Module):
+    """SIPRIA's two features for ``D_fuse``, ``(F_ed, F_en)`` (Eq. 9–10), and nothing else
+    (the reconstruction, edge and enhancement heads feed the losses only).
+
+    The shuffle and split, both SIP directions and their residuals are one matrix over the
+    input's channels: ``F_en = cat(en₁←₂, en₂←₁) = M F + c`` with
+    ``en₂←₁ = (M₂←₁ + I) S₁ F + c₂←₁`` (``S₁`` selects ``F_grp1``), and the two edge encoders
+    are one block-diagonal convolution over ``F_en`` whose output is ``F_ed`` in Eq. 9's order.
+    Both maps come from one Gram of the input.
+    """
 
     def __init__(self, sipria: Sipria) -> None:
         super().__init__()
         self.sipria = sipria
         permutation = sipria.permutation.cpu()
         channels = permutation.numel()
-        grp1, grp2 = permutation[:channels // 2], permutation[channels // 2:]
+        half = channels // 2
+        grp1, grp2 = permutation[:half], permutation[half:]
         self.grp2_from_grp1 = ProjectedStatistics(sipria.grp2_from_grp1, channels, grp2, grp1)
         self.grp1_from_grp2 = ProjectedStatistics(sipria.grp1_from_grp2, channels, grp1, grp2)
-        select = torch.zeros(channels, channels, 1, 1)
-        select[torch.arange(channels), permutation, 0, 0] = 1.0  # row i picks channel perm[i]
-        self.register_buffer("select_grp1", select[:channels // 2].clone())
-        self.register_buffer("select_grp2", select[channels // 2:].clone())
-        # Sipria.forward calls self.groups; on this private copy it becomes the convolutions.
-        sipria.groups = self.groups
+        select = torch.zeros(channels, channels)
+        select[torch.arange(channels), permutation] = 1.0  # row i picks channel perm[i]
+        self.register_buffer("select_grp1", select[:half].clone())
+        self.register_buffer("select_grp2", select[half:].clone())
+        self.register_buffer("identity", torch.eye(half))
+        # F_en = cat(en_1←2, en_2←1): E2_ed reads the first half, E1_ed the second (Eq. 9).
+        self.edges = SplitConv(_block_diagonal(sipria.edge_encoder2.conv,
+                                               sipria.edge_encoder1.conv), [channels])
 
-    def groups(self, features: Tensor) -> tuple[Tensor, Tensor]:
-        """``(F_grp1, F_grp2)`` exactly as :meth:`Sipria.groups`, as two 1×1 convolutions."""
-        return F.conv2d(features, self.select_grp1), F.conv2d(features, self.select_grp2)
+    def maps_from_gram(self, gram: Tensor, sums: Tensor, pixels: Tensor
+                       ) -> tuple[Tensor, Tensor]:
+        """SIP's two maps ``(map₂←₁, map₁←₂)`` from the input's ``(G, s, N)``."""
+        return self.sipria.maps((self.grp2_from_grp1(gram, sums, pixels),
+                                 self.grp1_from_grp2(gram, sums, pixels)))
 
-    def forward(self, features: Tensor) -> SipriaOutputs:
-        gram = source_gram(features)
-        stats = self.grp2_from_grp1(*gram), self.grp1_from_grp2(*gram)
-        return self.sipria(features, self.sipria.maps(stats))
+    def en_affine(self, maps: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        """``(M, c)`` with ``F_en = M F + c`` at every pixel, for SIP's two maps."""
+        map_2from1, map_1from2 = maps
+        m_2from1, c_2from1 = folded_attention(self.sipria.grp2_from_grp1, map_2from1)
+        m_1from2, c_1from2 = folded_attention(self.sipria.grp1_from_grp2, map_1from2)
+        matrix = torch.cat([(m_1from2 + self.identity) @ self.select_grp2,
+                            (m_2from1 + self.identity) @ self.select_grp1], dim=1)
+        return matrix, torch.cat([c_1from2, c_2from1], dim=1)
+
+    def forward(self, features: Tensor,
+                maps: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        """``(F_ed, F_en)``; ``maps``: given for tiled inference, else these features' own."""
+        f_en = affine(*self.en_affine(maps or self.maps_from_gram(*source_gram(features))),
+                      features)
+        return torch.tanh(self.edges([f_en])), f_en
 
 
-def export_form(model: CRITNet) -> CRITNet:
-    """A copy of ``model`` (fp32, CPU, NCHW, eval) rewritten for export as described above;
-    ``model`` is not changed. Its ``forward`` gives the same results (to rounding)."""
+class SplitDecoder(nn.Module):
+    """``D_fuse`` / ``D_fuse0`` reading its input features part by part (:class:`SplitConv`).
+    Its last convolution (C → 1) runs as a depthwise convolution and a sum over the channels:
+    the same terms, but onnxruntime's blocked layout would pad its single output channel to a
+    block of 8."""
+
+    def __init__(self, decoder: FusionDecoder, sizes: list[int]) -> None:
+        super().__init__()
+        self.first = SplitConv(decoder.body[0], sizes)
+        last = decoder.body[2]
+        self.register_buffer("last_filters", last.weight.detach().transpose(0, 1).clone())
+        self.register_buffer("last_bias", last.bias.detach().clone().view(1, 1, 1, 1))
+        self.last_padding = last.padding
+
+    def forward(self, parts: list[Tensor]) -> Tensor:
+        hidden = F.leaky_relu(self.first(parts), 0.2)
+        spread = F.conv2d(hidden, self.last_filters, padding=self.last_padding,
+                          groups=hidden.shape[1])
+        return torch.tanh(spread.sum(1, keepdim=True) + self.last_bias)
+
+
+class InferenceForm(nn.Module):
+    """``(ir, vis) -> fused``, the function of :meth:`CRITNet.forward` with its default decoder,
+    written with the rewrites above. Built by :func:`export_form`."""
+
+    def __init__(self, model: CRITNet) -> None:
+        super().__init__()
+        config = self.config = model.config
+        self.encoder_ir, self.encoder_vis = model.encoder_ir, model.encoder_vis
+        for encoder in (self.encoder_ir, self.encoder_vis):
+            encoder.blocks = nn.Sequential(*(SplitDenseBlock(b) for b in encoder.blocks))
+        self.mrl = FoldedMutualRepresentation(model.mrl) if model.mrl is not None else None
+        c, e = config.channels, config.edge_channels
+        if config.sipria:
+            self.sipria_ir = FoldedSipria(model.sipria_ir)
+            self.sipria_vis = FoldedSipria(model.sipria_vis)
+            # Eq. 11's order: F_vis↔ir, F_ed_ir, F_en_ir, F_ir↔vis, F_ed_vis, F_en_vis
+            self.decoder = SplitDecoder(model.decoder_fuse, [c, 2 * e, c, c, 2 * e, c])
+        else:
+            self.sipria_ir = self.sipria_vis = None
+            self.decoder = SplitDecoder(model.decoder_fuse0, [c, c])
+
+    def encode(self, ir: Tensor, vis: Tensor) -> tuple[Tensor, Tensor]:
+        """II + FE: ``(F_ir, F_vis)``."""
+        return self.encoder_ir(image_inversion(ir)), self.encoder_vis(image_inversion(vis))
+
+    def transfer(self, f_ir: Tensor, f_vis: Tensor,
+                 maps: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        """MRL: ``(F_vis↔ir, F_ir↔vis)`` (the encoders' outputs when MRL is ablated)."""
+        return (f_ir, f_vis) if self.mrl is None else self.mrl(f_ir, f_vis, maps)
+
+    def fuse(self, f_vis_ir: Tensor, f_ir_vis: Tensor,
+             sip_maps: tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None
+             ) -> Tensor:
+        """SIPRIA + FRR: the unclamped fused image (``D_fuse0`` when SIPRIA is ablated)."""
+        if self.sipria_ir is None:
+            return self.decoder([f_vis_ir, f_ir_vis])
+        maps_ir, maps_vis = sip_maps or (None, None)
+        f_ed_ir, f_en_ir = self.sipria_ir(f_vis_ir, maps_ir)
+        f_ed_vis, f_en_vis = self.sipria_vis(f_ir_vis, maps_vis)
+        return self.decoder([f_vis_ir, f_ed_ir, f_en_ir, f_ir_vis, f_ed_vis, f_en_vis])
+
+    def tile(self, ir: Tensor, vis: Tensor, mrl_maps: tuple[Tensor, Tensor],
+             sip_maps: tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]) -> Tensor:
+        """The unclamped fused image of a window with every attention map given (tiling)."""
+        return self.fuse(*self.transfer(*self.encode(ir, vis), mrl_maps), sip_maps)
+
+    def forward(self, ir: Tensor, vis: Tensor) -> Tensor:
+        """B×1×H×W images in [0, 1] → the fused image in [0, 1]."""
+        return self.fuse(*self.transfer(*self.encode(ir, vis))).clamp(0.0, 1.0)
+
+
+def export_form(model: CRITNet) -> nn.Module:
+    """The export form of a copy of ``model`` (fp32, CPU, NCHW, eval); ``model`` is not changed.
+    Same results as ``model(ir, vis)`` to rounding. A model with a 1×1 first ``D_fuse``
+    convolution gets :class:`~critnet.pipeline.export_affine.AffineForm`, every other cosine
+    model :class:`InferenceForm`; models with ``sqrt_d`` attention are returned as a plain copy
+    (the Gram statistics are written for the cosine form only)."""
+    from critnet.pipeline.export_affine import AffineForm, affine_applies  # it builds on this
+
     form = copy.deepcopy(model).float().cpu().to(memory_format=torch.contiguous_format).eval()
     if form.config.attention_norm != "cosine":
         return form
-    if form.mrl is not None:
-        form.mrl = GramMutualRepresentation(form.mrl)  # type: ignore[assignment]
-    if form.config.sipria:
-        form.sipria_ir = GramSipria(form.sipria_ir)  # type: ignore[assignment,arg-type]
-        form.sipria_vis = GramSipria(form.sipria_vis)  # type: ignore[assignment,arg-type]
-    return form
+    if affine_applies(form):
+        return AffineForm(form).eval()
+    return InferenceForm(form).eval()

@@ -49,11 +49,12 @@ def cache_dir() -> Path:
 
 
 def code_sha256() -> str:
-    """SHA-256 of the source the graph is traced from (``critnet/model/`` and the two export
+    """SHA-256 of the source the graph is traced from (``critnet/model/`` and the export
     modules): a changed network or export form invalidates the cache without a version bump."""
     package = Path(__file__).resolve().parents[1]
     files = sorted((package / "model").glob("*.py"))
-    files += [package / "pipeline" / "export.py", package / "pipeline" / "export_form.py"]
+    files += [package / "pipeline" / "export.py", package / "pipeline" / "export_form.py",
+              package / "pipeline" / "export_affine.py"]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

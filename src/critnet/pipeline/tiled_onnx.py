@@ -22,10 +22,9 @@ import torch
 from torch import Tensor, nn
 
 from critnet.model import CRITNet
-from critnet.model.blocks import image_inversion
 from critnet.model.tiled import attention_maps, crop, feature_moments, halos, tile_cores, with_halo
 from critnet.pipeline.export import INPUT_NAMES, trace_graph
-from critnet.pipeline.export_form import export_form
+from critnet.pipeline.export_form import InferenceForm, export_form
 from critnet.pipeline.graph_cache import cached_graph
 
 MAP_NAMES = ("mrl_vis_to_ir", "mrl_ir_to_vis", "sip_ir_a", "sip_ir_b", "sip_vis_a", "sip_vis_b")
@@ -42,33 +41,24 @@ def exportable(model: CRITNet) -> bool:
 class EncoderGraph(nn.Module):
     """``(ir, vis) -> (F_ir, F_vis)`` (II + FE)."""
 
-    def __init__(self, form: CRITNet) -> None:
+    def __init__(self, form: InferenceForm) -> None:
         super().__init__()
         self.form = form
 
     def forward(self, ir: Tensor, vis: Tensor) -> tuple[Tensor, Tensor]:
-        return (self.form.encoder_ir(image_inversion(ir)),
-                self.form.encoder_vis(image_inversion(vis)))
+        return self.form.encode(ir, vis)
 
 
 class TileGraph(nn.Module):
     """``(ir, vis, maps...) -> fused`` (unclamped) with every attention map given."""
 
-    def __init__(self, form: CRITNet) -> None:
+    def __init__(self, form: InferenceForm) -> None:
         super().__init__()
-        self.encode = EncoderGraph(form)
         self.form = form
-        # export_form wraps MRL and the SIPRIAs (Gram statistics, 1×1-convolution groups); with
-        # the maps given only their inner modules run.
-        self.mrl = form.mrl.mrl
-        self.sipria_ir, self.sipria_vis = form.sipria_ir.sipria, form.sipria_vis.sipria
 
     def forward(self, ir: Tensor, vis: Tensor, m1: Tensor, m2: Tensor, s1: Tensor, s2: Tensor,
                 s3: Tensor, s4: Tensor) -> Tensor:
-        f_ir, f_vis = self.encode(ir, vis)
-        f_ir, f_vis = self.mrl(f_ir, f_vis, (m1, m2))
-        s_ir, s_vis = self.sipria_ir(f_ir, (s1, s2)), self.sipria_vis(f_vis, (s3, s4))
-        return self.form.decode("fuse", f_ir, f_vis, s_ir, s_vis)
+        return self.form.tile(ir, vis, (m1, m2), ((s1, s2), (s3, s4)))
 
 
 def encoder_bytes(model: CRITNet) -> bytes:

@@ -141,7 +141,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("pipeline/export_form.py", "(m_1from2 + self.identity) @ self.select_grp2",
       "(m_1from2 + self.identity) @ self.select_grp1", "folded SIPRIA: en_1←2 reads F_grp1",
       EXPORT),
-    M("pipeline/export_form.py",
+    M("pipeline/export_split.py",
       "pieces[0][:, :, 0, 0] += torch.eye(sizes[0], dtype=weight.dtype)", "pass",
       "split dense block loses its local residual", EXPORT),
     M("pipeline/export_form.py", "[f_vis_ir, f_ed_ir, f_en_ir, f_ir_vis, f_ed_vis, f_en_vis]",

@@ -10,15 +10,15 @@ from fusing_helpers import seeded_lite
 from critnet.model import build_model
 from critnet.model.attention import attention_statistics
 from critnet.model.blocks import SeparableConv
+from critnet.pipeline.export import export_form
 from critnet.pipeline.export_affine import AffineForm, moments_of
 from critnet.pipeline.export_form import (
     FoldedSipria,
     InferenceForm,
     ProjectedStatistics,
-    SplitConv,
-    export_form,
     source_gram,
 )
+from critnet.pipeline.export_split import SplitConv
 
 SIZES = [(1, 17, 23), (2, 32, 48), (1, 61, 40)]  # (batch, H, W), as tests/test_onnx.py
 

@@ -29,12 +29,10 @@ from critnet.model.blocks import image_inversion
 from critnet.pipeline.export_form import (
     FoldedSipria,
     ProjectedStatistics,
-    SplitConv,
-    SplitDenseBlock,
-    _block_diagonal,
     folded_attention,
     source_gram,
 )
+from critnet.pipeline.export_split import SplitConv, SplitDenseBlock, block_diagonal
 
 Maps = tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor], tuple[Tensor, Tensor]]
 
@@ -78,9 +76,9 @@ class AffineForm(nn.Module):
         self.sipria_vis = FoldedSipria(model.sipria_vis)
         # F_en of both SIPRIAs (ir then vis) -> F_ed of both, one block-diagonal convolution
         edges = [s.sipria for s in (self.sipria_ir, self.sipria_vis)]
-        self.edges = SplitConv(_block_diagonal(
-            _block_diagonal(edges[0].edge_encoder2.conv, edges[0].edge_encoder1.conv),
-            _block_diagonal(edges[1].edge_encoder2.conv, edges[1].edge_encoder1.conv)), [2 * c])
+        self.edges = SplitConv(block_diagonal(
+            block_diagonal(edges[0].edge_encoder2.conv, edges[0].edge_encoder1.conv),
+            block_diagonal(edges[1].edge_encoder2.conv, edges[1].edge_encoder1.conv)), [2 * c])
         decoder = model.decoder_fuse.body
         weight = decoder[0].weight.detach()[:, :, 0, 0]
         # Eq. 11's order: F_vis↔ir, F_ed_ir, F_en_ir, F_ir↔vis, F_ed_vis, F_en_vis

@@ -54,7 +54,7 @@ def code_sha256() -> str:
     package = Path(__file__).resolve().parents[1]
     files = sorted((package / "model").glob("*.py"))
     files += [package / "pipeline" / "export.py", package / "pipeline" / "export_form.py",
-              package / "pipeline" / "export_affine.py"]
+              package / "pipeline" / "export_split.py", package / "pipeline" / "export_affine.py"]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

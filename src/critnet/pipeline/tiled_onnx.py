@@ -23,8 +23,9 @@ from torch import Tensor, nn
 
 from critnet.model import CRITNet
 from critnet.model.tiled import attention_maps, crop, feature_moments, halos, tile_cores, with_halo
-from critnet.pipeline.export import INPUT_NAMES, trace_graph
-from critnet.pipeline.export_form import InferenceForm, export_form
+from critnet.pipeline.export import INPUT_NAMES, export_form, trace_graph
+from critnet.pipeline.export_affine import AffineForm
+from critnet.pipeline.export_form import InferenceForm
 from critnet.pipeline.graph_cache import cached_graph
 
 MAP_NAMES = ("mrl_vis_to_ir", "mrl_ir_to_vis", "sip_ir_a", "sip_ir_b", "sip_vis_a", "sip_vis_b")
@@ -41,7 +42,7 @@ def exportable(model: CRITNet) -> bool:
 class EncoderGraph(nn.Module):
     """``(ir, vis) -> (F_ir, F_vis)`` (II + FE)."""
 
-    def __init__(self, form: InferenceForm) -> None:
+    def __init__(self, form: InferenceForm | AffineForm) -> None:
         super().__init__()
         self.form = form
 
@@ -52,7 +53,7 @@ class EncoderGraph(nn.Module):
 class TileGraph(nn.Module):
     """``(ir, vis, maps...) -> fused`` (unclamped) with every attention map given."""
 
-    def __init__(self, form: InferenceForm) -> None:
+    def __init__(self, form: InferenceForm | AffineForm) -> None:
         super().__init__()
         self.form = form
 

@@ -40,7 +40,7 @@ DECODER_KEY = "decoder"
 BUNDLED_SHA256 = {
     "lite": "96478bff1836981108f12fe350bcd84294592d30d6ab93676a36013417b842b6",
     "steep": "f5ec0b9004aea0366878b199c30de31d7e2bc9b1694051758a34b5b0a5c5a343",
-    "tiny": "b6c96026df9f6ae51579fc0ffc328c06d98ee01e5322db27c2b0170b6baf80e3",
+    "tiny": "8a3ab1e82e31301a5703d8663ccd4e2fb3daba684356fc6de63eb4249d2ffb5b",
 }
 
 

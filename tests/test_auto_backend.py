@@ -214,3 +214,15 @@ def test_cli_defaults_to_auto_and_tiles_under_it(ort, cache, exports, capsys, tm
     assert len(exports) == 1  # one whole-frame export; the tiled run adds the tiling graphs
     assert np.abs(outputs["auto"] - outputs["torch"]).max() <= 1  # 8-bit rounding of ≤1e-5
     assert np.abs(outputs["tiled"] - outputs["torch"]).max() <= 1
+
+
+@pytest.mark.parametrize("name", ["lite", "steep", "tiny"])
+def test_every_bundled_model_tiles_on_onnxruntime_like_untiled(ort, cache, name):
+    """Each shipped shape's export form (tiny's is the affine form, whose encoder graph must
+    still give F_ir and F_vis apart) through both tiling graphs."""
+    auto = critnet.load_model(name, backend="auto")
+    ir, vis = _pair(41, 58, seed=5)
+    got = auto.tiled_forward(ir, vis, 16)
+    with torch.inference_mode():
+        whole = auto.torch_model(ir, vis)
+    assert (got - whole).abs().max().item() <= TOLERANCE

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from critnet.pipeline.overlap import Writer, prefetched
+from critnet.pipeline.overlap import Writer, ordered_map, prefetched
 
 
 def _threads() -> set[str]:
@@ -118,3 +118,52 @@ def test_an_error_in_the_caller_drops_queued_writes():
             raise KeyError("stop")
     assert done == ["first"]  # the running call finished, the queued one was dropped
     assert _threads() == set()
+
+
+def test_ordered_map_keeps_order_with_two_items_in_flight_at_once():
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow(item: int) -> int:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05 if item % 2 == 0 else 0.01)  # even items finish after the next odd one
+        with lock:
+            running[0] -= 1
+        return item * 10
+
+    assert list(ordered_map(slow, range(8), workers=2)) == [i * 10 for i in range(8)]
+    assert most[0] == 2  # really two at once, never more
+
+
+def test_ordered_map_raises_at_the_failing_item_and_reads_items_in_the_caller():
+    readers = set()
+
+    def items():
+        for i in range(6):
+            readers.add(threading.current_thread().name)
+            yield i
+
+    def fail_on_three(item: int) -> int:
+        if item == 3:
+            raise ValueError("frame 3")
+        return item
+
+    got = []
+    with pytest.raises(ValueError, match="frame 3"):
+        for value in ordered_map(fail_on_three, items(), workers=2):
+            got.append(value)
+    assert got == [0, 1, 2]
+    assert readers == {threading.current_thread().name}
+
+
+def test_ordered_map_with_one_worker_is_a_plain_map():
+    threads = set()
+
+    def where(item: int) -> int:
+        threads.add(threading.current_thread().name)
+        return item + 1
+
+    assert list(ordered_map(where, [1, 2, 3], workers=1)) == [2, 3, 4]
+    assert threads == {threading.current_thread().name}

@@ -222,3 +222,29 @@ def test_register_composes_with_a_smaller_ir_video(tmp_path, model):
     report = fuse_video(ir_path, vis_path, tmp_path / "out.mp4", model, register="affine")
     assert report.frames == 2
     assert next(read_frames(tmp_path / "out.mp4", "vis")).levels.shape == (64, 80, 3)
+
+
+def test_onnxruntime_streams_fuse_two_frames_at_once_exactly_like_one_by_one(model, monkeypatch):
+    """With an onnxruntime backend the frames of a stream go two at a time to one-thread
+    sessions (critnet.pipeline.backends.for_streams), in order and with the same pixels."""
+    pytest.importorskip("onnxruntime", reason="needs critnet[onnx]")
+    import os
+
+    from critnet.pipeline.backends import OnnxRuntimeBackend, for_streams, make_backend
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    backend = make_backend(model, "onnxruntime")
+    stream_backend, workers = for_streams(backend)
+    assert workers == 2 and isinstance(stream_backend, OnnxRuntimeBackend)
+    assert stream_backend.threads == 1 and backend.threads is None
+    assert for_streams(model) == (model, 1)  # torch: one frame at a time
+    vis = _vis_frames(6)
+    ir = [frame[..., 0] for frame in reversed(vis)]
+    pairs = list(zip(ir, vis, strict=True))
+    together = list(fuse_frames(pairs, backend))
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    one_by_one = list(fuse_frames(pairs, backend))
+    assert len(together) == 6
+    for a, b in zip(together, one_by_one, strict=True):
+        assert np.array_equal(a, b)
+    assert not all(np.array_equal(together[0], frame) for frame in together[1:])

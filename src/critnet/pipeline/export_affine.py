@@ -95,10 +95,13 @@ class AffineForm(nn.Module):
         self.register_buffer("last_bias", last.bias.detach().clone().view(1, 1, 1, 1))
         self.last_padding = last.padding
 
+    def features(self, ir: Tensor, vis: Tensor) -> tuple[Tensor, Tensor]:
+        """II + FE: ``(F_ir, F_vis)`` (the tiling's first graph)."""
+        return self.encoder_ir(image_inversion(ir)), self.encoder_vis(image_inversion(vis))
+
     def encode(self, ir: Tensor, vis: Tensor) -> Tensor:
         """II + both FEs: ``z = cat(F_ir, F_vis)``."""
-        return torch.cat([self.encoder_ir(image_inversion(ir)),
-                          self.encoder_vis(image_inversion(vis))], dim=1)
+        return torch.cat(self.features(ir, vis), dim=1)
 
     def maps(self, gram: Tensor, sums: Tensor, pixels: Tensor) -> Maps:
         """All six attention maps from the moments of ``z``: MRL's two, then each SIPRIA's two."""

@@ -218,6 +218,8 @@ class InferenceForm(nn.Module):
         """II + FE: ``(F_ir, F_vis)``."""
         return self.encoder_ir(image_inversion(ir)), self.encoder_vis(image_inversion(vis))
 
+    features = encode  # the tiling's first graph, as AffineForm.features
+
     def transfer(self, f_ir: Tensor, f_vis: Tensor,
                  maps: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         """MRL: ``(F_vis↔ir, F_ir↔vis)`` (the encoders' outputs when MRL is ablated)."""

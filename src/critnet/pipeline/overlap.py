@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _DONE = object()  # the end of a queue
 _POLL = 0.1  # seconds between checks for a stopped partner while a queue is full or empty
@@ -141,4 +144,32 @@ class Writer:
         self._thread.join()
 
 
-__all__ = ["Writer", "prefetched"]
+def ordered_map(function: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """``function(item)`` for each of ``items``, up to ``workers`` at once in background
+    threads, yielded in the items' order. ``items`` is read in the calling thread (so stateful
+    preparation stays sequential), at most ``workers`` ahead of the consumer.
+
+    With two frames fused at once, each on one onnxruntime thread, both cores stay busy through
+    the many short operators of a small network, where one frame on two threads leaves them
+    waiting on each other (docs/inference.md, "Streams"). An exception raised by
+    ``function`` is re-raised when its item's result would have come; closing the iterator
+    early cancels what has not started and waits for what has. ``workers <= 1``: a plain map.
+    """
+    if workers <= 1:
+        yield from map(function, items)
+        return
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="critnet-fuse") as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(function, item))
+                if len(pending) >= workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+__all__ = ["Writer", "ordered_map", "prefetched"]

@@ -47,7 +47,7 @@ class EncoderGraph(nn.Module):
         self.form = form
 
     def forward(self, ir: Tensor, vis: Tensor) -> tuple[Tensor, Tensor]:
-        return self.form.encode(ir, vis)
+        return self.form.features(ir, vis)
 
 
 class TileGraph(nn.Module):

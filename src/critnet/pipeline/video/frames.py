@@ -11,8 +11,10 @@ import numpy as np
 from critnet.errors import InputError
 from critnet.io.levels import PERCENTILES
 from critnet.model import CRITNet
+from critnet.pipeline.backends import for_streams
 from critnet.pipeline.loading import ready_model
 from critnet.pipeline.options import FuseOptions
+from critnet.pipeline.overlap import ordered_map
 from critnet.pipeline.registration import Registration, estimate_transform, warp_ir
 from critnet.pipeline.single import fuse_arrays
 
@@ -108,22 +110,34 @@ def fuse_frames(
             if log is not None:
                 log(f"IR range {ir_range[0]:g}..{ir_range[1]:g} (from the first {len(head)} "
                     f"frames) for the whole stream")
-    registration: Registration | None = None
-    for index, (ir_levels, vis_levels) in enumerate(_chain(head, iterator)):
-        ir = levels_to_unit(ir_levels, ir_range)
-        vis = levels_to_unit(vis_levels, None)
-        if register is not None:
-            if registration is None or (register_every and index % register_every == 0):
-                try:
-                    registration = estimate_transform(ir, vis, motion=register,
-                                                      method=options.register_method)
-                except InputError as error:
-                    raise InputError(f"{names[0]} frame {index}: {error}") from None
-            if not registration.kept_identity:  # kept: fused like the unregistered pair
-                ir = warp_ir(ir, registration)
-        fused = fuse_arrays(model, ir, vis, options=frame_options(options, registration),
-                            names=(f"{names[0]} frame {index}", f"{names[1]} frame {index}"))
-        yield _like_levels(fused, vis_levels)
+    model, workers = for_streams(model)
+
+    def prepared() -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, FuseOptions]]:
+        """Levels and registration, frame after frame (the registration is stream state)."""
+        registration: Registration | None = None
+        for index, (ir_levels, vis_levels) in enumerate(_chain(head, iterator)):
+            ir = levels_to_unit(ir_levels, ir_range)
+            vis = levels_to_unit(vis_levels, None)
+            if register is not None:
+                if registration is None or (register_every and index % register_every == 0):
+                    try:
+                        registration = estimate_transform(ir, vis, motion=register,
+                                                          method=options.register_method)
+                    except InputError as error:
+                        raise InputError(f"{names[0]} frame {index}: {error}") from None
+                if not registration.kept_identity:  # kept: fused like the unregistered pair
+                    ir = warp_ir(ir, registration)
+            yield index, ir, vis, vis_levels, frame_options(options, registration)
+
+    def fused(job: tuple[int, np.ndarray, np.ndarray, np.ndarray, FuseOptions]) -> np.ndarray:
+        index, ir, vis, vis_levels, frame = job
+        out = fuse_arrays(model, ir, vis, options=frame,
+                          names=(f"{names[0]} frame {index}", f"{names[1]} frame {index}"))
+        return _like_levels(out, vis_levels)
+
+    # Two frames at once on onnxruntime, in order (critnet.pipeline.overlap.ordered_map).
+    yield from ordered_map(fused, prepared(), workers)
+
 
 def frame_options(options: FuseOptions, registration: Registration | None) -> FuseOptions:
     """``options``, with ``resize_ir`` on when the registration kept the plain resize."""

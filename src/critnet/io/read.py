@@ -38,7 +38,6 @@ from critnet.io.camera import camera_photo, read_camera
 from critnet.io.camera.levels import PALETTE_HINT, camera_ir, camera_visible
 from critnet.io.levels import ImageInfo, default_normalization, image_levels, normalize_levels
 from critnet.io.quiet import quiet_decoding
-from critnet.metrics.prepare import to_gray_uint8
 
 #: Largest image (pixels) read by default: a guard against decompression bombs, checked from
 #: the header before decoding (``--max-pixels`` / ``max_pixels=`` raise it).
@@ -234,6 +233,9 @@ def read_gray_uint8(path: str | os.PathLike) -> np.ndarray:
     full-range Y channel in float (:func:`critnet.pipeline.fusion.rgb_to_ycbcr`), not a quantised
     gray.
     """
+    # Imported here: critnet.metrics pulls in scipy (0.2–0.7 s), which fusing never needs.
+    from critnet.metrics.prepare import to_gray_uint8
+
     return to_gray_uint8(read_raw(path))
 
 

@@ -21,6 +21,11 @@ from critnet.pipeline.single import fuse_arrays
 #: Frames whose pooled IR levels fix the stream-wide range when none is given.
 RANGE_FRAMES = 30
 
+#: Streams of frames up to this size (1920×1080) are fused two frames at once on onnxruntime
+#: (:func:`critnet.pipeline.backends.for_streams`); larger ones one at a time, so that two
+#: frames' memory (and two tiling estimates of the same free memory) never meet.
+STREAM_MAX_PIXELS = 1920 * 1080
+
 
 def stream_range(frames: Iterable[np.ndarray]) -> tuple[float, float]:
     """The IR range of a stream: the 0.5–99.5 % range of all given frames' levels pooled (their
@@ -110,7 +115,13 @@ def fuse_frames(
             if log is not None:
                 log(f"IR range {ir_range[0]:g}..{ir_range[1]:g} (from the first {len(head)} "
                     f"frames) for the whole stream")
-    model, workers = for_streams(model)
+    if not head:  # the first pair decides whether frames are small enough to fuse two at once
+        first = next(iterator, None)
+        head.extend([] if first is None else [first])
+    if head and head[0][1].shape[0] * head[0][1].shape[1] <= STREAM_MAX_PIXELS:
+        model, workers = for_streams(model)
+    else:
+        workers = 1
 
     def prepared() -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, FuseOptions]]:
         """Levels and registration, frame after frame (the registration is stream state)."""

@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_speed import count_macs  # noqa: E402
 
 from critnet.io.atomic import atomic_path  # noqa: E402
-from critnet.pipeline.backends import make_backend  # noqa: E402
+from critnet.pipeline.backends import for_streams, make_backend  # noqa: E402
+from critnet.pipeline.overlap import ordered_map  # noqa: E402
 from critnet.weights import bundled_weights, load_weights  # noqa: E402
 
 H, W = 480, 640
@@ -53,6 +54,20 @@ def median_ms(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
+
+
+def stream_fps(runner: torch.nn.Module, ir: torch.Tensor, vis: torch.Tensor,
+               frames: int) -> float | None:
+    """Frames per second of ``frames`` pairs fused as a video stream is
+    (:func:`critnet.pipeline.backends.for_streams`: two one-thread frames at once on
+    onnxruntime), or ``None`` where streams run one frame at a time (torch)."""
+    model, workers = for_streams(runner)
+    if workers == 1:
+        return None
+    model(ir, vis)  # the new sessions' warm-up
+    start = time.perf_counter()
+    list(ordered_map(lambda _: model(ir, vis), range(frames), workers))
+    return frames / (time.perf_counter() - start)
 
 
 def seafusion(checkout: Path) -> torch.nn.Module:
@@ -100,7 +115,8 @@ def main() -> None:
                 runner = model.to(memory_format=torch.channels_last)
             with torch.inference_mode():
                 ms = median_ms(lambda r=runner: r(ir, vis), args.repeats)
-            rows.append((name, backend, params, macs, ms))
+                fps = stream_fps(runner, ir, vis, 4 * args.repeats)
+            rows.append((name, backend, params, macs, ms, fps))
             print(f"{name} {backend}: {ms:.1f} ms", file=sys.stderr, flush=True)
     with torch.inference_mode():
         sea_ms.append(median_ms(lambda: sea(vis, ir), args.repeats))
@@ -109,13 +125,18 @@ def main() -> None:
     lines = [f"640×480, {args.threads} threads, torch {torch.__version__}, median of "
              f"{args.repeats} after a warm-up; 1-min load at the end {load:.2f}. SeAFusion "
              f"(same process, first/last): {sea_ms[0]:.0f} / {sea_ms[1]:.0f} ms.", "",
-             "| weights | backend | params | GMACs | ms / pair | pairs/s | × SeAFusion |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    for name, backend, params, macs, ms in rows:
+             "| weights | backend | params | GMACs | ms / pair | pairs/s | × SeAFusion | "
+             "stream frames/s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name, backend, params, macs, ms, fps in rows:
+        stream = "—" if fps is None else f"{fps:.1f}"
         lines.append(f"| {name} | {backend} | {params:,} | {macs / 1e9:.2f} | {ms:.0f} | "
-                     f"{1000 / ms:.1f} | {ms / reference:.3f} |")
+                     f"{1000 / ms:.1f} | {ms / reference:.3f} | {stream} |")
     lines.append(f"| SeAFusion | torch | {sum(p.numel() for p in sea.parameters()):,} | — | "
-                 f"{reference:.0f} | {1000 / reference:.1f} | 1 |")
+                 f"{reference:.0f} | {1000 / reference:.1f} | 1 | — |")
+    lines += ["", "stream frames/s: the same pair fused as a video stream is (two frames at once, "
+              "each on a one-thread onnxruntime session; critnet.pipeline.backends.for_streams), "
+              f"{4 * args.repeats} frames, network only."]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out is not None:
@@ -129,7 +150,7 @@ def main() -> None:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["method", "params", "ms_640x480", "seafusion_ms_same_run", "peak_ram_mb",
                          "run", "source"])
-        for name, backend, params, _, ms in rows:
+        for name, backend, params, _, ms, _ in rows:
             if backend != args.costs_backend:
                 continue
             label = "C-RITNet" if len(names) == 1 else f"C-RITNet ({name})"

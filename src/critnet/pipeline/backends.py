@@ -226,7 +226,8 @@ def for_streams(model: nn.Module) -> tuple[nn.Module, int]:
     is process-wide) is returned as it is, one frame at a time.
 
     Measured on 2 cores (tiny, 640×480, docs/inference.md "Streams"): two one-thread frames at
-    once fused 2.0× as many frames per second as one two-thread frame after another."""
+    once fused 1.35× (idle) to 2.0× (under load) as many frames per second as one two-thread
+    frame after another."""
     workers = min(STREAM_WORKERS, os.cpu_count() or 1)
     if workers > 1 and isinstance(model, AutoBackend | OnnxRuntimeBackend):
         return model.with_threads(1), workers

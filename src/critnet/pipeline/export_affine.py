@@ -32,7 +32,7 @@ from critnet.pipeline.export_form import (
     folded_attention,
     source_gram,
 )
-from critnet.pipeline.export_split import SplitConv, SplitDenseBlock, block_diagonal
+from critnet.pipeline.export_split import ChannelSum, SplitConv, SplitDenseBlock, block_diagonal
 
 Maps = tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor], tuple[Tensor, Tensor]]
 
@@ -90,10 +90,7 @@ class AffineForm(nn.Module):
         self.register_buffer("w_ed", torch.cat([w_ed_ir, w_ed_vis], dim=1)[:, :, None, None])
         self.register_buffer("fuse_bias", decoder[0].bias.detach().clone())
         self.register_buffer("identity", torch.eye(c))
-        last = decoder[2]
-        self.register_buffer("last_filters", last.weight.detach().transpose(0, 1).clone())
-        self.register_buffer("last_bias", last.bias.detach().clone().view(1, 1, 1, 1))
-        self.last_padding = last.padding
+        self.last = ChannelSum(decoder[2])
 
     def features(self, ir: Tensor, vis: Tensor) -> tuple[Tensor, Tensor]:
         """II + FE: ``(F_ir, F_vis)`` (the tiling's first graph)."""
@@ -147,9 +144,7 @@ class AffineForm(nn.Module):
         batch, _, height, width = z.shape
         affine_part = (linear @ tokens).view(batch, -1, height, width) + offset[:, :, None, None]
         hidden = F.leaky_relu(F.conv2d(f_ed, self.w_ed) + affine_part, 0.2)
-        spread = F.conv2d(hidden, self.last_filters, padding=self.last_padding,
-                          groups=hidden.shape[1])
-        return torch.tanh(spread.sum(1, keepdim=True) + self.last_bias)
+        return torch.tanh(self.last(hidden))
 
     def tile(self, ir: Tensor, vis: Tensor, mrl_maps: tuple[Tensor, Tensor],
              sip_maps: tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]) -> Tensor:

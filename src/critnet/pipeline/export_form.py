@@ -29,7 +29,10 @@ image in the tests).
 - **Only what the fused image needs.** The reconstruction, edge and enhancement heads feed the
   losses only and are not computed.
 
-Only the cosine attention is rewritten (a ``sqrt_d`` model is traced as written).
+The split and block-diagonal convolutions live in :mod:`critnet.pipeline.export_split`; a network
+whose ``D_fuse`` starts with a 1×1 convolution gets the further rewrite of
+:mod:`critnet.pipeline.export_affine`. Only the cosine attention is rewritten (a ``sqrt_d``
+model is traced as written).
 """
 
 from __future__ import annotations

@@ -32,9 +32,12 @@ from critnet.pipeline.export_form import (
     folded_attention,
     source_gram,
 )
-from critnet.pipeline.export_split import ChannelSum, SplitConv, SplitDenseBlock, block_diagonal
+from critnet.pipeline.export_split import ChannelSum, SplitConv, block_diagonal, split_encoder
 
-Maps = tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor], tuple[Tensor, Tensor]]
+#: ``((P, p) of F_vis↔ir, (P, p) of F_ir↔vis)`` with ``F = P z + p``
+Transfer = tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]
+#: each SIPRIA's two maps, ``(maps of sipria_ir, maps of sipria_vis)``
+SipMaps = tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]
 
 
 def affine_applies(model: CRITNet) -> bool:
@@ -64,9 +67,8 @@ class AffineForm(nn.Module):
         super().__init__()
         config = self.config = model.config
         c, e = config.channels, config.edge_channels
-        self.encoder_ir, self.encoder_vis = model.encoder_ir, model.encoder_vis
-        for encoder in (self.encoder_ir, self.encoder_vis):
-            encoder.blocks = nn.Sequential(*(SplitDenseBlock(b) for b in encoder.blocks))
+        self.encoder_ir = split_encoder(model.encoder_ir)
+        self.encoder_vis = split_encoder(model.encoder_vis)
         mrl: MutualRepresentationLearning = model.mrl  # type: ignore[assignment]
         self.mrl = mrl
         first, second = torch.arange(c), torch.arange(c, 2 * c)  # F_ir, F_vis inside z
@@ -100,30 +102,33 @@ class AffineForm(nn.Module):
         """II + both FEs: ``z = cat(F_ir, F_vis)``."""
         return torch.cat(self.features(ir, vis), dim=1)
 
-    def maps(self, gram: Tensor, sums: Tensor, pixels: Tensor) -> Maps:
-        """All six attention maps from the moments of ``z``: MRL's two, then each SIPRIA's two."""
+    def maps(self, gram: Tensor, sums: Tensor, pixels: Tensor
+             ) -> tuple[tuple[Tensor, Tensor], Transfer, SipMaps]:
+        """From the moments of ``z``: MRL's two maps, the affine form of its outputs
+        (:meth:`transfer_affine`) and each SIPRIA's two maps."""
         mrl_maps = self.mrl.maps((self.stats_vis_to_ir(gram, sums, pixels),
                                   self.stats_ir_to_vis(gram, sums, pixels)))
-        (p_ir, c_ir), (p_vis, c_vis) = self.transfer_affine(mrl_maps)
+        transfer = self.transfer_affine(mrl_maps)
+        (p_ir, c_ir), (p_vis, c_vis) = transfer
         sip_ir = self.sipria_ir.maps_from_gram(*moments_of(p_ir, c_ir, gram, sums, pixels), pixels)
         sip_vis = self.sipria_vis.maps_from_gram(*moments_of(p_vis, c_vis, gram, sums, pixels),
                                                  pixels)
-        return mrl_maps, sip_ir, sip_vis
+        return mrl_maps, transfer, (sip_ir, sip_vis)
 
-    def transfer_affine(self, mrl_maps: tuple[Tensor, Tensor]
-                        ) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+    def transfer_affine(self, mrl_maps: tuple[Tensor, Tensor]) -> Transfer:
         """``((P, p) of F_vis↔ir, (P, p) of F_ir↔vis)``, each ``F = P z + p`` (B×C×2C, B×C)."""
         m_1, c_1 = folded_attention(self.mrl.vis_to_ir, mrl_maps[0])  # reads F_vis
         m_2, c_2 = folded_attention(self.mrl.ir_to_vis, mrl_maps[1])  # reads F_ir
         eye = self.identity.expand_as(m_1)
         return (torch.cat([eye, m_1], dim=2), c_1), (torch.cat([m_2, eye], dim=2), c_2)
 
-    def coefficients(self, maps: Maps) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def coefficients(self, transfer: Transfer, sip_maps: SipMaps
+                     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``(E, e, L, l)``: ``cat(F_en_ir, F_en_vis) = E z + e`` and the affine part of
         ``D_fuse``'s first convolution (all but its ``F_ed`` inputs, with its bias)
         ``= L z + l``."""
-        mrl_maps, sip_ir, sip_vis = maps
-        (p_ir, c_ir), (p_vis, c_vis) = self.transfer_affine(mrl_maps)
+        (p_ir, c_ir), (p_vis, c_vis) = transfer
+        sip_ir, sip_vis = sip_maps
         m_ir, b_ir = self.sipria_ir.en_affine(sip_ir)
         m_vis, b_vis = self.sipria_vis.en_affine(sip_vis)
         e_ir, k_ir = m_ir @ p_ir, (m_ir @ c_ir.unsqueeze(-1)).squeeze(-1) + b_ir
@@ -135,9 +140,10 @@ class AffineForm(nn.Module):
         return (torch.cat([e_ir, e_vis], dim=1), torch.cat([k_ir, k_vis], dim=1),
                 linear, offset)
 
-    def decode(self, z: Tensor, maps: Maps) -> Tensor:
-        """The unclamped fused image from ``z = cat(F_ir, F_vis)`` and the six maps."""
-        en_matrix, en_offset, linear, offset = self.coefficients(maps)
+    def decode(self, z: Tensor, transfer: Transfer, sip_maps: SipMaps) -> Tensor:
+        """The unclamped fused image from ``z = cat(F_ir, F_vis)``, MRL's affine form and the
+        SIPRIAs' maps."""
+        en_matrix, en_offset, linear, offset = self.coefficients(transfer, sip_maps)
         tokens = z.flatten(2)
         f_en = (en_matrix @ tokens).view_as(z) + en_offset[:, :, None, None]
         f_ed = torch.tanh(self.edges([f_en]))
@@ -149,9 +155,10 @@ class AffineForm(nn.Module):
     def tile(self, ir: Tensor, vis: Tensor, mrl_maps: tuple[Tensor, Tensor],
              sip_maps: tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]) -> Tensor:
         """The unclamped fused image of a window with every attention map given (tiling)."""
-        return self.decode(self.encode(ir, vis), (mrl_maps, *sip_maps))
+        return self.decode(self.encode(ir, vis), self.transfer_affine(mrl_maps), sip_maps)
 
     def forward(self, ir: Tensor, vis: Tensor) -> Tensor:
         """B×1×H×W images in [0, 1] → the fused image in [0, 1]."""
         z = self.encode(ir, vis)
-        return self.decode(z, self.maps(*source_gram(z))).clamp(0.0, 1.0)
+        _, transfer, sip_maps = self.maps(*source_gram(z))
+        return self.decode(z, transfer, sip_maps).clamp(0.0, 1.0)

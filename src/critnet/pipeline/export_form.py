@@ -49,7 +49,7 @@ from critnet.model.attention import (
 )
 from critnet.model.blocks import image_inversion
 from critnet.model.sipria import Sipria
-from critnet.pipeline.export_split import SplitConv, SplitDecoder, SplitDenseBlock, block_diagonal
+from critnet.pipeline.export_split import SplitConv, SplitDecoder, block_diagonal, split_encoder
 
 
 def source_gram(source: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -203,9 +203,8 @@ class InferenceForm(nn.Module):
     def __init__(self, model: CRITNet) -> None:
         super().__init__()
         config = self.config = model.config
-        self.encoder_ir, self.encoder_vis = model.encoder_ir, model.encoder_vis
-        for encoder in (self.encoder_ir, self.encoder_vis):
-            encoder.blocks = nn.Sequential(*(SplitDenseBlock(b) for b in encoder.blocks))
+        self.encoder_ir = split_encoder(model.encoder_ir)
+        self.encoder_vis = split_encoder(model.encoder_vis)
         self.mrl = FoldedMutualRepresentation(model.mrl) if model.mrl is not None else None
         c, e = config.channels, config.edge_channels
         if config.sipria:

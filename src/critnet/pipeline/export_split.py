@@ -10,7 +10,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from critnet.model.blocks import FusionDecoder, ResidualDenseBlock, SeparableConv
+from critnet.model.blocks import (
+    FeatureEncoder,
+    FusionDecoder,
+    ResidualDenseBlock,
+    SeparableConv,
+)
 
 
 class SplitConv(nn.Module):
@@ -33,13 +38,14 @@ class SplitConv(nn.Module):
         self.sizes = sizes
         if isinstance(conv, SeparableConv):
             depthwise, pointwise = conv.depthwise, conv.pointwise
-            self.filters = [f.clone() for f in depthwise.weight.detach().split(sizes, dim=0)]
+            filters = depthwise.weight.detach().split(sizes, dim=0)
             weight = pointwise.weight.detach()
             bias = pointwise.bias.detach() + weight[:, :, 0, 0] @ depthwise.bias.detach()
             self.padding = depthwise.padding
         else:
             weight, bias = conv.weight.detach(), conv.bias.detach()
-            self.filters, self.padding = None, conv.padding
+            filters, self.padding = None, conv.padding
+        self.separable = filters is not None
         if sum(sizes) != weight.shape[1]:
             raise ValueError(f"parts of {sizes} channels do not make {weight.shape[1]}")
         pieces = [piece.clone() for piece in weight.split(sizes, dim=1)]
@@ -47,13 +53,13 @@ class SplitConv(nn.Module):
             pieces[0][:, :, 0, 0] += torch.eye(sizes[0], dtype=weight.dtype)
         for i, piece in enumerate(pieces):
             self.register_buffer(f"weight_{i}", piece)
-            if self.filters is not None:
-                self.register_buffer(f"filter_{i}", self.filters[i])
+            if filters is not None:
+                self.register_buffer(f"filter_{i}", filters[i].clone())
         self.register_buffer("bias", bias.clone())
 
     def _part(self, i: int, part: Tensor, bias: Tensor | None) -> Tensor:
         weight = getattr(self, f"weight_{i}")
-        if self.filters is None:
+        if not self.separable:
             return F.conv2d(part, weight, bias, padding=self.padding)
         spread = F.conv2d(part, getattr(self, f"filter_{i}"), padding=self.padding,
                           groups=self.sizes[i])
@@ -64,6 +70,13 @@ class SplitConv(nn.Module):
         for i in range(1, len(self.sizes)):
             out = out + self._part(i, parts[i], None)
         return out
+
+
+def split_encoder(encoder: FeatureEncoder) -> FeatureEncoder:
+    """``encoder`` (the export copy's, changed in place) with its dense blocks as
+    :class:`SplitDenseBlock`."""
+    encoder.blocks = nn.Sequential(*(SplitDenseBlock(block) for block in encoder.blocks))
+    return encoder
 
 
 class SplitDenseBlock(nn.Module):

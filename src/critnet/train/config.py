@@ -165,7 +165,8 @@ class RunSection:
         precision: ``fp32`` or ``bf16`` (the forward pass and the losses' inputs under bf16
             autocast; the attention statistics, the fusion decoders and the losses stay fp32).
         memory_format: ``channels_last`` or ``contiguous`` (NCHW) for the model and its
-            features; ``auto``: channels-last on CUDA, NCHW on the CPU.
+            features; ``auto``: channels-last on CUDA, and on the CPU for networks of 32 or
+            more channels (the ``paper`` preset), NCHW otherwise (``critnet.train.network``).
     """
 
     seed: int = 0

@@ -6,11 +6,14 @@ The trainer is used up: its weights and optimizer states move, so measure on a t
 
 from __future__ import annotations
 
+import math
+import os
 import time
 from dataclasses import dataclass
 
 import torch
 
+from critnet.train.budget import schedule_seconds
 from critnet.train.trainer import Trainer
 
 
@@ -68,3 +71,36 @@ def phase_rates(trainer: Trainer, kinds: tuple[str, ...] = ("M1", "S", "M2"), *,
         _sync(trainer.device)
         rates[kind] = PhaseRate(kind, done, time.perf_counter() - started)
     return rates
+
+
+def schedule_mean_s(rates: dict[str, float]) -> float:
+    """Mean seconds per step over the five-block MPTP schedule (M1, S, M2, S, M2) at ``rates``
+    (steps per second of each phase kind): ``(M1 + 2·S + 2·M2) / 5`` in seconds per step.
+
+    >>> schedule_mean_s({"M1": 1.0, "S": 2.0, "M2": 0.5})
+    1.2
+    """
+    return schedule_seconds(5, 5, 1, rates) / 5
+
+
+def speed_trainer(out_dir: str | os.PathLike, *, preset: str = "paper", batch: int = 8,
+                  crop: int = 120, steps: int = 10, precision: str = "fp32",
+                  memory_format: str = "auto", threads: int | None = None,
+                  device: str = "cpu", pairs: int = 16) -> Trainer:
+    """A throw-away trainer on synthetic pairs of RoadScene's typical size (330×500; the speed
+    does not depend on the content) whose blocks each hold ``steps`` steps and one epoch more
+    (``benchmarks/train_speed.py``, ``benchmarks/train_roofline.py``)."""
+    from critnet.train import TrainConfig
+    from critnet.train.data.roadscene import RoadSceneCrops
+    from critnet.train.data.synthetic import synthetic_pairs
+
+    phase_len = math.ceil(steps / math.ceil(pairs / batch)) + 1
+    config = TrainConfig.from_dict({
+        "name": "train_speed",
+        "model": {"preset": preset},
+        "data": {"crop": crop},
+        "schedule": {"epochs": 5 * phase_len, "phase_len": phase_len, "batch_size": batch},
+        "run": {"precision": precision, "memory_format": memory_format, "threads": threads},
+    })
+    dataset = RoadSceneCrops(synthetic_pairs(pairs, 330, 500), crop=crop)
+    return Trainer(config, out_dir, device=device, dataset=dataset, progress=False)

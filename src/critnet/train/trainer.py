@@ -129,18 +129,29 @@ class Trainer:
                              f"today's (files added, removed or resized); resume with the same "
                              f"pairs or start a new --out")
         self.model.load_state_dict(payload["model"])
+        saved = payload["optimizers"]
         for name, optimizer in self.optimizers.items():
-            optimizer.load_state_dict(payload["optimizers"][name])
+            if name in saved:  # absent: no block after the checkpoint steps it (:meth:`state`)
+                optimizer.load_state_dict(saved[name])
         set_rng_state(payload["rng"])
         self.step = payload["step"]
         self.wall_time = payload["wall_time"]
 
+    def live_optimizers(self) -> set[str]:
+        """The optimizers a block at or after the current step still steps. A checkpoint stores
+        only their states: the others (optimizer A once phaseM stage 1 is over) never step again,
+        so leaving them out changes nothing a resumed run computes and keeps the checkpoint
+        small (the paper-size run's resumable state is committed to git: docs/training.md)."""
+        return {name for block in self.blocks
+                if block.end * self.steps_per_epoch > self.step for name in block.optimizers}
+
     def state(self) -> dict[str, Any]:
         epoch, position = divmod(self.step, self.steps_per_epoch)
+        live = self.live_optimizers()
         return {
             "step": self.step, "epoch": epoch, "wall_time": self.wall_time,
             "config": self.config.to_dict(), "model": self.model.state_dict(),
-            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items() if n in live},
             "rng": rng_state(),
             "sampler": {"seed": self.config.run.seed, "epoch": epoch, "position": position},
             **({"data": {"fingerprint": self.data.fingerprint}} if self.data else {}),

@@ -88,6 +88,13 @@ def save_weights(model: CRITNet, path: str | os.PathLike, *, decoder: Decoder | 
     return path
 
 
+#: Presets whose weights are being trained and not shipped yet, with where to read about it.
+NOT_YET_TRAINED = {
+    "paper": "the paper-size network (C = 64) is still training on the CPU; its progress and "
+             "resume command are in docs/training.md, 'The paper-size run'",
+}
+
+
 def resolve_weights(name_or_path: str | os.PathLike) -> Path:
     """A bundled name (``lite``, ``paper``) or a path to a ``.safetensors`` file."""
     text = str(name_or_path)
@@ -100,6 +107,9 @@ def resolve_weights(name_or_path: str | os.PathLike) -> Path:
             raise WeightsError(f"{path}: weights file not found")
         return path
     shipped = ", ".join(bundled) or "none yet"
+    if text in NOT_YET_TRAINED:
+        raise WeightsError(f"weights {text!r} are not bundled yet: {NOT_YET_TRAINED[text]} "
+                           f"(bundled: {shipped})")
     raise WeightsError(f"unknown weights name {text!r} (bundled: {shipped}; or pass a "
                        f".safetensors path)")
 

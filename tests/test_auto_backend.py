@@ -226,3 +226,23 @@ def test_every_bundled_model_tiles_on_onnxruntime_like_untiled(ort, cache, name)
     with torch.inference_mode():
         whole = auto.torch_model(ir, vis)
     assert (got - whole).abs().max().item() <= TOLERANCE
+
+
+@pytest.mark.slow
+def test_the_paper_size_network_fuses_through_every_inference_path(ort, cache, tmp_path):
+    """Issue 30: the paper's C = 64 network (seeded random weights until the trained ones ship)
+    on onnxruntime whole-frame, onnxruntime tiled, and the torch backend tiled, all equal to the
+    torch model's whole-frame output within the export tolerance."""
+    from critnet.model.tiled import tiled_forward
+
+    weights = make_weights(tmp_path / "paper.safetensors", preset="paper", seed=4)
+    auto = critnet.load_model(weights, backend="auto")
+    assert auto.torch_model.config.channels == 64
+    ir, vis = _pair(37, 50, seed=6)
+    with torch.inference_mode():
+        whole = auto.torch_model(ir, vis)
+    assert whole.std().item() > 1e-3  # an image, not a constant
+    for got in (auto.forward(ir, vis), auto.tiled_forward(ir, vis, 24),
+                tiled_forward(auto.torch_model, ir, vis, 24)):
+        assert got.shape == whole.shape
+        assert (got - whole).abs().max().item() <= TOLERANCE

@@ -1,0 +1,86 @@
+"""Issue 33: no lost message, no traceback, no meaningless success (one test per case)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fusing_helpers import make_weights, run_cli
+from PIL import Image
+
+from critnet.io.quiet import quiet_decoding
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    return make_weights(tmp_path_factory.mktemp("weights") / "lite.safetensors")
+
+
+def _gray(path: Path, seed: int, size: tuple[int, int] = (40, 48)) -> Path:
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, size, dtype=np.uint8)).save(path)
+    return path
+
+
+def _corrupt_tiff(path: Path) -> Path:
+    """A TIFF whose deflate stream is zeroed: libtiff complains while Pillow decodes it."""
+    image = Image.fromarray(np.arange(480, dtype=np.uint8).reshape(20, 24))
+    image.save(path, compression="tiff_adobe_deflate")
+    data = bytearray(path.read_bytes())
+    data[20:40] = bytes(20)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(SRC), OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "critnet", *map(str, args)], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+# (a) -- quieting a decoder never silences the process's stderr
+
+
+def test_another_threads_stderr_appears_while_a_decoder_is_quieted(capfd):
+    inside, done = threading.Event(), threading.Event()
+
+    def decode():
+        with quiet_decoding():
+            inside.set()
+            done.wait(5)
+
+    reader = threading.Thread(target=decode)
+    reader.start()
+    assert inside.wait(5)
+    os.write(2, b"failed: other thread's line\n")
+    done.set()
+    reader.join()
+    assert "failed: other thread's line" in capfd.readouterr().err
+
+
+def test_folder_run_prints_every_failure_line_every_time(tmp_path, weights):
+    ir, vi = tmp_path / "ir", tmp_path / "vi"
+    ir.mkdir()
+    vi.mkdir()
+    for i in range(6):
+        _gray(ir / f"good{i}.png", i)
+        _gray(vi / f"good{i}.png", 10 + i)
+    for i in range(3):
+        _corrupt_tiff(ir / f"bad{i}.tif")
+        _gray(vi / f"bad{i}.png", 20 + i)
+    for attempt in range(3):
+        out = tmp_path / f"out{attempt}"
+        result = _cli("fuse", "-q", "--ir", ir, "--vis", vi, "-o", out, "--weights", weights,
+                      "--device", "cpu", "--backend", "torch")
+        assert result.returncode == 1, result.stderr
+        failures = sorted(line.split(":")[1].strip() for line in result.stderr.splitlines()
+                          if line.startswith("failed:"))
+        assert failures == ["bad0", "bad1", "bad2"], result.stderr
+        assert "Traceback" not in result.stderr

@@ -84,3 +84,24 @@ def test_folder_run_prints_every_failure_line_every_time(tmp_path, weights):
                           if line.startswith("failed:"))
         assert failures == ["bad0", "bad1", "bad2"], result.stderr
         assert "Traceback" not in result.stderr
+
+
+# (b) -- no command writes into an input folder
+
+
+@pytest.mark.parametrize("inside", [".", "runs/mine"])
+def test_train_refuses_an_output_folder_inside_an_input_folder(capsys, tmp_path, inside):
+    ir, vi = tmp_path / "ir", tmp_path / "vi"
+    ir.mkdir()
+    vi.mkdir()
+    for i in range(3):
+        _gray(ir / f"p{i}.png", i, (64, 64))
+        _gray(vi / f"p{i}.png", 10 + i, (64, 64))
+    before = sorted(p.name for p in ir.rglob("*"))
+    out = ir / inside
+    code, stdout, stderr = run_cli(capsys, "train", "--ir", ir, "--vis", vi, "--out", out,
+                                   "--device", "cpu", "--no-progress")
+    assert code != 0
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert "output folder is the IR input folder or inside it" in stderr and "--out" in stderr
+    assert sorted(p.name for p in ir.rglob("*")) == before

@@ -15,6 +15,7 @@ from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from critnet.errors import InputError
+from critnet.io.outputs import check_output_folder
 from critnet.model.critnet import Decoder
 from critnet.train import objectives
 from critnet.train.autoschedule import resolve_schedule
@@ -31,6 +32,7 @@ from critnet.train.data.batches import batches_for
 from critnet.train.data.build import TrainingData, build_training_data
 from critnet.train.data.device_crops import DeviceCrops
 from critnet.train.data.roadscene import RoadSceneCrops
+from critnet.train.data.sources import input_folders
 from critnet.train.distillation import attach_teacher_images, load_teacher, teacher_targets
 from critnet.train.distributed import (
     DistContext,
@@ -76,6 +78,11 @@ class Trainer:
                  log: Callable[[str], None] | None = None) -> None:
         self.config = config
         self.out_dir = Path(out_dir)
+        check_output_folder(self.out_dir, {
+            **input_folders(config.data.sources),
+            **{f"validation {role}": folder
+               for role, folder in input_folders(config.data.val_sources).items()}},
+            option="--out")
         self.device = torch.device(device)
         self.context = context or DistContext()
         self.max_steps = max_steps

@@ -105,3 +105,61 @@ def test_train_refuses_an_output_folder_inside_an_input_folder(capsys, tmp_path,
     assert len(stderr.strip().splitlines()) == 1, stderr
     assert "output folder is the IR input folder or inside it" in stderr and "--out" in stderr
     assert sorted(p.name for p in ir.rglob("*")) == before
+
+
+# (c) -- a rerun removes the hidden temporaries a killed run left beside its output
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _video(path: Path, count: int = 3, gray16: bool = False) -> Path:
+    av = pytest.importorskip("av", reason="video needs critnet[video] (PyAV)")
+    yy, xx = np.mgrid[0:32, 0:48]
+    container = av.open(str(path), "w")
+    stream = container.add_stream("ffv1" if gray16 else "libx264", rate=10)
+    stream.width, stream.height = 48, 32
+    stream.pix_fmt = "gray16le" if gray16 else "yuv420p"
+    for i in range(count):
+        if gray16:
+            frame = av.VideoFrame.from_ndarray((3000 + 10 * xx + 40 * i).astype(np.uint16),
+                                               format="gray16le")
+        else:
+            rgb = np.stack([(xx * 5 + 8 * i) % 256, (yy * 7) % 256, np.full((32, 48), 200)], -1)
+            frame = av.VideoFrame.from_ndarray(rgb.astype(np.uint8), format="rgb24")
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))
+    container.close()
+    return path
+
+
+def test_video_rerun_removes_the_temporary_of_a_killed_run(capsys, tmp_path, weights):
+    pytest.importorskip("cv2", reason="video needs critnet[video] (OpenCV)")
+    ir, vis = _video(tmp_path / "ir.mkv", gray16=True), _video(tmp_path / "vis.mp4")
+    out = tmp_path / "out" / "fused.mp4"
+    out.parent.mkdir()
+    stale = out.parent / f".fused.{_dead_pid()}.k3j_x9ab.tmp.mp4"
+    stale.write_bytes(b"half a video")
+    alive = out.parent / f".fused.{os.getpid()}.abcdefgh.tmp.mp4"  # a live run's: kept
+    alive.write_bytes(b"being written")
+    other = out.parent / "notes.txt"
+    other.write_text("mine")
+    code, _, stderr = run_cli(capsys, "fuse", ir, vis, "-o", out, "--weights", weights,
+                              "--backend", "torch", "--pair-by", "index")
+    assert code == 0, stderr
+    assert "removed 1 temporary file(s)" in stderr
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted(
+        [alive.name, "fused.mp4", "notes.txt"])
+
+
+def test_image_rerun_removes_the_temporary_of_a_killed_run(capsys, tmp_path, weights):
+    ir, vis = _gray(tmp_path / "ir.png", 1), _gray(tmp_path / "vis.png", 2)
+    stale = tmp_path / f".fused.{_dead_pid()}.k3j_x9ab.tmp.png"
+    stale.write_bytes(b"half an image")
+    code, _, stderr = run_cli(capsys, "fuse", ir, vis, "-o", tmp_path / "fused.png",
+                              "--weights", weights, "--backend", "torch")
+    assert code == 0, stderr
+    assert not stale.exists() and (tmp_path / "fused.png").is_file()

@@ -5,6 +5,7 @@ removed, and per-output claims so concurrent runs into one folder split the work
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import socket
@@ -64,8 +65,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
-    """Remove this package's temporary files in ``folder`` left by crashed runs.
+def remove_stale_temps(folder: str | os.PathLike,
+                       target: str | os.PathLike | None = None) -> list[Path]:
+    """Remove this package's temporary files in ``folder`` left by crashed runs (only those of
+    the output file ``target`` when given: a one-file command cleans up after itself only).
 
     Only names made by :func:`atomic_path` count, and only when their process is gone (or
     they are older than :data:`STALE_SECONDS`), so a concurrent live run is never disturbed.
@@ -74,7 +77,11 @@ def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
         The removed paths.
     """
     removed = []
-    for path in Path(folder).glob(".*.tmp*"):
+    pattern = ".*.tmp*"
+    if target is not None:
+        target = Path(target)
+        pattern = f".{glob.escape(target.stem)}.*.tmp{glob.escape(target.suffix)}"
+    for path in Path(folder).glob(pattern):
         match = _TEMP_NAME.match(path.name)
         if match is None or not path.is_file():
             continue

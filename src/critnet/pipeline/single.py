@@ -24,7 +24,7 @@ import torch
 
 from critnet.errors import InputError
 from critnet.io import ImageInfo, read_image, read_ir, write_image
-from critnet.io.atomic import ensure_writable
+from critnet.io.atomic import ensure_writable, remove_stale_temps
 from critnet.io.kinds import ImageLike, from_batch, like, to_batch, to_unit_array
 from critnet.io.outputs import check_output_file
 from critnet.io.write import check_output_options
@@ -136,6 +136,7 @@ def fuse_file(
     ``out_path``'s suffix, PNG without one) atomically, the visible image's size.
 
     Everything is checked before anything is written: on any error ``out_path`` is untouched.
+    Temporary files of ``out_path`` left by a killed run are removed.
     Options as :func:`fuse`.
 
     Raises:
@@ -149,6 +150,7 @@ def fuse_file(
     options = FuseOptions.resolve(options, overrides)
     ir_image, vis_image, names = read_for_output(ir_path, vis_path, out_path, options,
                                                  overwrite=overwrite)
+    remove_stale_temps(Path(out_path).parent, out_path)  # of this output, by a killed run
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
                         names=names)
     del ir_image, vis_image  # free before encoding

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from critnet.errors import InputError
-from critnet.io.atomic import atomic_path
+from critnet.io.atomic import atomic_path, remove_stale_temps
 from critnet.io.outputs import check_output_file
 from critnet.model import CRITNet
 from critnet.pipeline.options import FuseOptions
@@ -50,7 +50,8 @@ def fuse_video(
     **overrides: Any,
 ) -> VideoReport:
     """Fuse two video files into one video, written atomically (on any error, or if killed,
-    ``out_path`` is untouched and no partial file remains under its name).
+    ``out_path`` is untouched and no partial file remains under its name; the hidden temporary
+    file a killed run leaves beside it is removed by the next run).
 
     Args:
         ir_path, vis_path: video files; the output has the visible stream's frame rate and
@@ -78,6 +79,8 @@ def fuse_video(
             raise InputError(f"{source}: {role} video not found")
     check_output_file(out_path, {"IR": ir_path, "visible": vis_path}, overwrite=overwrite,
                       example="fused.mp4")
+    if (stale := remove_stale_temps(out_path.parent, out_path)) and log is not None:
+        log(f"removed {len(stale)} temporary file(s) of {out_path} left by an interrupted run")
     rate, ir_rate = probe_rate(av, vis_path), probe_rate(av, ir_path)
     names = (f"IR video {ir_path}", f"visible video {vis_path}")
     # Decoding runs in a reader thread and encoding in a writer thread while this one fuses

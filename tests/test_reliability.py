@@ -163,3 +163,119 @@ def test_image_rerun_removes_the_temporary_of_a_killed_run(capsys, tmp_path, wei
                               "--weights", weights, "--backend", "torch")
     assert code == 0, stderr
     assert not stale.exists() and (tmp_path / "fused.png").is_file()
+
+
+# (d), (f) -- the web API: a write error is one JSON line with nothing left behind; every field
+# is type-checked; every JSON body is capped
+
+JSON_LIMIT = 2_000
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    pytest.importorskip("starlette", reason="critnet[web] not installed")
+    pytest.importorskip("uvicorn", reason="critnet[web] not installed")
+    from web_helpers import running
+
+    from critnet.web.app import Limits, Server
+    from critnet.web.pipeline import Models
+    from critnet.web.sessions import SessionStore
+
+    server = Server(models=Models(), limits=Limits(max_json_bytes=JSON_LIMIT),
+                    sessions=SessionStore(tmp_path_factory.mktemp("serve") / "sessions"))
+    with running(server) as url:
+        yield server, url
+
+
+def _full_disk_save(monkeypatch):
+    """Every PNG save writes a few bytes, then fails as a full disk does."""
+    import errno
+
+    def save(self, fp, *args, **kwargs):
+        with open(fp, "wb") as file:
+            file.write(b"\x89PNG\r\n")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", save)
+
+
+def test_web_full_disk_is_a_json_error_and_leaves_no_file(web, monkeypatch):
+    from web_helpers import Client
+
+    server, url = web
+    client = Client(url)
+    assert client.json("/api/info")[0] == 200
+    _full_disk_save(monkeypatch)
+    status, answer = client.json("/api/fuse", {"scene": "night-road"})
+    assert status == 507 and "No space left on device" in answer["error"], answer
+    _, session = server.sessions.get(client.token)
+    assert [p for p in session.folder.rglob("*") if p.is_file()] == []
+
+
+def test_web_upload_write_error_is_a_json_error_and_leaves_no_file(web, monkeypatch):
+    import errno
+
+    from web_helpers import Client
+
+    import critnet.web.handlers as handlers
+
+    class Full:
+        def __init__(self, path, _mode):
+            self.file = open(path, "wb")  # noqa: SIM115
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def write(self, data):
+            self.file.write(data[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    server, url = web
+    client = Client(url)
+    monkeypatch.setattr(handlers, "open", Full, raising=False)
+    status, answer = client.upload("a.png", b"x" * 1000)
+    assert status == 507 and "No space left on device" in answer["error"]
+    _, session = server.sessions.get(client.token)
+    assert [p for p in session.folder.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize(("path", "body", "words"), [
+    ("/api/batch", {"ir": "abc", "vis": 5}, "field 'ir' must be a list of upload ids"),
+    ("/api/batch", {"ir": ["a"], "vis": [5]}, "field 'vis' must be a list of upload ids"),
+    ("/api/batch", {"ir_dir": 3, "vis_dir": "x"}, "field 'ir_dir' must be a folder path"),
+    ("/api/fuse", {"ir": 5, "vis": "x"}, "field 'ir' must be an upload id (a string), got a"),
+    ("/api/fuse", {"scene": ["night-road"]}, "field 'scene' must be a string, got a list"),
+    ("/api/fuse", {"scene": "night-road", "options": []}, "field 'options' must be an object"),
+    ("/api/fuse", {"scene": "night-road", "options": {"gray": "yes"}},
+     "field 'options.gray' must be true or false, got a string"),
+    ("/api/fuse", {"scene": "night-road", "options": {"weights": 1}},
+     "field 'options.weights' must be a string, got a number"),
+])
+def test_web_fields_of_the_wrong_type_are_a_400_naming_the_field(web, path, body, words):
+    from web_helpers import Client
+
+    status, answer = Client(web[1]).json(path, body)
+    assert status == 400 and words in answer["error"], answer
+
+
+@pytest.mark.parametrize("path", ["/api/fuse", "/api/batch"])
+@pytest.mark.parametrize("chunked", [False, True])
+def test_web_json_bodies_are_capped(web, path, chunked):
+    import http.client
+    import json
+
+    host, port = web[1].removeprefix("http://").split(":")
+    body = json.dumps({"scene": "night-road", "pad": "x" * (3 * JSON_LIMIT)}).encode()
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    if chunked:  # no Content-Length: cut while reading
+        connection.request("POST", path, body=(body[i:i + 500] for i in range(0, len(body), 500)),
+                           encode_chunked=True, headers={"Content-Type": "application/json"})
+    else:
+        connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    assert response.status == 413
+    assert f"limit of {JSON_LIMIT:,} bytes" in json.loads(response.read())["error"]
+    connection.close()

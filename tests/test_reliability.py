@@ -279,3 +279,42 @@ def test_web_json_bodies_are_capped(web, path, chunked):
     assert response.status == 413
     assert f"limit of {JSON_LIMIT:,} bytes" in json.loads(response.read())["error"]
     connection.close()
+
+
+# (e) -- videos: a non-video output, or a video with an image, is one line naming the cause
+
+
+@pytest.mark.parametrize("name", ["fused.png", "fused", "fused.webm"])
+def test_two_videos_into_a_non_video_output_is_one_line(capsys, tmp_path, weights, name):
+    pytest.importorskip("cv2", reason="video needs critnet[video] (OpenCV)")
+    ir, vis = _video(tmp_path / "ir.mkv", gray16=True), _video(tmp_path / "vis.mp4")
+    code, stdout, stderr = run_cli(capsys, "fuse", ir, vis, "-o", tmp_path / name,
+                                   "--weights", weights, "--backend", "torch")
+    assert code == 2 and "Traceback" not in stderr and stdout == ""
+    assert stderr.count("\n") == 1 and f"{name}: two videos fuse into a video file" in stderr
+    assert "-o " in stderr and ".mp4" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ir.mkv", "vis.mp4"]
+
+
+@pytest.mark.parametrize(("ir_name", "vis_name", "out_name", "named"), [
+    ("ir.mkv", "vis.png", "fused.mp4", "vis.png"),
+    ("audio.mp3", "vis.mp4", "fused.mp4", "audio.mp3"),
+    ("audio.mp3", "vis.png", "fused.mp4", "audio.mp3"),
+])
+def test_a_video_with_a_non_video_names_the_non_video(capsys, tmp_path, weights, ir_name,
+                                                      vis_name, out_name, named):
+    pytest.importorskip("cv2", reason="video needs critnet[video] (OpenCV)")
+    for name in (ir_name, vis_name):
+        if name.endswith(".mkv"):
+            _video(tmp_path / name, gray16=True)
+        elif name.endswith(".mp4"):
+            _video(tmp_path / name)
+        elif name.endswith(".png"):
+            _gray(tmp_path / name, 0, (32, 48))
+        else:
+            (tmp_path / name).write_bytes(b"ID3\x04" + bytes(200))
+    code, _, stderr = run_cli(capsys, "fuse", tmp_path / ir_name, tmp_path / vis_name, "-o",
+                              tmp_path / out_name, "--weights", weights)
+    assert code == 2 and stderr.count("\n") == 1, stderr
+    assert f"{named}: not a video" in stderr and "cannot write" not in stderr
+    assert not (tmp_path / out_name).exists()

@@ -165,6 +165,7 @@ def fuse(
       critnet fuse ir.png vis.png -o fused.png --weights runs/lite/final.safetensors
     """
     ir_path, vis_path = _inputs(inputs, ir_input, vis_input)
+    video_mode = _video_mode(ir_path, vis_path, Path(output))
     options = FuseOptions(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize,
                           ir_range=ir_range or None, normalize=normalize,
                           bit_depth=int(bit_depth), quality=quality, tile=tile,
@@ -182,7 +183,7 @@ def fuse(
         model.note = None
     if register is not None:
         _report_registrations()
-    if _video_mode(ir_path, vis_path):
+    if video_mode:
         _fuse_video(ir_path, vis_path, Path(output), model, options, pair_by, time_tolerance,
                     ir_range, overwrite, used)
         return
@@ -252,10 +253,22 @@ def _report_registrations() -> None:
     logger.addHandler(handler)
 
 
-def _video_mode(ir_path: Path, vis_path: Path) -> bool:
+def _video_mode(ir_path: Path, vis_path: Path, output: Path) -> bool:
+    """Whether both inputs are videos; a video with an image, or a video output from inputs
+    that are not both videos, is refused naming the input that is not a video."""
     from critnet.pipeline.video import is_video
+    from critnet.pipeline.video.files import check_video_output
 
-    return is_video(ir_path) and is_video(vis_path)
+    videos = (is_video(ir_path), is_video(vis_path))
+    if all(videos):
+        check_video_output(output)
+        return True
+    if any(videos) or is_video(output):
+        video = ir_path if videos[0] else vis_path if videos[1] else f"the output {output}"
+        other = vis_path if videos[0] else ir_path
+        raise InputError(f"{other}: not a video (by its suffix), but {video} is one: fuse two "
+                         f"videos into a video, or two images into an image")
+    return False
 
 
 def _fuse_video(ir_path: Path, vis_path: Path, output: Path, model, options: FuseOptions,

@@ -18,7 +18,13 @@ from critnet.model import CRITNet
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.overlap import Writer, prefetched
 from critnet.pipeline.video.frames import RANGE_FRAMES, fuse_frames
-from critnet.pipeline.video.streams import av_module, pair_frames, probe_rate, read_frames
+from critnet.pipeline.video.streams import (
+    VIDEO_OUTPUT_SUFFIXES,
+    av_module,
+    pair_frames,
+    probe_rate,
+    read_frames,
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ def fuse_video(
     for role, source in (("IR", ir_path), ("visible", vis_path)):
         if not source.is_file():
             raise InputError(f"{source}: {role} video not found")
+    check_video_output(out_path)
     check_output_file(out_path, {"IR": ir_path, "visible": vis_path}, overwrite=overwrite,
                       example="fused.mp4")
     if (stale := remove_stale_temps(out_path.parent, out_path)) and log is not None:
@@ -111,6 +118,21 @@ def fuse_video(
         fused.close()  # stops the reader thread if a frame failed
         pairs.close()
     return VideoReport(path=out_path, frames=encoder.count, rate=rate)
+
+
+def check_video_output(out_path: Path) -> None:
+    """Refuse an output name whose suffix is not a video container this writes (an image
+    suffix, none, ``.webm``).
+
+    Raises:
+        InputError: one line naming the output and the suffixes to use.
+    """
+    suffix = out_path.suffix.lower()
+    if suffix not in VIDEO_OUTPUT_SUFFIXES:
+        raise InputError(f"{out_path}: two videos fuse into a video file, and "
+                         f"{repr(suffix) if suffix else 'a name without a suffix'} is not one "
+                         f"this can write; name the output {', '.join(VIDEO_OUTPUT_SUFFIXES)} "
+                         f"(e.g. -o {out_path.with_suffix('.mp4')})")
 
 
 @dataclass

@@ -72,8 +72,8 @@ _PATH = click.Path(path_type=Path)
 @click.option("--quality", type=int, help="JPEG output quality 1-100 [default: 95].")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
 @click.option("--tile", default="auto", show_default=True, metavar="auto|N|off",
-              help="Exact tiled inference in N×N tiles (same result, bounded memory); auto tiles "
-                   "only when the image would not fit in memory.")
+              help="Exact tiled inference in N×N tiles, N >= 64 (same result, bounded memory); "
+                   "auto tiles only when the image would not fit in memory.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
               help="Refuse larger input images (guard against decompression bombs).")
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only (implies --no-progress).")

@@ -318,3 +318,98 @@ def test_a_video_with_a_non_video_names_the_non_video(capsys, tmp_path, weights,
     assert code == 2 and stderr.count("\n") == 1, stderr
     assert f"{named}: not a video" in stderr and "cannot write" not in stderr
     assert not (tmp_path / out_name).exists()
+
+
+# (h) -- no meaningless success
+
+CAMERAS = Path(__file__).parent / "fixtures" / "cameras"
+
+
+def _float_tiff(path: Path, low: float = 33.0, high: float = 188.0) -> Path:
+    ramp = np.linspace(low, high, 40 * 48, dtype=np.float32).reshape(40, 48)
+    Image.fromarray(ramp, mode="F").save(path)
+    return path
+
+
+@pytest.mark.parametrize(("ir_range", "shade"), [(("500", "600"), "black"),
+                                                 (("-20", "0"), "white")])
+def test_an_ir_range_outside_the_data_is_refused_saying_what_the_data_spans(
+        capsys, tmp_path, weights, ir_range, shade):
+    ir, vis = _float_tiff(tmp_path / "temps.tif"), _gray(tmp_path / "vis.png", 1)
+    out = tmp_path / "fused.png"
+    code, _, stderr = run_cli(capsys, "fuse", ir, vis, "-o", out, "--weights", weights,
+                              "--ir-range", *ir_range)
+    assert code == 2 and stderr.count("\n") == 1, stderr
+    assert "temps.tif: the IR values span 33..188" in stderr and f"uniformly {shade}" in stderr
+    assert not out.exists()
+    code, _, stderr = run_cli(capsys, "fuse", ir, vis, "-o", out, "--weights", weights,
+                              "--ir-range", "100", "600")  # overlapping: fine
+    assert code == 0, stderr
+
+
+def test_full_normalisation_of_temperatures_is_refused(capsys, tmp_path, weights):
+    ir, vis = _float_tiff(tmp_path / "temps.tif"), _gray(tmp_path / "vis.png", 1)
+    code, _, stderr = run_cli(capsys, "fuse", ir, vis, "-o", tmp_path / "f.png", "--weights",
+                              weights, "--ir-normalize", "full")
+    assert code == 2 and "float values spanning 33..188, not 0..1" in stderr
+    assert "--ir-normalize" in stderr and not (tmp_path / "f.png").exists()
+    unit = _float_tiff(tmp_path / "unit.tif", 0.1, 0.9)  # float data in 0..1: full is fine
+    code, _, stderr = run_cli(capsys, "fuse", unit, vis, "-o", tmp_path / "g.png", "--weights",
+                              weights, "--ir-normalize", "full")
+    assert code == 0, stderr
+
+
+def test_flir_temperatures_refuse_full_and_a_range_outside_them(capsys, tmp_path, weights):
+    pytest.importorskip("flyr", reason="needs critnet[thermal]")
+    flir = CAMERAS / "flir_one.jpg"
+    for extra, words in ((("--ir-normalize", "full"), "temperatures spanning 25.95..62.32 °C"),
+                         (("--ir-range", "500", "600"), "span 25.95..62.32 °C, all outside")):
+        code, _, stderr = run_cli(capsys, "fuse", flir, "-o", tmp_path / "f.png", "--weights",
+                                  weights, *extra)
+        assert code == 2 and words in stderr and stderr.count("\n") == 1, stderr
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (("--register-method", "ecc"), "--register-method chooses how --register"),
+    (("--pair-by", "index"), "--pair-by pairs the frames of two videos"),
+    (("--time-tolerance", "0.5"), "--time-tolerance pairs the frames of two videos"),
+])
+def test_image_options_that_would_do_nothing_are_refused(capsys, tmp_path, weights, extra,
+                                                         words):
+    ir, vis = _gray(tmp_path / "ir.png", 1), _gray(tmp_path / "vis.png", 2)
+    code, _, stderr = run_cli(capsys, "fuse", ir, vis, "-o", tmp_path / "f.png", "--weights",
+                              weights, *extra)
+    assert code == 2 and words in stderr and not (tmp_path / "f.png").exists()
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (("--bit-depth", "16"), "--bit-depth 16 is for grey PNG/TIFF images"),
+    (("--pair-by", "index", "--time-tolerance", "1"), "--time-tolerance applies to --pair-by"),
+])
+def test_video_options_that_would_do_nothing_are_refused(capsys, tmp_path, weights, extra,
+                                                         words):
+    ir, vis = _video(tmp_path / "ir.mkv", gray16=True), _video(tmp_path / "vis.mp4")
+    code, _, stderr = run_cli(capsys, "fuse", ir, vis, "-o", tmp_path / "f.mp4", "--weights",
+                              weights, *extra)
+    assert code == 2 and words in stderr and not (tmp_path / "f.mp4").exists()
+
+
+def test_evaluate_refuses_masks_that_are_not_masks(capsys, tmp_path):
+    for folder in ("ir", "vi", "fused", "masks"):
+        (tmp_path / folder).mkdir()
+    for i, stem in enumerate(("a", "b")):
+        for folder in ("ir", "vi", "fused"):
+            _gray(tmp_path / folder / f"{stem}.png", 10 * i + len(folder), (48, 48))
+    _gray(tmp_path / "masks" / "a.png", 99, (48, 48))  # a photo, not a mask
+    args = ("evaluate", "--ir", tmp_path / "ir", "--vis", tmp_path / "vi", "--fused",
+            tmp_path / "fused", "--masks", tmp_path / "masks", "--no-progress")
+    code, stdout, stderr = run_cli(capsys, *args)
+    assert code == 2 and "a.png: not a target mask" in stderr, stderr
+    mask = np.zeros((48, 48), np.uint8)
+    mask[20:28, 20:28] = 255
+    Image.fromarray(mask).save(tmp_path / "masks" / "a.png")
+    code, stdout, stderr = run_cli(capsys, *args)
+    assert code == 0 and "Retention" in stdout, stderr
+    Image.fromarray(np.full((48, 48), 255, np.uint8)).save(tmp_path / "masks" / "a.png")
+    code, _, stderr = run_cli(capsys, *args)
+    assert code == 2 and "covers the whole image" in stderr

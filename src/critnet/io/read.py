@@ -36,7 +36,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from critnet.errors import InputError
 from critnet.io.camera import camera_photo, read_camera
 from critnet.io.camera.levels import PALETTE_HINT, camera_ir, camera_visible
-from critnet.io.levels import ImageInfo, default_normalization, image_levels, normalize_levels
+from critnet.io.levels import (
+    ImageInfo,
+    check_ir_scaling,
+    default_normalization,
+    image_levels,
+    normalize_levels,
+)
 from critnet.io.quiet import quiet_decoding
 
 #: Largest image (pixels) read by default: a guard against decompression bombs, checked from
@@ -193,6 +199,7 @@ def read_ir(
     if info.color and not palette_ok:
         raise InputError(f"{path}: {PALETTE_HINT}")
     method = normalize or default_normalization(info.bit_depth)
+    check_ir_scaling(levels, str(path), method, value_range, floating=info.mode == "F")
     return normalize_levels(levels, info.peak, method, value_range=value_range,
                             out=_reusable(levels)), info
 

@@ -413,3 +413,29 @@ def test_evaluate_refuses_masks_that_are_not_masks(capsys, tmp_path):
     Image.fromarray(np.full((48, 48), 255, np.uint8)).save(tmp_path / "masks" / "a.png")
     code, _, stderr = run_cli(capsys, *args)
     assert code == 2 and "covers the whole image" in stderr
+
+
+# (j) -- training on a small folder just works, the split saying what it did
+
+
+@pytest.mark.parametrize(("val", "adapted"), [(None, True), ("0.3", False), ("0.6", True)])
+def test_train_on_eight_pairs_works_with_the_default_and_a_large_val(data_dir, capsys,
+                                                                     tmp_path, val, adapted):
+    import yaml
+    from train_data_helpers import tiny_config, write_folder
+
+    ir, vi = write_folder(data_dir, tmp_path / "pairs", 8)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny_config(min_pairs=4)))  # as the folder recipe
+    out = tmp_path / "run"
+    args = ["train", "--config", config, "--ir", ir, "--vis", vi, "--out", out, "--max-steps",
+            "1", "--no-progress"] + (["--val", val] if val else [])
+    code, stdout, stderr = run_cli(capsys, *args)
+    assert code == 0, stderr
+    data_line = next(line for line in stderr.splitlines() if line.startswith("data: "))
+    assert " 0 validation" not in data_line and "training and " in data_line
+    trained = int(data_line.split()[1])
+    assert trained >= 4
+    split = [line for line in stderr.splitlines() if line.startswith("split: ")]
+    assert len(split) == adapted and all("held out the" in line for line in split)
+    assert (out / "checkpoint.pt").is_file()

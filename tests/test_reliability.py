@@ -439,3 +439,65 @@ def test_train_on_eight_pairs_works_with_the_default_and_a_large_val(data_dir, c
     split = [line for line in stderr.splitlines() if line.startswith("split: ")]
     assert len(split) == adapted and all("held out the" in line for line in split)
     assert (out / "checkpoint.pt").is_file()
+
+
+# (i) -- messages that name the real cause
+
+
+def test_serve_on_any_loopback_address_does_not_warn_and_accepts_its_host(monkeypatch,
+                                                                         tmp_path):
+    pytest.importorskip("uvicorn", reason="critnet[web] not installed")
+    import uvicorn
+
+    from critnet.web.run import is_loopback, serve
+
+    assert all(map(is_loopback, ["127.0.0.1", "127.0.0.2", "127.8.9.10", "::1", "[::1]",
+                                 "localhost"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "192.168.1.4", "::", "example.org"]))
+    seen = {}
+
+    def run(self, sockets):
+        seen["hosts"] = self.config.app.user_middleware[0].kwargs["allowed_hosts"]
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    lines: list[str] = []
+    serve(host="127.0.0.2", port=0, say=lines.append, temp_dir=tmp_path)
+    assert not any(line.startswith("warning") for line in lines), lines
+    assert "127.0.0.2" in seen["hosts"] and "*" not in seen["hosts"]
+    lines.clear()
+    serve(host="0.0.0.0", port=0, say=lines.append, temp_dir=tmp_path)
+    assert lines[0] == "warning: listening on 0.0.0.0: other machines can reach this page"
+
+
+def test_cli_messages_name_options_not_python_keywords(capsys, tmp_path, weights):
+    ir, vis = _gray(tmp_path / "ir.png", 1, (32, 40)), _gray(tmp_path / "vis.png", 2)
+    code, _, stderr = run_cli(capsys, "fuse", ir, vis, "-o", tmp_path / "f.png", "--weights",
+                              weights)
+    assert code == 2 and "--resize-ir" in stderr and "resize_ir" not in stderr, stderr
+    for folder in ("i", "v"):
+        (tmp_path / folder).mkdir()
+    _gray(tmp_path / "i" / "x.png", 1, (32, 40))
+    _gray(tmp_path / "v" / "x.png", 2)
+    code, _, stderr = run_cli(capsys, "fuse", "--ir", tmp_path / "i", "--vis", tmp_path / "v",
+                              "-o", tmp_path / "out", "--weights", weights)
+    failed = [line for line in stderr.splitlines() if line.startswith("failed: x:")]
+    assert code == 1 and len(failed) == 1 and "--resize-ir" in failed[0]
+    assert "resize_ir" not in stderr
+
+
+def test_a_weights_warning_is_one_line_without_python_source(capsys, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from critnet.weights import read_metadata
+
+    path = make_weights(tmp_path / "old.safetensors")
+    meta = read_metadata(path)
+    del meta["tensors_sha256"]
+    save_file(load_file(str(path)), str(path), metadata=meta)
+    ir, vis = _gray(tmp_path / "ir.png", 1), _gray(tmp_path / "vis.png", 2)
+    code, _, stderr = run_cli(capsys, "fuse", ir, vis, "-o", tmp_path / "f.png", "--weights",
+                              path, "--backend", "torch")
+    assert code == 0, stderr
+    assert stderr.splitlines() == [f"critnet: warning: {path}: no tensor checksum in its "
+                                   f"metadata (written by an older critnet); corruption cannot "
+                                   f"be detected"]

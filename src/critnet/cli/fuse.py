@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from critnet.cli import for_cli
 from critnet.errors import InputError
 from critnet.io import MAX_PIXELS, NORMALIZATIONS, WRITE_FORMATS
 from critnet.model import PRESETS
@@ -195,7 +196,7 @@ def fuse(
     say(used)
     report = fuse_folder(ir_path, vis_path, out, model, options=options, ext=ext,
                          overwrite=overwrite, progress=False if quiet or no_progress else None,
-                         log=lambda line: tqdm.write(line, file=sys.stderr))
+                         log=lambda line: tqdm.write(for_cli(line), file=sys.stderr))
     say(f"{report.summary()} -> {out}")
     if report.failed:
         sys.exit(1)

@@ -501,3 +501,17 @@ def test_a_weights_warning_is_one_line_without_python_source(capsys, tmp_path):
     assert stderr.splitlines() == [f"critnet: warning: {path}: no tensor checksum in its "
                                    f"metadata (written by an older critnet); corruption cannot "
                                    f"be detected"]
+
+
+def test_resume_with_other_epochs_names_the_changed_key(data_dir, capsys, tmp_path):
+    import yaml
+    from train_data_helpers import tiny_config, write_folder
+
+    ir, vi = write_folder(data_dir, tmp_path / "pairs", 4)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny_config()))
+    args = ["train", "--config", config, "--ir", ir, "--vis", vi, "--out", tmp_path / "run",
+            "--val", "0", "--max-steps", "1", "--no-progress"]
+    assert run_cli(capsys, *args, "--epochs", "3")[0] == 0
+    code, _, stderr = run_cli(capsys, *args, "--epochs", "6", "--resume")
+    assert code == 2 and "schedule.epochs: 3 -> 6" in stderr, stderr

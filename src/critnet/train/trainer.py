@@ -127,9 +127,14 @@ class Trainer:
 
     # -- state ---------------------------------------------------------------------------------
     def _restore(self, payload: dict[str, Any]) -> None:
-        if config_with_defaults(payload["config"]) != self.config.to_dict():
+        saved_config = config_with_defaults(payload["config"])
+        if saved_config != self.config.to_dict():
+            changes = _config_changes(saved_config, self.config.to_dict())
+            shown = "; ".join(changes[:3]) + (f"; {len(changes) - 3} more" if len(changes) > 3
+                                              else "")
             raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: written by a different config "
-                             f"({payload['config'].get('name')!r}); resume with the same one")
+                             f"({shown}); resume with the same options and config, or start a "
+                             f"new --out")
         saved = payload.get("data", {}).get("fingerprint")
         if self.data is not None and saved is not None and saved != self.data.fingerprint:
             raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: its training pairs differ from "
@@ -326,3 +331,16 @@ class Trainer:
                 "seconds": time.perf_counter() - started, "last": last_row,
                 "stopped_at_deadline": self.stopped_at_deadline,
                 "best": validator.keep_best(self.out_dir) if validator else None}
+
+
+def _config_changes(saved: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+    """``key: saved -> now`` for every dotted key whose value differs (``--epochs 30`` on a run
+    of 60 shows ``schedule.epochs: 60 -> 30``)."""
+    changes = []
+    for key in sorted(set(saved) | set(now), key=str):
+        a, b = saved.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += _config_changes(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changes.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return changes

@@ -512,6 +512,6 @@ def test_resume_with_other_epochs_names_the_changed_key(data_dir, capsys, tmp_pa
     config.write_text(yaml.safe_dump(tiny_config()))
     args = ["train", "--config", config, "--ir", ir, "--vis", vi, "--out", tmp_path / "run",
             "--val", "0", "--max-steps", "1", "--no-progress"]
-    assert run_cli(capsys, *args, "--epochs", "3")[0] == 0
-    code, _, stderr = run_cli(capsys, *args, "--epochs", "6", "--resume")
-    assert code == 2 and "schedule.epochs: 3 -> 6" in stderr, stderr
+    assert run_cli(capsys, *args, "--epochs", "5")[0] == 0
+    code, _, stderr = run_cli(capsys, *args, "--epochs", "10", "--resume")
+    assert code == 2 and "schedule.epochs: 5 -> 10" in stderr, stderr

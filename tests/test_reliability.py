@@ -515,3 +515,52 @@ def test_resume_with_other_epochs_names_the_changed_key(data_dir, capsys, tmp_pa
     assert run_cli(capsys, *args, "--epochs", "5")[0] == 0
     code, _, stderr = run_cli(capsys, *args, "--epochs", "10", "--resume")
     assert code == 2 and "schedule.epochs: 5 -> 10" in stderr, stderr
+
+
+@pytest.mark.parametrize("as_folder", [False, True])
+def test_a_symlink_loop_is_named_as_such(capsys, tmp_path, weights, as_folder):
+    loop = tmp_path / "loop"
+    loop.symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(loop)
+    vis = _gray(tmp_path / "vis.png", 1)
+    args = ["--ir", loop, "--vis", tmp_path] if as_folder else [loop, vis]
+    code, _, stderr = run_cli(capsys, "fuse", *args, "-o", tmp_path / "out.png", "--weights",
+                              weights)
+    assert code == 2 and f"{loop}: a symbolic link loop" in stderr, stderr
+    assert "folders" not in stderr
+    dangling = tmp_path / "gone.png"
+    dangling.symlink_to(tmp_path / "missing.png")
+    code, _, stderr = run_cli(capsys, "fuse", dangling, vis, "-o", tmp_path / "o.png")
+    assert code == 2 and f"a symbolic link to {tmp_path / 'missing.png'}, which does not" in stderr
+
+
+def test_a_stem_clash_is_named_even_beside_an_animated_gif(capsys, tmp_path, weights):
+    ir, vi = tmp_path / "ir", tmp_path / "vi"
+    ir.mkdir()
+    vi.mkdir()
+    _gray(ir / "x.png", 1)
+    Image.open(ir / "x.png").convert("RGB").save(ir / "x.jpg")
+    frames = [Image.new("L", (8, 8), v) for v in (0, 255)]
+    frames[0].save(ir / "anim.gif", save_all=True, append_images=frames[1:])
+    _gray(vi / "x.png", 2)
+    code, _, stderr = run_cli(capsys, "fuse", "--ir", ir, "--vis", vi, "-o", tmp_path / "out",
+                              "--weights", weights)
+    assert code == 2 and "two images share the stem 'x' (x.jpg, x.png)" in stderr, stderr
+    assert "anim.gif" not in stderr
+
+
+def test_dji_r_suffix_is_the_thermal_frame_of_its_shot(capsys, tmp_path, weights):
+    from critnet.io.pairs import match_pairs
+
+    flight = tmp_path / "flight"
+    flight.mkdir()
+    (flight / "DJI_0001_R.JPG").write_bytes((CAMERAS / "DJI_0002_T.JPG").read_bytes())
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (512, 640, 3), np.uint8)).save(
+        flight / "DJI_0001_W.JPG")
+    match = match_pairs(flight, flight)
+    assert match.pairs == [("DJI_0001", flight / "DJI_0001_R.JPG", flight / "DJI_0001_W.JPG")]
+    assert match.unmatched_ir == match.unmatched_vis == []
+    code, stdout, stderr = run_cli(capsys, "fuse", "--ir", flight, "--vis", flight, "-o",
+                                   tmp_path / "out", "--weights", weights, "--backend", "torch")
+    assert code == 0 and "fused 1, skipped 0, failed 0" in stdout, stderr
+    assert (tmp_path / "out" / "DJI_0001.png").is_file()

@@ -205,6 +205,11 @@ def fuse(
 def _inputs(
     inputs: tuple[Path, ...], ir_input: Path | None, vis_input: Path | None
 ) -> tuple[Path, Path]:
+    from critnet.io.paths import broken_link
+
+    for path in (*inputs, ir_input, vis_input):
+        if path is not None and (problem := broken_link(path)):
+            raise InputError(f"{path}: {problem}")
     if inputs and (ir_input or vis_input):
         raise click.UsageError("give IR VIS as arguments or as --ir/--vis, not both")
     if len(inputs) == 1:

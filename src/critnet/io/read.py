@@ -43,6 +43,7 @@ from critnet.io.levels import (
     image_levels,
     normalize_levels,
 )
+from critnet.io.paths import broken_link
 from critnet.io.quiet import quiet_decoding
 
 #: Largest image (pixels) read by default: a guard against decompression bombs, checked from
@@ -76,7 +77,7 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: file not found")
+        raise InputError(f"{path}: {broken_link(path) or 'file not found'}")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not an image file")
     try:

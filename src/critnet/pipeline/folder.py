@@ -16,7 +16,7 @@ from tqdm import tqdm
 from critnet.errors import InputError
 from critnet.io.atomic import ensure_writable, release_claim, remove_stale_temps, try_claim
 from critnet.io.outputs import check_output_folder
-from critnet.io.pairs import match_pairs
+from critnet.io.pairs import StemClashError, match_pairs
 from critnet.io.quiet import quiet_decoding
 from critnet.io.read import check_single_frame
 from critnet.io.write import check_output_options, write_image
@@ -116,6 +116,8 @@ def fuse_folder(
     animated = _animated(ir_dir) + _animated(vis_dir)
     try:
         match = match_pairs(ir_dir, vis_dir)
+    except StemClashError:
+        raise
     except InputError:
         if animated:
             raise InputError(animated[0][1]) from None

@@ -564,3 +564,19 @@ def test_dji_r_suffix_is_the_thermal_frame_of_its_shot(capsys, tmp_path, weights
                                    tmp_path / "out", "--weights", weights, "--backend", "torch")
     assert code == 0 and "fused 1, skipped 0, failed 0" in stdout, stderr
     assert (tmp_path / "out" / "DJI_0001.png").is_file()
+
+
+def test_a_truncated_flir_file_is_named_truncated_not_a_key_error(tmp_path):
+    pytest.importorskip("flyr", reason="needs critnet[thermal]")
+    from critnet.errors import InputError
+    from critnet.io import read_ir
+
+    data = (CAMERAS / "flir_one.jpg").read_bytes()
+    messages = []
+    for percent in range(2, 34, 3):
+        path = tmp_path / f"cut{percent}.jpg"
+        path.write_bytes(data[:len(data) * percent // 100])
+        with pytest.raises(InputError) as error:
+            read_ir(path)
+        messages.append(str(error.value))
+    assert all("truncated" in m and "KeyError" not in m for m in messages), messages

@@ -580,3 +580,22 @@ def test_a_truncated_flir_file_is_named_truncated_not_a_key_error(tmp_path):
             read_ir(path)
         messages.append(str(error.value))
     assert all("truncated" in m and "KeyError" not in m for m in messages), messages
+
+
+def test_export_on_a_full_disk_names_the_output_and_leaves_nothing(capsys, monkeypatch,
+                                                                   tmp_path, weights):
+    import errno
+
+    pytest.importorskip("onnx", reason="needs critnet[onnx]")
+    real = Path.write_bytes
+
+    def full(self, data):
+        real(self, data[:100])
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    out = tmp_path / "model.onnx"
+    code, _, stderr = run_cli(capsys, "export", "--onnx", out, "--weights", weights)
+    assert code == 2, stderr
+    assert stderr == f"critnet: error: {out}: cannot write output here (No space left on device)\n"
+    assert list(tmp_path.iterdir()) == []

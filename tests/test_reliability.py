@@ -599,3 +599,23 @@ def test_export_on_a_full_disk_names_the_output_and_leaves_nothing(capsys, monke
     assert code == 2, stderr
     assert stderr == f"critnet: error: {out}: cannot write output here (No space left on device)\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_estimate_on_an_aligned_pair_blames_the_estimate(monkeypatch):
+    pytest.importorskip("cv2", reason="registration needs critnet[video] (OpenCV)")
+    from critnet.errors import InputError
+    from critnet.pipeline.registration import estimate
+
+    from scipy import ndimage
+
+    noise = ndimage.gaussian_filter(np.random.default_rng(3).random((96, 128)), 3)
+    scene = ((noise - noise.min()) / np.ptp(noise)).astype(np.float32)  # no repeating pattern
+    far = np.array([[1.0, 0, 60.0], [0, 1.0, 40.0], [0, 0, 1.0]])  # a wildly wrong estimate
+    monkeypatch.setattr(estimate, "_estimate", lambda *args: far)
+    with pytest.raises(InputError) as error:
+        estimate.estimate_transform(scene, scene, method="mattes", strict=True)
+    message = str(error.value)
+    assert "already look aligned" in message and "the mattes estimate" in message
+    assert "do not seem to show the same scene" not in message
+    kept = estimate.estimate_transform(scene, scene, method="mattes")
+    assert kept.kept_identity and "already look aligned" in kept.describe()

@@ -603,10 +603,10 @@ def test_export_on_a_full_disk_names_the_output_and_leaves_nothing(capsys, monke
 
 def test_a_failed_estimate_on_an_aligned_pair_blames_the_estimate(monkeypatch):
     pytest.importorskip("cv2", reason="registration needs critnet[video] (OpenCV)")
+    from scipy import ndimage
+
     from critnet.errors import InputError
     from critnet.pipeline.registration import estimate
-
-    from scipy import ndimage
 
     noise = ndimage.gaussian_filter(np.random.default_rng(3).random((96, 128)), 3)
     scene = ((noise - noise.min()) / np.ptp(noise)).astype(np.float32)  # no repeating pattern

@@ -69,7 +69,8 @@ def check_pixel_count(size: tuple[int, int], path: str | os.PathLike, max_pixels
 @quiet_decoding()
 def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open ``path``, check its size against ``max_pixels`` from the header, decode it fully (so
-    truncation is caught here) and apply EXIF orientation.
+    truncation is caught here) and apply EXIF orientation. The file is closed on return, also
+    on an error.
 
     Raises:
         InputError: missing file, a folder, not an image, too many pixels, a truncated/corrupt
@@ -90,9 +91,16 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise InputError(f"{path}: truncated, corrupt or unreadable image "
                          f"({_one_line(error)})") from None
-    check_pixel_count(img.size, path, max_pixels)
-    check_single_frame(img, str(path))
-    return oriented(img, str(path))
+    try:
+        check_pixel_count(img.size, path, max_pixels)
+        check_single_frame(img, str(path))
+        image = oriented(img, str(path))
+    except BaseException:
+        img.close()  # the file, kept open by Pillow for multi-frame formats (TIFF)
+        raise
+    if image is not img:
+        img.close()
+    return image
 
 
 def _open_header(path: Path, max_pixels: int) -> Image.Image:

@@ -15,13 +15,12 @@ from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from critnet.errors import InputError
-from critnet.io.outputs import check_output_folder
 from critnet.model.critnet import Decoder
 from critnet.train import objectives
 from critnet.train.autoschedule import resolve_schedule
 from critnet.train.checkpoint import (
     CHECKPOINT_NAME,
-    config_with_defaults,
+    check_same_config,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -32,7 +31,6 @@ from critnet.train.data.batches import batches_for
 from critnet.train.data.build import TrainingData, build_training_data
 from critnet.train.data.device_crops import DeviceCrops
 from critnet.train.data.roadscene import RoadSceneCrops
-from critnet.train.data.sources import input_folders
 from critnet.train.distillation import attach_teacher_images, load_teacher, teacher_targets
 from critnet.train.distributed import (
     DistContext,
@@ -78,11 +76,6 @@ class Trainer:
                  log: Callable[[str], None] | None = None) -> None:
         self.config = config
         self.out_dir = Path(out_dir)
-        check_output_folder(self.out_dir, {
-            **input_folders(config.data.sources),
-            **{f"validation {role}": folder
-               for role, folder in input_folders(config.data.val_sources).items()}},
-            option="--out")
         self.device = torch.device(device)
         self.context = context or DistContext()
         self.max_steps = max_steps
@@ -127,14 +120,7 @@ class Trainer:
 
     # -- state ---------------------------------------------------------------------------------
     def _restore(self, payload: dict[str, Any]) -> None:
-        saved_config = config_with_defaults(payload["config"])
-        if saved_config != self.config.to_dict():
-            changes = _config_changes(saved_config, self.config.to_dict())
-            shown = "; ".join(changes[:3]) + (f"; {len(changes) - 3} more" if len(changes) > 3
-                                              else "")
-            raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: written by a different config "
-                             f"({shown}); resume with the same options and config, or start a "
-                             f"new --out")
+        check_same_config(self.out_dir / CHECKPOINT_NAME, payload["config"], self.config)
         saved = payload.get("data", {}).get("fingerprint")
         if self.data is not None and saved is not None and saved != self.data.fingerprint:
             raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: its training pairs differ from "
@@ -331,16 +317,3 @@ class Trainer:
                 "seconds": time.perf_counter() - started, "last": last_row,
                 "stopped_at_deadline": self.stopped_at_deadline,
                 "best": validator.keep_best(self.out_dir) if validator else None}
-
-
-def _config_changes(saved: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
-    """``key: saved -> now`` for every dotted key whose value differs (``--epochs 30`` on a run
-    of 60 shows ``schedule.epochs: 60 -> 30``)."""
-    changes = []
-    for key in sorted(set(saved) | set(now), key=str):
-        a, b = saved.get(key), now.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            changes += _config_changes(a, b, f"{prefix}{key}.")
-        elif a != b:
-            changes.append(f"{prefix}{key}: {a!r} -> {b!r}")
-    return changes

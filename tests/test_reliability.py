@@ -619,3 +619,69 @@ def test_a_failed_estimate_on_an_aligned_pair_blames_the_estimate(monkeypatch):
     assert "do not seem to show the same scene" not in message
     kept = estimate.estimate_transform(scene, scene, method="mattes")
     assert kept.kept_identity and "already look aligned" in kept.describe()
+
+
+# priority 3 -- the Python API refuses degenerate arrays with a ValueError naming the problem
+
+
+@pytest.mark.parametrize(("ir", "words"), [
+    (np.zeros((0, 0), np.float32), "IR array: 0×0 pixels (W×H) is empty"),
+    (np.zeros((0, 8, 3), np.uint8), "IR array: 8×0 pixels (W×H) is empty"),
+    (np.zeros((1, 1), np.float32), "IR array: 1×1 pixels (W×H) is too small to fuse"),
+    (np.zeros((1, 40), np.uint8), "IR array: 40×1 pixels (W×H) is too small to fuse"),
+    (Image.new("L", (1, 1)), "IR image: 1×1 pixels (W×H) is too small to fuse"),
+    (np.zeros((8, 8), np.int64), "IR array: unsupported dtype int64"),
+    (np.zeros((8, 8), np.complex64), "IR array: unsupported dtype complex64"),
+    (np.full((8, 8), np.nan, np.float32), "IR array: contains NaN or infinite values"),
+    (np.full((8, 8), np.inf, np.float32), "IR array: contains NaN or infinite values"),
+    (np.zeros(8, np.float32), "IR array: expected H×W, H×W×1, H×W×3 or H×W×4, got shape (8,)"),
+])
+def test_degenerate_arrays_are_a_value_error_naming_the_problem(ir, words):
+    from fusing_helpers import seeded_lite
+
+    import critnet
+
+    vis = np.full((8, 8), 0.5, np.float32)
+    with pytest.raises(ValueError) as error:
+        critnet.fuse(ir, vis, seeded_lite())
+    assert words in str(error.value)
+
+
+def test_a_visible_array_out_of_range_is_not_told_to_use_ir_normalize():
+    from fusing_helpers import seeded_lite
+
+    import critnet
+
+    with pytest.raises(ValueError, match=r"visible array: .*-1\.\.2\); scale it to 0\.\.1$"):
+        critnet.fuse(np.zeros((8, 8), np.float32),
+                     np.linspace(-1, 2, 64, dtype=np.float32).reshape(8, 8), seeded_lite())
+
+
+def test_a_constant_input_is_fused_with_a_warning():
+    from fusing_helpers import seeded_lite
+
+    import critnet
+    from critnet.errors import FlatInputWarning
+
+    vis = np.random.default_rng(0).random((16, 16)).astype(np.float32)
+    with pytest.warns(FlatInputWarning, match=r"IR array is one value everywhere \(0\.25"):
+        fused = critnet.fuse(np.full((16, 16), 0.25, np.float32), vis, seeded_lite())
+    assert fused.shape == (16, 16)
+
+
+def test_cli_warns_in_one_line_about_a_constant_file_and_refuses_an_all_nan_one(
+        capsys, tmp_path, weights):
+    vis = _gray(tmp_path / "vis.png", 1)
+    flat = tmp_path / "flat.png"
+    Image.new("L", (48, 40), 90).save(flat)
+    code, _, stderr = run_cli(capsys, "fuse", flat, vis, "-o", tmp_path / "f.png", "--weights",
+                              weights, "--backend", "torch")
+    assert code == 0 and stderr.splitlines() == [
+        f"critnet: warning: IR {flat} is one value everywhere (0.3529 of 0..1): it carries no "
+        f"detail; the fused image shows the other input's only"]
+    nan = tmp_path / "nan.tif"
+    Image.fromarray(np.full((40, 48), np.nan, np.float32), mode="F").save(nan)
+    code, _, stderr = run_cli(capsys, "fuse", nan, vis, "-o", tmp_path / "g.png", "--weights",
+                              weights)
+    assert code == 2 and "nan.tif: holds no finite value" in stderr
+    assert not (tmp_path / "g.png").exists()

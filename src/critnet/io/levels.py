@@ -143,18 +143,21 @@ def _scale(levels: np.ndarray, lo: float, hi: float, out: np.ndarray) -> np.ndar
 def check_ir_scaling(levels: np.ndarray, name: str, method: str,
                      value_range: tuple[float, float] | None, *, floating: bool,
                      unit: str = "") -> None:
-    """Refuse an IR scaling that would make a meaningless image of ``levels``: a
-    ``value_range`` entirely outside the values the data spans (the IR image would be uniform
-    black or white), or ``full`` on float data (temperatures) beyond 0..1 (``full`` is ÷1 for
-    float data, so nearly everything clips).
+    """Refuse an IR scaling that would make a meaningless image of ``levels``: float data
+    without one finite value, a ``value_range`` entirely outside the values the data spans (the
+    IR image would be uniform black or white), or ``full`` on float data (temperatures) beyond
+    0..1 (``full`` is ÷1 for float data, so nearly everything clips).
 
     Raises:
         InputError: one line naming ``name``, what the data spans and what to use instead.
     """
-    if value_range is None and not (method == "full" and floating):
+    if value_range is None and not floating:
         return
     finite = _finite(np.asarray(levels))
     if finite.size == 0:
+        raise InputError(f"{name}: holds no finite value (every pixel is NaN or infinite): "
+                         f"nothing to fuse")
+    if value_range is None and method != "full":
         return
     low, high = float(finite.min()), float(finite.max())
     span = f"{low:.4g}..{high:.4g}{unit}"

@@ -25,7 +25,15 @@ import torch
 from critnet.errors import InputError
 from critnet.io import ImageInfo, read_image, read_ir, write_image
 from critnet.io.atomic import ensure_writable, remove_stale_temps
-from critnet.io.kinds import ImageLike, from_batch, like, to_batch, to_unit_array
+from critnet.io.kinds import (
+    ImageLike,
+    check_image_size,
+    from_batch,
+    like,
+    to_batch,
+    to_unit_array,
+    warn_if_flat,
+)
 from critnet.io.outputs import check_output_file
 from critnet.io.write import check_output_options
 from critnet.model import CRITNet
@@ -60,8 +68,12 @@ def fuse(
             bundled model is loaded). A given ``model`` is moved there.
 
     Raises:
-        InputError: unreadable input, unsupported array, sizes differ without ``resize_ir``.
+        InputError: unreadable input; an unsupported, empty or under 2×2 array, of a wrong
+            dtype or with NaN / infinite values; sizes differ without ``resize_ir``.
         WeightsError: ``model`` is ``None`` and no weights are bundled.
+
+    Warns:
+        FlatInputWarning: an input that is one value everywhere (no detail to fuse).
 
     Example:
         >>> from critnet.model import build_model
@@ -74,6 +86,8 @@ def fuse(
     ir_image, ir_name = to_unit_array(ir, "ir", options.ir_normalize, options.ir_range,
                                       ir_palette_ok=options.ir_palette_ok)
     vis_image, vis_name = to_unit_array(vis, "vis")
+    for image, name in ((ir_image, ir_name), (vis_image, vis_name)):
+        check_image_size(image, name)
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
                         names=(ir_name, vis_name))
     return like(vis, fused)
@@ -99,6 +113,9 @@ def fuse_arrays(
     Raises:
         InputError: sizes differ (naming both inputs) and neither ``resize_ir`` nor
             ``register`` is on; a failed registration.
+
+    Warns:
+        FlatInputWarning: an input that is one value everywhere (no detail to fuse).
     """
     options = FuseOptions.resolve(options, overrides)
     resize_ir = options.resize_ir
@@ -116,6 +133,8 @@ def fuse_arrays(
         raise InputError(f"{names[0]} is {iw}×{ih} but {names[1]} is {vw}×{vh} (W×H): sizes must "
                          f"match; use --resize-ir (resize_ir=True) to resample the IR image to "
                          f"the visible size")
+    for image, name in zip((ir, vis), names, strict=True):
+        warn_if_flat(image, name)
     return from_batch(fuse_batch(model, to_batch(ir), to_batch(vis), gray=options.gray,
                                  resize_ir=resize_ir, normalize=options.normalize,
                                  tile=options.tile))
@@ -179,6 +198,8 @@ def read_for_output(
                                 value_range=options.ir_range, max_pixels=options.max_pixels,
                                 palette_ok=options.ir_palette_ok)
     vis_image, _ = read_image(vis_path, max_pixels=options.max_pixels)
+    for image, name in ((ir_image, ir_path), (vis_image, vis_path)):
+        check_image_size(image, str(name))
     ensure_writable(out_path.parent)  # before the (long) fusion, not after
     return ir_image, vis_image, (f"IR {ir_info.name}", f"visible {vis_path}")
 

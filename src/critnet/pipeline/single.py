@@ -77,8 +77,8 @@ def fuse(
 
     Example:
         >>> from critnet.model import build_model
-        >>> ir = np.zeros((48, 64), np.uint8)
-        >>> vis = np.full((48, 64, 3), 128, np.uint8)
+        >>> ir = np.tile(np.arange(64, dtype=np.uint8), (48, 1))
+        >>> vis = np.dstack([255 - ir] * 3)
         >>> fuse(ir, vis, build_model("lite").eval()).shape
         (48, 64, 3)
     """

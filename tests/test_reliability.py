@@ -685,3 +685,34 @@ def test_cli_warns_in_one_line_about_a_constant_file_and_refuses_an_all_nan_one(
                               weights)
     assert code == 2 and "nan.tif: holds no finite value" in stderr
     assert not (tmp_path / "g.png").exists()
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("--quality", "0"), "'--quality': 0 is not in the range 1<=x<=100"),
+    (("--time-tolerance", "-1"), "'--time-tolerance': -1.0 is not in the range"),
+])
+def test_numeric_fuse_options_are_validated_where_parsed(capsys, tmp_path, args, words):
+    code, _, stderr = run_cli(capsys, "fuse", tmp_path / "a.png", tmp_path / "b.png", "-o",
+                              tmp_path / "c.jpg", *args)
+    assert code == 2 and words in stderr
+
+
+def test_a_nan_time_tolerance_is_refused(tmp_path):
+    from critnet.errors import InputError
+    from critnet.pipeline.video import fuse_video
+
+    ir, vis = _video(tmp_path / "ir.mkv", gray16=True), _video(tmp_path / "vis.mp4")
+    with pytest.raises(InputError, match="time tolerance must be a positive number"):
+        fuse_video(ir, vis, tmp_path / "o.mp4", time_tolerance=float("nan"))
+    assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("--ring", "5", "3"), "INNER 5 must be below OUTER 3"),
+    (("--jobs", "0"), "0 is not in the range 1<=x<=256"),
+    (("--digits", "-1"), "-1 is not in the range 0<=x<=12"),
+])
+def test_numeric_evaluate_options_are_validated_where_parsed(capsys, tmp_path, args, words):
+    code, _, stderr = run_cli(capsys, "evaluate", "--ir", tmp_path, "--vis", tmp_path,
+                              "--fused", tmp_path, *args)
+    assert code == 2 and words in stderr

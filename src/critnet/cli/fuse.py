@@ -70,7 +70,8 @@ _PATH = click.Path(path_type=Path)
               help="Output format in folder mode (and for one pair into -o DIR/).")
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True,
               help="Bits per sample of the output; 16 for grey PNG/TIFF only.")
-@click.option("--quality", type=int, help="JPEG output quality 1-100 [default: 95].")
+@click.option("--quality", type=click.IntRange(1, 100),
+              help="JPEG output quality 1-100 [default: 95].")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
 @click.option("--tile", default="auto", show_default=True, metavar="auto|N|off",
               help="Exact tiled inference in N×N tiles, N >= 64 (same result, bounded memory); "
@@ -91,7 +92,8 @@ _PATH = click.Path(path_type=Path)
                    "ECC, single-start ECC, or Mattes MI (needs critnet[register]).")
 @click.option("--pair-by", type=click.Choice(("time", "index")), default="time", show_default=True,
               help="Videos: pair frames by nearest timestamp or by index.")
-@click.option("--time-tolerance", type=float, metavar="SECONDS",
+@click.option("--time-tolerance", type=click.FloatRange(min=0, min_open=True, max=3600),
+              metavar="SECONDS",
               help="Videos, --pair-by time: largest IR/visible time gap [default: 1 IR frame].")
 def fuse(
     inputs: tuple[Path, ...],

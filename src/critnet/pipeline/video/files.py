@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +85,9 @@ def fuse_video(
         if not source.is_file():
             raise InputError(f"{source}: {role} video not found")
     check_video_output(out_path)
+    if time_tolerance is not None and not 0 < time_tolerance < math.inf:
+        raise InputError(f"time tolerance must be a positive number of seconds, got "
+                         f"{time_tolerance!r}")
     check_output_file(out_path, {"IR": ir_path, "visible": vis_path}, overwrite=overwrite,
                       example="fused.mp4")
     if (stale := remove_stale_temps(out_path.parent, out_path)) and log is not None:

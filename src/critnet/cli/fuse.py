@@ -70,8 +70,7 @@ _PATH = click.Path(path_type=Path)
               help="Output format in folder mode (and for one pair into -o DIR/).")
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True,
               help="Bits per sample of the output; 16 for grey PNG/TIFF only.")
-@click.option("--quality", type=click.IntRange(1, 100),
-              help="JPEG output quality 1-100 [default: 95].")
+@click.option("--quality", type=int, help="JPEG output quality 1-100 [default: 95].")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
 @click.option("--tile", default="auto", show_default=True, metavar="auto|N|off",
               help="Exact tiled inference in N×N tiles, N >= 64 (same result, bounded memory); "

@@ -716,3 +716,11 @@ def test_numeric_evaluate_options_are_validated_where_parsed(capsys, tmp_path, a
     code, _, stderr = run_cli(capsys, "evaluate", "--ir", tmp_path, "--vis", tmp_path,
                               "--fused", tmp_path, *args)
     assert code == 2 and words in stderr
+
+
+def test_idle_option_refusals_are_one_line(capsys, tmp_path, weights):
+    ir, vis = _gray(tmp_path / "ir.png", 1), _gray(tmp_path / "vis.png", 2)
+    code, _, stderr = run_cli(capsys, "fuse", ir, vis, "-o", tmp_path / "f.png", "--weights",
+                              weights, "--register-method", "ecc")
+    assert code == 2 and stderr.startswith("critnet: error: --register-method")
+    assert stderr.count("\n") == 1

@@ -264,25 +264,25 @@ def _report_registrations() -> None:
 def _refuse_idle_options(video_mode: bool, register: str | None, bit_depth: str,
                          pair_by: str) -> None:
     """Refuse options given on the command line that would do nothing as combined (a silent
-    no-op hides a mistake), naming the option and what it needs."""
+    no-op hides a mistake), in one line naming the option and what it needs."""
     ctx = click.get_current_context()
 
     def given(name: str) -> bool:
         return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
 
     if given("register_method") and register is None:
-        raise click.UsageError("--register-method chooses how --register estimates the "
-                               "transform; it does nothing without --register")
+        raise InputError("--register-method chooses how --register estimates the "
+                         "transform; it does nothing without --register")
     if video_mode and bit_depth == "16":
-        raise click.UsageError("--bit-depth 16 is for grey PNG/TIFF images; a fused video is "
-                               "8-bit H.264/MPEG-4")
+        raise InputError("--bit-depth 16 is for grey PNG/TIFF images; a fused video is "
+                         "8-bit H.264/MPEG-4")
     if not video_mode and (given("pair_by") or given("time_tolerance")):
         option = "--pair-by" if given("pair_by") else "--time-tolerance"
-        raise click.UsageError(f"{option} pairs the frames of two videos; the inputs are not "
-                               f"videos")
+        raise InputError(f"{option} pairs the frames of two videos; the inputs are not "
+                         f"videos")
     if given("time_tolerance") and pair_by == "index":
-        raise click.UsageError("--time-tolerance applies to --pair-by time; --pair-by index "
-                               "pairs frames by their number")
+        raise InputError("--time-tolerance applies to --pair-by time; --pair-by index "
+                         "pairs frames by their number")
 
 
 def _video_mode(ir_path: Path, vis_path: Path, output: Path) -> bool:

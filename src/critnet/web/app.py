@@ -23,6 +23,7 @@ write (a full disk) is a 507 with a JSON error, and nothing half-written stays b
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import re
@@ -40,7 +41,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from critnet.errors import CritnetError, InputError
+from critnet.errors import CritnetError, InputError, OutputError
 from critnet.web.handlers import fuse_batch, fuse_one, receive_upload, server_info
 from critnet.web.pipeline import IMAGE_NAMES
 from critnet.web.server import MB, HTTPError, Limits, Server
@@ -159,11 +160,16 @@ async def _answer_async(
     except Exception as error:  # noqa: BLE001
         return _failed(error, token)
 
+#: errno values of a disk that takes no more files: full, over quota, a size limit, read-only.
+_CANNOT_STORE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
 def _failure(error: Exception) -> tuple[dict[str, str], int]:
     """``({"error": one line}, status)`` for any failure: a user error keeps its status (400,
     404, 413); a file the server cannot write (full disk, ...) is 507; anything else is a bug,
     logged with its traceback and answered 500."""
-    if isinstance(error, OSError):  # OutputError included
+    if isinstance(error, OutputError) or (isinstance(error, OSError)
+                                          and error.errno in _CANNOT_STORE):
         reason = error.strerror
         if not reason:
             found = re.search(r"\(([^()]*)\)\s*$", str(error))

@@ -199,11 +199,11 @@ def test_auto_tiles_on_onnxruntime_like_torch(ort, cache, exports, weights, raw)
 def test_cli_defaults_to_auto_and_tiles_under_it(ort, cache, exports, capsys, tmp_path, weights):
     generator = np.random.default_rng(2)
     ir, vis = tmp_path / "ir.png", tmp_path / "vis.png"
-    Image.fromarray(generator.integers(0, 256, (30, 44), dtype=np.uint8)).save(ir)
-    Image.fromarray(generator.integers(0, 256, (30, 44, 3), dtype=np.uint8)).save(vis)
+    Image.fromarray(generator.integers(0, 256, (66, 80), dtype=np.uint8)).save(ir)
+    Image.fromarray(generator.integers(0, 256, (66, 80, 3), dtype=np.uint8)).save(vis)
     outputs = {}
     for name, extra in (("auto", ()), ("torch", ("--backend", "torch")),
-                        ("tiled", ("--tile", "16"))):
+                        ("tiled", ("--tile", "64"))):
         out = tmp_path / f"{name}.png"
         code, stdout, stderr = run_cli(capsys, "fuse", ir, vis, "-o", out, "--weights", weights,
                                        "--device", "cpu", *extra)

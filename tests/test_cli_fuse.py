@@ -147,7 +147,8 @@ def test_sixteen_bit_thermal_tiff_made_from_a_real_ir_image(capsys, tmp_path, da
     raw = np.round(29000 + 12 * grey).astype(np.uint16)  # 29000..32060 of 0..65535
     thermal = tmp_path / "thermal.tif"
     Image.fromarray(raw).save(thermal)
-    assert Image.open(thermal).mode == "I;16"
+    with Image.open(thermal) as written:
+        assert written.mode == "I;16"
     vis = tno / "vi" / f"{stem}.png"
 
     outputs = {}

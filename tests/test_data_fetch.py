@@ -158,7 +158,8 @@ def test_wrong_checksum_is_refused_removed_and_the_rest_resumes(served, tmp_path
     _write_registry(registry / "demo", rows)
     lines: list[str] = []
     with pytest.raises(DownloadError, match=r"demo: 1 of 5 files failed .*4 verified files are "
-                                            r"kept in .*\.demo\.part; run the same command"):
+                                            r"kept in .*\.demo\.part; run the same command "
+                                            r"again to resume from them$"):
         fetch_dataset("demo", root, registry_dir=registry, base_url=server.url, progress=False,
                       log=lines.append, retries=0)
     assert len(lines) == 1 and "\n" not in lines[0]
@@ -213,7 +214,9 @@ def test_unreachable_server_stops_at_the_first_file(served, tmp_path: Path) -> N
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
     lines: list[str] = []
     with pytest.raises(DownloadError,
-                       match="1 of 5 files failed .*, 4 not tried; nothing was kept"):
+                       match="1 of 5 files failed .*, 4 not tried; nothing was kept; the "
+                             "server could not be reached \\(offline\\?\\); run the same "
+                             "command again once it can be$"):
         fetch_dataset("demo", root, registry_dir=registry, base_url=closed, progress=False,
                       log=lines.append, retries=0)
     assert len(lines) == 1 and "the server did not answer (ConnectionError)" in lines[0]

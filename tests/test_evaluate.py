@@ -128,7 +128,8 @@ def test_cli_writes_every_output(folders: Path, tmp_path: Path, capsys) -> None:
           "--csv", str(out / "m.csv"), "--json", str(out / "r.json"), "--no-progress"])
     printed = capsys.readouterr().out
     assert "| Method | CC ↑ | EN ↑ | Qcv ↓ |" in printed and "| IR |" in printed
-    rows = list(csv.DictReader((out / "p.csv").open()))
+    with (out / "p.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
     assert [r["method"] for r in rows] == ["avg"] * 3 + ["IR"] * 3
     assert set(rows[0]) == {"method", "image", "CC", "EN", "Qcv"}
     assert (out / "t.md").read_text() in printed

@@ -48,6 +48,11 @@ def folders(tmp_path):
     return tmp_path / "irs", tmp_path / "viss"
 
 
+def imagesize(path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        return image.size
+
+
 def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
@@ -74,7 +79,7 @@ def test_two_concurrent_runs_compute_each_output_once(tmp_path, folders):
     assert sum(fused) == PAIRS, fused  # every output computed exactly once in total
     outputs = sorted(out.glob("*.png"))
     assert [p.stem for p in outputs] == [f"{i:02d}" for i in range(PAIRS)]
-    assert all(Image.open(p).size == (32, 24) for p in outputs)
+    assert all(imagesize(p) == (32, 24) for p in outputs)
     assert not list(out.glob(".*"))  # no claims or temporary files left
 
 

@@ -186,7 +186,8 @@ def test_gray_reader_is_matlab_rgb2gray_not_pil_convert_l(tmp_path):
 def test_sixteen_bit_tiff_round_trip(tmp_path):
     image = RNG.random((17, 23)).astype(np.float32)
     path = write_image(tmp_path / "out16.tif", image, bit_depth=16)
-    assert Image.open(path).mode == "I;16"
+    with Image.open(path) as written:
+        assert written.mode == "I;16"
     back, info = read_image(path, normalize="full")
     assert info.bit_depth == 16
     np.testing.assert_allclose(back, image, atol=0.5 / 65535 + 1e-7)

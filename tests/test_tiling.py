@@ -214,18 +214,22 @@ def test_resolve_tile_auto_tiles_only_when_needed():
     assert tiled.resolve_tile("off", model, shape) is None
     assert tiled.resolve_tile("96", model, shape) == 96
     for bad in ("0", "big", 2.5, -3):
-        with pytest.raises(ValueError, match="tile must be 'auto', 'off' or a size >= 1"):
+        with pytest.raises(ValueError, match="tile must be 'auto', 'off' or a size >= 64"):
             tiled.resolve_tile(bad, model, shape)
+    for small in (1, "8", 63):  # issue 33: --tile 1 ran for minutes
+        with pytest.raises(ValueError, match=r"tiles under 64 px only make fusion slower"):
+            tiled.resolve_tile(small, model, shape)
+    assert tiled.resolve_tile(tiled.MIN_TILE, model, shape) == 64
 
 
 def test_fuse_arrays_tile_equals_untiled_colour():
     model = _model("lite")
     generator = np.random.default_rng(0)
-    ir = generator.random((21, 30), dtype=np.float32)
-    vis = generator.random((21, 30, 3), dtype=np.float32)
+    ir = generator.random((69, 75), dtype=np.float32)
+    vis = generator.random((69, 75, 3), dtype=np.float32)
     untiled = fuse_arrays(model, ir, vis, tile="off")
-    tiled_out = fuse_arrays(model, ir, vis, tile=8)
-    assert tiled_out.shape == (21, 30, 3)
+    tiled_out = fuse_arrays(model, ir, vis, tile=64)
+    assert tiled_out.shape == (69, 75, 3)
     assert np.abs(tiled_out - untiled).max() <= 1e-5
 
 
@@ -233,21 +237,22 @@ def test_cli_tile_gives_the_untiled_file_and_refuses_bad_values(capsys, tmp_path
     weights = make_weights(tmp_path / "w.safetensors")
     generator = np.random.default_rng(1)
     for name in ("ir", "vis"):
-        Image.fromarray(generator.integers(0, 256, (19, 26), dtype=np.uint8)).save(
+        Image.fromarray(generator.integers(0, 256, (67, 70), dtype=np.uint8)).save(
             tmp_path / f"{name}.png")
     ir, vis = tmp_path / "ir.png", tmp_path / "vis.png"
     outputs = {}
-    for tile in ("off", "7"):
+    for tile in ("off", "64"):
         out = tmp_path / f"fused_{tile}.png"
         code, _, err = run_cli(capsys, "fuse", ir, vis, "-o", out, "--weights", weights,
                                "--device", "cpu", "--tile", tile)
         assert code == 0, err
         outputs[tile] = np.asarray(Image.open(out), dtype=np.int16)
-    assert np.abs(outputs["7"] - outputs["off"]).max() <= 1  # 8-bit rounding of ≤1e-5
-    code, _, err = run_cli(capsys, "fuse", ir, vis, "-o", tmp_path / "bad.png", "--weights",
-                           weights, "--tile", "zero")
-    assert code != 0 and "tile must be" in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "bad.png").exists()
+    assert np.abs(outputs["64"] - outputs["off"]).max() <= 1  # 8-bit rounding of ≤1e-5
+    for bad, words in (("zero", "tile must be"), ("1", "tiles under 64 px")):
+        code, _, err = run_cli(capsys, "fuse", ir, vis, "-o", tmp_path / "bad.png", "--weights",
+                               weights, "--tile", bad)
+        assert code != 0 and words in err and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / "bad.png").exists()
 
 
 def test_pixel_limit_is_checked_from_the_header_in_one_line(capsys, tmp_path, recwarn):

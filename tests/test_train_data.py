@@ -121,16 +121,23 @@ def test_bad_data_is_listed_one_line_each_then_counted_and_the_good_pairs_train(
         build(sources=[folder(ir_dir, vis_dir)], min_pairs=6)
 
 
-def test_an_empty_validation_split_is_refused_in_one_line(data_dir, tmp_path):
+def test_a_small_folder_adapts_the_validation_split_and_says_so(data_dir, tmp_path):
     ir_dir, vis_dir = write_folder(data_dir, tmp_path, 3)
-    fractions = sorted(stem_fraction(s) for s in train_stems(data_dir, 3))
-    below = fractions[0] * 0.99  # no stem hashes below it
-    with pytest.raises(InputError) as error:
-        build(sources=[folder(ir_dir, vis_dir)], val_fraction=below)
-    assert "\n" not in str(error.value)
-    assert str(error.value).startswith("validation split is empty: none of the 3 stems")
-    built, _ = build(sources=[folder(ir_dir, vis_dir)], val_fraction=fractions[0] * 1.01)
+    stems = sorted(train_stems(data_dir, 3), key=stem_fraction)
+    below = stem_fraction(stems[0]) * 0.99  # the hash rule holds out no stem
+    built, lines = build(sources=[folder(ir_dir, vis_dir)], val_fraction=below)
+    note = [line for line in lines if line.startswith("split: ")]
+    assert len(note) == 1 and "held out 0 of 3 stems" in note[0], lines
+    assert f"held out the 1 stem(s) of smallest hash instead ({stems[0]})" in note[0]
+    assert [r.stem for r in built.val] == [stems[0]] and len(built.crops) == 2
+    assert built.facts["split"] == note[0].removeprefix("split: ")
+    built, lines = build(sources=[folder(ir_dir, vis_dir)], val_fraction=below, min_pairs=3)
+    assert len(built.val) == 0 and len(built.crops) == 3  # none to spare: no validation
+    assert any("too few to hold any out" in line for line in lines)
+    built, lines = build(sources=[folder(ir_dir, vis_dir)],
+                         val_fraction=stem_fraction(stems[0]) * 1.01)  # the rule kept
     assert len(built.val) == 1 and len(built.crops) == 2
+    assert not any(line.startswith("split: ") for line in lines)
 
 
 @pytest.mark.parametrize("workers", [0, 2])

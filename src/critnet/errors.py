@@ -22,6 +22,11 @@ class WeightsWarning(UserWarning):
     """A weights file that loads but cannot be fully checked (e.g. no tensor checksum)."""
 
 
+class FlatInputWarning(UserWarning):
+    """An input image that is one value everywhere: it carries no detail, so the fusion shows
+    only the other image's."""
+
+
 class OutputError(CritnetError, OSError):
     """An output location that cannot be written: unwritable folder, full disk (one line).
 

@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import re
 import sys
+import warnings
 
 import click
 
@@ -64,11 +65,33 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    """Entry point: user errors become one line on stderr and exit code 2, never a traceback;
+    Python warnings become one line too (no source line)."""
+    shown = warnings.showwarning
+    warnings.showwarning = _warning_line
+    try:
+        _main(argv)
+    finally:
+        warnings.showwarning = shown
+
+
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    click.echo(f"critnet: warning: {for_cli(str(message))}", err=True)
+
+
+def for_cli(message: str) -> str:
+    """A library message as the command line shows it: the Python keyword offered beside an
+    option (``--resize-ir (resize_ir=True)``, ``--max-pixels / max_pixels=``) is left out."""
+    message = re.sub(r"\s*\((?:[a-z_]+=[\w.]*)\)", "", message)
+    return re.sub(r"(--[a-z][a-z0-9-]*)\s*/\s*[a-z_]+=[\w.]*", r"\1", message)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, standalone_mode=False)
     except CritnetError as error:
-        click.echo(f"critnet: error: {error}", err=True)
+        click.echo(f"critnet: error: {for_cli(str(error))}", err=True)
         sys.exit(2)
     except (MemoryError, RuntimeError) as error:
         if not _out_of_memory(error):

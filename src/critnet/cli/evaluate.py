@@ -19,6 +19,12 @@ from critnet.io.atomic import atomic_path
 from critnet.metrics.retention import RING
 
 
+def _check_ring(ring: tuple[int, int]) -> tuple[int, int]:
+    if ring[0] >= ring[1]:
+        raise click.BadParameter(f"INNER {ring[0]} must be below OUTER {ring[1]}")
+    return ring
+
+
 def _write(path: str, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -46,15 +52,18 @@ def _write(path: str, text: str) -> None:
 @click.option("--latex", type=click.Path(), help="Write the table of means as LaTeX.")
 @click.option("--csv", "csv_path", type=click.Path(), help="Write the means as CSV.")
 @click.option("--json", "json_path", type=click.Path(), help="Write everything as JSON.")
-@click.option("--digits", default=4, show_default=True, help="Decimals in the tables.")
-@click.option("--jobs", "-j", default=1, show_default=True, help="Worker processes.")
+@click.option("--digits", type=click.IntRange(0, 12), default=4, show_default=True,
+              help="Decimals in the tables.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Worker processes.")
 @click.option("--skip-missing", is_flag=True, help="Warn about and skip unmatched or missing "
               "files instead of failing.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option("--masks", type=click.Path(), help="Folder of target masks named by the pair "
               "stems (any subset): adds the column Retention, SCR(fused) / SCR(IR) over each "
               "target (docs/metrics.md).")
-@click.option("--ring", nargs=2, type=int, default=RING, show_default=True,
+@click.option("--ring", nargs=2, type=click.IntRange(min=0), default=RING, show_default=True,
+              callback=lambda _ctx, _param, ring: _check_ring(ring),
               metavar="INNER OUTER", help="With --masks: the clutter ring around each target, "
               "in pixels from it.")
 def evaluate(ir_dir: str, vis_dir: str, fused: tuple[str, ...], metrics: str, mode: str,

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from critnet.cli import for_cli
 from critnet.errors import InputError
 from critnet.io import MAX_PIXELS, NORMALIZATIONS, WRITE_FORMATS
 from critnet.model import PRESETS
@@ -72,8 +73,8 @@ _PATH = click.Path(path_type=Path)
 @click.option("--quality", type=int, help="JPEG output quality 1-100 [default: 95].")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
 @click.option("--tile", default="auto", show_default=True, metavar="auto|N|off",
-              help="Exact tiled inference in N×N tiles (same result, bounded memory); auto tiles "
-                   "only when the image would not fit in memory.")
+              help="Exact tiled inference in N×N tiles, N >= 64 (same result, bounded memory); "
+                   "auto tiles only when the image would not fit in memory.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=MAX_PIXELS, show_default=True,
               help="Refuse larger input images (guard against decompression bombs).")
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only (implies --no-progress).")
@@ -90,7 +91,8 @@ _PATH = click.Path(path_type=Path)
                    "ECC, single-start ECC, or Mattes MI (needs critnet[register]).")
 @click.option("--pair-by", type=click.Choice(("time", "index")), default="time", show_default=True,
               help="Videos: pair frames by nearest timestamp or by index.")
-@click.option("--time-tolerance", type=float, metavar="SECONDS",
+@click.option("--time-tolerance", type=click.FloatRange(min=0, min_open=True, max=3600),
+              metavar="SECONDS",
               help="Videos, --pair-by time: largest IR/visible time gap [default: 1 IR frame].")
 def fuse(
     inputs: tuple[Path, ...],
@@ -165,6 +167,8 @@ def fuse(
       critnet fuse ir.png vis.png -o fused.png --weights runs/lite/final.safetensors
     """
     ir_path, vis_path = _inputs(inputs, ir_input, vis_input)
+    video_mode = _video_mode(ir_path, vis_path, Path(output))
+    _refuse_idle_options(video_mode, register, bit_depth, pair_by)
     options = FuseOptions(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize,
                           ir_range=ir_range or None, normalize=normalize,
                           bit_depth=int(bit_depth), quality=quality, tile=tile,
@@ -182,7 +186,7 @@ def fuse(
         model.note = None
     if register is not None:
         _report_registrations()
-    if _video_mode(ir_path, vis_path):
+    if video_mode:
         _fuse_video(ir_path, vis_path, Path(output), model, options, pair_by, time_tolerance,
                     ir_range, overwrite, used)
         return
@@ -193,7 +197,7 @@ def fuse(
     say(used)
     report = fuse_folder(ir_path, vis_path, out, model, options=options, ext=ext,
                          overwrite=overwrite, progress=False if quiet or no_progress else None,
-                         log=lambda line: tqdm.write(line, file=sys.stderr))
+                         log=lambda line: tqdm.write(for_cli(line), file=sys.stderr))
     say(f"{report.summary()} -> {out}")
     if report.failed:
         sys.exit(1)
@@ -202,6 +206,11 @@ def fuse(
 def _inputs(
     inputs: tuple[Path, ...], ir_input: Path | None, vis_input: Path | None
 ) -> tuple[Path, Path]:
+    from critnet.io.paths import broken_link
+
+    for path in (*inputs, ir_input, vis_input):
+        if path is not None and (problem := broken_link(path)):
+            raise InputError(f"{path}: {problem}")
     if inputs and (ir_input or vis_input):
         raise click.UsageError("give IR VIS as arguments or as --ir/--vis, not both")
     if len(inputs) == 1:
@@ -252,10 +261,46 @@ def _report_registrations() -> None:
     logger.addHandler(handler)
 
 
-def _video_mode(ir_path: Path, vis_path: Path) -> bool:
-    from critnet.pipeline.video import is_video
+def _refuse_idle_options(video_mode: bool, register: str | None, bit_depth: str,
+                         pair_by: str) -> None:
+    """Refuse options given on the command line that would do nothing as combined (a silent
+    no-op hides a mistake), in one line naming the option and what it needs."""
+    ctx = click.get_current_context()
 
-    return is_video(ir_path) and is_video(vis_path)
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+
+    if given("register_method") and register is None:
+        raise InputError("--register-method chooses how --register estimates the "
+                         "transform; it does nothing without --register")
+    if video_mode and bit_depth == "16":
+        raise InputError("--bit-depth 16 is for grey PNG/TIFF images; a fused video is "
+                         "8-bit H.264/MPEG-4")
+    if not video_mode and (given("pair_by") or given("time_tolerance")):
+        option = "--pair-by" if given("pair_by") else "--time-tolerance"
+        raise InputError(f"{option} pairs the frames of two videos; the inputs are not "
+                         f"videos")
+    if given("time_tolerance") and pair_by == "index":
+        raise InputError("--time-tolerance applies to --pair-by time; --pair-by index "
+                         "pairs frames by their number")
+
+
+def _video_mode(ir_path: Path, vis_path: Path, output: Path) -> bool:
+    """Whether both inputs are videos; a video with an image, or a video output from inputs
+    that are not both videos, is refused naming the input that is not a video."""
+    from critnet.pipeline.video import is_video
+    from critnet.pipeline.video.files import check_video_output
+
+    videos = (is_video(ir_path), is_video(vis_path))
+    if all(videos):
+        check_video_output(output)
+        return True
+    if any(videos) or is_video(output):
+        video = ir_path if videos[0] else vis_path if videos[1] else f"the output {output}"
+        other = vis_path if videos[0] else ir_path
+        raise InputError(f"{other}: not a video (by its suffix), but {video} is one: fuse two "
+                         f"videos into a video, or two images into an image")
+    return False
 
 
 def _fuse_video(ir_path: Path, vis_path: Path, output: Path, model, options: FuseOptions,

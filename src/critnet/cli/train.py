@@ -20,7 +20,8 @@ import click
               help="Epochs (default: derived from the number of pairs).")
 @click.option("--val", "val_fraction", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="Fraction of the stems held out for validation, by a hash of the stem "
-                   "(default 0.1 with --ir/--vis; 0: none).")
+                   "(default 0.1 with --ir/--vis; 0: none; in a small folder the split adapts "
+                   "and says how).")
 @click.option("--val-ir", type=click.Path(file_okay=False), default=None,
               help="Validation folder of infrared images (with --val-vis), instead of --val.")
 @click.option("--val-vis", type=click.Path(file_okay=False), default=None,

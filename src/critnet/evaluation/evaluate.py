@@ -59,7 +59,7 @@ from critnet.metrics.conventions import (
     get_convention,
     lower_better,
 )
-from critnet.metrics.retention import RING, target_retention
+from critnet.metrics.retention import RING, check_target_mask, target_retention
 
 #: The column name of target retention (``masks=``).
 RETENTION = "Retention"
@@ -205,6 +205,8 @@ def _evaluate_pair(task: tuple[str, Path, Path, list[tuple[str, Path]], list[str
         if mask is not None and mask.shape[:2] != ir.shape[:2]:
             raise InputError(f"{mask_path}: target mask is {mask.shape[1]}x{mask.shape[0]} but "
                              f"its pair is {ir.shape[1]}x{ir.shape[0]}")
+        if mask is not None:
+            check_target_mask(mask, str(mask_path))
         for method, image in fused.items():
             scores[method][RETENTION] = (math.nan if mask is None else target_retention(
                 ir, image, mask if mask.ndim == 2 else mask[..., 0], ring))

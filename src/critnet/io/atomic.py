@@ -5,6 +5,8 @@ removed, and per-output claims so concurrent runs into one folder split the work
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
 import os
 import re
 import socket
@@ -20,6 +22,8 @@ _TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.[A-Za-z0-9_]{8}\.tmp(\.[A-Za-z0-9
 #: A temporary file untouched this long is stale even if its PID is alive (a reused PID).
 STALE_SECONDS = 6 * 3600
 _HOST = socket.gethostname()
+#: errno values of a full disk, a quota or a file-size limit.
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def _umask() -> int:
@@ -64,8 +68,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
-    """Remove this package's temporary files in ``folder`` left by crashed runs.
+def remove_stale_temps(folder: str | os.PathLike,
+                       target: str | os.PathLike | None = None) -> list[Path]:
+    """Remove this package's temporary files in ``folder`` left by crashed runs (only those of
+    the output file ``target`` when given: a one-file command cleans up after itself only).
 
     Only names made by :func:`atomic_path` count, and only when their process is gone (or
     they are older than :data:`STALE_SECONDS`), so a concurrent live run is never disturbed.
@@ -74,7 +80,11 @@ def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
         The removed paths.
     """
     removed = []
-    for path in Path(folder).glob(".*.tmp*"):
+    pattern = ".*.tmp*"
+    if target is not None:
+        target = Path(target)
+        pattern = f".{glob.escape(target.stem)}.*.tmp{glob.escape(target.suffix)}"
+    for path in Path(folder).glob(pattern):
         match = _TEMP_NAME.match(path.name)
         if match is None or not path.is_file():
             continue
@@ -93,7 +103,8 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in ``target``'s folder; on success rename it to ``target``.
 
     On an exception the temporary file is removed and ``target`` is left untouched, so a
-    crash never leaves a half-written output or checkpoint. The temporary name keeps the
+    crash never leaves a half-written output or checkpoint. A failure to write the temporary
+    file (a full disk) is an :class:`OutputError` naming ``target``. The temporary name keeps the
     target's suffix (libraries such as PIL pick the format from it) and carries the PID, so
     :func:`remove_stale_temps` can clean up after a killed process.
 
@@ -113,6 +124,12 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp_path, target)
+    except OSError as error:
+        tmp_path.unlink(missing_ok=True)
+        if isinstance(error, OutputError) or not (
+                error.filename in (str(tmp_path), tmp_path) or error.errno in _FULL):
+            raise
+        raise output_error(target, error) from None  # the output, not its temporary name
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

@@ -200,6 +200,7 @@ def fetch_dataset(name: str, root: str | os.PathLike | None = None, *,
     staging = ensure_writable(root) / f".{name}.part"
     _clean_staging(staging, entries)
     source_dir = registry_dir if registry_dir is not None else REGISTRY_DIR
+    unreachable = False
     from tqdm import tqdm
 
     with tqdm(total=sum(e.bytes for e in entries), desc=name, unit="B", unit_scale=True,
@@ -218,6 +219,7 @@ def fetch_dataset(name: str, root: str | os.PathLike | None = None, *,
                 with tqdm.external_write_mode():
                     log(str(error))
                 if isinstance(error, UnreachableError):
+                    unreachable = True
                     break
             bar.update(entry.bytes)
     if result.failed:
@@ -227,8 +229,11 @@ def fetch_dataset(name: str, root: str | os.PathLike | None = None, *,
         rest = f", {untried} not tried" if untried else ""
         kept_line = (f"{kept} verified files are kept in {staging}" if kept else
                      "nothing was kept")
+        again = "run the same command again" + (" to resume from them" if kept else "")
+        if unreachable:  # nothing to gain from retrying at once
+            again = f"the server could not be reached (offline?); {again} once it can be"
         raise DownloadError(f"{name}: {len(result.failed)} of {len(entries)} files failed (listed "
-                            f"above){rest}; {kept_line}; run the same command again to resume")
+                            f"above){rest}; {kept_line}; {again}")
     shutil.rmtree(staging / ".sources", ignore_errors=True)
     os.replace(staging, target)
     return result

@@ -9,13 +9,14 @@ docs/design.md §5); :func:`like` gives a fused array the kind of the visible in
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from PIL import Image
 
-from critnet.errors import InputError
+from critnet.errors import FlatInputWarning, InputError
 from critnet.io.levels import default_normalization, image_levels, normalize_levels
 from critnet.io.read import oriented, read_image, read_ir
 from critnet.io.write import to_uint
@@ -131,6 +132,32 @@ def _tensor_to_numpy(tensor: torch.Tensor, name: str) -> np.ndarray:
     return t.cpu().numpy()
 
 
+#: The smallest image fused (each side, pixels): a 1-pixel line has no structure to fuse.
+MIN_SIDE = 2
+
+
+def check_image_size(image: np.ndarray, name: str) -> None:
+    """Refuse an H×W(×C) image with a side under :data:`MIN_SIDE` (an empty one included).
+
+    Raises:
+        InputError: naming ``name`` and its size.
+    """
+    height, width = image.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        what = "empty" if height * width == 0 else "too small to fuse"
+        raise InputError(f"{name}: {width}×{height} pixels (W×H) is {what}; images need at "
+                         f"least {MIN_SIDE}×{MIN_SIDE}")
+
+
+def warn_if_flat(image: np.ndarray, name: str) -> None:
+    """Warn (:class:`~critnet.errors.FlatInputWarning`) when ``image`` (float in [0, 1]) is one
+    value everywhere: it has no detail to contribute."""
+    if image.size and float(image.max()) == float(image.min()):
+        warnings.warn(f"{name} is one value everywhere ({float(image.flat[0]):.4g} of 0..1): it "
+                      f"carries no detail; the fused image shows the other input's only",
+                      FlatInputWarning, stacklevel=3)
+
+
 def _numpy_to_unit(
     array: np.ndarray, name: str, method: str | None, span: tuple[float, float] | None = None
 ) -> tuple[np.ndarray, str]:
@@ -138,14 +165,16 @@ def _numpy_to_unit(
         array = array[..., 0] if array.shape[2] == 1 else array[..., :3]
     if array.ndim != 2 and not (array.ndim == 3 and array.shape[2] == 3):
         raise InputError(f"{name}: expected H×W, H×W×1, H×W×3 or H×W×4, got shape {array.shape}")
+    check_image_size(array, name)
     if np.issubdtype(array.dtype, np.floating):
         peak, bit_depth = 1.0, 8
         if not np.isfinite(array).all():
             raise InputError(f"{name}: contains NaN or infinite values")
         if span is None and method in (None, "full") and (array.min() < 0 or array.max() > 1):
+            how = ("use ir_normalize='minmax' or scale it" if name.startswith("IR") else
+                   "scale it to 0..1")
             raise InputError(f"{name}: float values must lie in [0, 1] (got "
-                             f"{array.min():.4g}..{array.max():.4g}); use ir_normalize="
-                             f"'minmax' or scale it")
+                             f"{array.min():.4g}..{array.max():.4g}); {how}")
     elif array.dtype in _PEAKS:
         peak, bit_depth = _PEAKS[array.dtype]
     else:

@@ -140,6 +140,41 @@ def _scale(levels: np.ndarray, lo: float, hi: float, out: np.ndarray) -> np.ndar
     return out
 
 
+def check_ir_scaling(levels: np.ndarray, name: str, method: str,
+                     value_range: tuple[float, float] | None, *, floating: bool,
+                     unit: str = "") -> None:
+    """Refuse an IR scaling that would make a meaningless image of ``levels``: float data
+    without one finite value, a ``value_range`` entirely outside the values the data spans (the
+    IR image would be uniform black or white), or ``full`` on float data (temperatures) beyond
+    0..1 (``full`` is ÷1 for float data, so nearly everything clips).
+
+    Raises:
+        InputError: one line naming ``name``, what the data spans and what to use instead.
+    """
+    if value_range is None and not floating:
+        return
+    finite = _finite(np.asarray(levels))
+    if finite.size == 0:
+        raise InputError(f"{name}: holds no finite value (every pixel is NaN or infinite): "
+                         f"nothing to fuse")
+    if value_range is None and method != "full":
+        return
+    low, high = float(finite.min()), float(finite.max())
+    span = f"{low:.4g}..{high:.4g}{unit}"
+    if value_range is not None:
+        lo, hi = check_value_range(value_range)
+        if hi <= low or lo >= high:
+            shade = "white" if hi <= low else "black"
+            raise InputError(f"{name}: the IR values span {span}, all outside the IR range "
+                             f"{lo:g}..{hi:g} (--ir-range): the IR image would be uniformly "
+                             f"{shade}; give a range that overlaps {span}")
+    elif low < 0.0 or high > 1.0:
+        what = "temperatures" if unit.strip() == "°C" else "float values"
+        raise InputError(f"{name}: {what} spanning {span}, not 0..1, so the 'full' IR "
+                         f"normalisation (÷1) would clip it; use percentile or minmax "
+                         f"(--ir-normalize), or an IR range LOW HIGH (--ir-range)")
+
+
 def check_value_range(value_range: tuple[float, float]) -> tuple[float, float]:
     """``value_range`` as two finite floats ``(low, high)`` with ``low < high``.
 

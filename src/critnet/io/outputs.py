@@ -45,4 +45,23 @@ def check_output_file(
     return out_path
 
 
-__all__ = ["check_output_file", "same_path"]
+def check_output_folder(
+    out_dir: str | os.PathLike,
+    inputs: dict[str, str | os.PathLike],
+    *,
+    option: str = "-o",
+) -> Path:
+    """Refuse (:class:`InputError`, one line) an output folder that is one of ``inputs`` (role →
+    folder) or inside one: its outputs would be read back as inputs. ``option`` is the flag that
+    names the output (``-o``, ``--out``). Returns ``out_dir`` as a path."""
+    out_dir = Path(out_dir)
+    resolved = out_dir.resolve()
+    for role, folder in inputs.items():
+        folder_resolved = Path(folder).resolve()
+        if resolved == folder_resolved or folder_resolved in resolved.parents:
+            raise InputError(f"{out_dir}: output folder is the {role} folder or inside it "
+                             f"({folder}); choose another {option}")
+    return out_dir
+
+
+__all__ = ["check_output_file", "check_output_folder", "same_path"]

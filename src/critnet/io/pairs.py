@@ -1,6 +1,7 @@
 """Pair discovery: infrared and visible files matched by file stem (``ir/X.png`` ↔ ``vi/X.jpg``).
 
-DJI's naming is understood too (:mod:`critnet.io.camera.naming`): ``DJI_0001_T.JPG`` pairs with
+DJI's naming is understood too (:mod:`critnet.io.camera.naming`): ``DJI_0001_T.JPG`` (or
+``_R``) pairs with
 ``DJI_0001_W.JPG`` (else ``_V``, else ``_Z``) under the stem ``DJI_0001``, also when both lie in
 one folder (``--ir flight/ --vis flight/``); a DJI visible frame is never taken as IR nor a
 ``_T`` frame as visible.
@@ -14,8 +15,14 @@ from pathlib import Path
 
 from critnet.errors import InputError
 from critnet.io.camera.naming import dji_role, visible_rank
+from critnet.io.paths import broken_link
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+
+
+class StemClashError(InputError):
+    """Two images of one folder share a stem (``x.png`` and ``x.jpg``): which to pair is
+    ambiguous."""
 
 
 @dataclass
@@ -41,13 +48,13 @@ def list_images(folder: str | os.PathLike) -> dict[str, Path]:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise InputError(f"{folder}: folder not found")
+        raise InputError(f"{folder}: {broken_link(folder) or 'folder not found'}")
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         is_image = path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
         if is_image and path.is_file():
             if path.stem in found:
-                raise InputError(f"{folder}: two images share the stem {path.stem!r} "
+                raise StemClashError(f"{folder}: two images share the stem {path.stem!r} "
                                  f"({found[path.stem].name}, {path.name})")
             found[path.stem] = path
     if not found:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -36,3 +37,21 @@ def user_data_root() -> Path | None:
     except ImportError:
         return None
     return Path(platformdirs.user_data_dir("critnet", appauthor=False))
+
+
+def broken_link(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot resolve when it is a symbolic link that leads nowhere (a loop, or a
+    missing target), as words for a one-line message; ``None`` otherwise."""
+    path = Path(path)
+    if not path.is_symlink() or path.exists():
+        return None
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "a symbolic link loop (it never reaches a file)"
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    return f"a symbolic link to {target}, which does not exist"

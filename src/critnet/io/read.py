@@ -36,7 +36,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from critnet.errors import InputError
 from critnet.io.camera import camera_photo, read_camera
 from critnet.io.camera.levels import PALETTE_HINT, camera_ir, camera_visible
-from critnet.io.levels import ImageInfo, default_normalization, image_levels, normalize_levels
+from critnet.io.levels import (
+    ImageInfo,
+    check_ir_scaling,
+    default_normalization,
+    image_levels,
+    normalize_levels,
+)
+from critnet.io.paths import broken_link
 from critnet.io.quiet import quiet_decoding
 
 #: Largest image (pixels) read by default: a guard against decompression bombs, checked from
@@ -62,7 +69,8 @@ def check_pixel_count(size: tuple[int, int], path: str | os.PathLike, max_pixels
 @quiet_decoding()
 def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open ``path``, check its size against ``max_pixels`` from the header, decode it fully (so
-    truncation is caught here) and apply EXIF orientation.
+    truncation is caught here) and apply EXIF orientation. The file is closed on return, also
+    on an error.
 
     Raises:
         InputError: missing file, a folder, not an image, too many pixels, a truncated/corrupt
@@ -70,7 +78,7 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: file not found")
+        raise InputError(f"{path}: {broken_link(path) or 'file not found'}")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not an image file")
     try:
@@ -83,9 +91,16 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise InputError(f"{path}: truncated, corrupt or unreadable image "
                          f"({_one_line(error)})") from None
-    check_pixel_count(img.size, path, max_pixels)
-    check_single_frame(img, str(path))
-    return oriented(img, str(path))
+    try:
+        check_pixel_count(img.size, path, max_pixels)
+        check_single_frame(img, str(path))
+        image = oriented(img, str(path))
+    except BaseException:
+        img.close()  # the file, kept open by Pillow for multi-frame formats (TIFF)
+        raise
+    if image is not img:
+        img.close()
+    return image
 
 
 def _open_header(path: Path, max_pixels: int) -> Image.Image:
@@ -193,6 +208,7 @@ def read_ir(
     if info.color and not palette_ok:
         raise InputError(f"{path}: {PALETTE_HINT}")
     method = normalize or default_normalization(info.bit_depth)
+    check_ir_scaling(levels, str(path), method, value_range, floating=info.mode == "F")
     return normalize_levels(levels, info.peak, method, value_range=value_range,
                             out=_reusable(levels)), info
 

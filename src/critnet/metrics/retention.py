@@ -56,6 +56,28 @@ def target_regions(mask: np.ndarray, ring: tuple[int, int] = RING
     return target, far & ~near
 
 
+def check_target_mask(mask: np.ndarray, name: str) -> None:
+    """Refuse an image that is not a target mask: one whose pixels are not (nearly all) black
+    background and one target level (a photo, a fused image), or whose target covers the whole
+    image (no ring to compare against); its retention would be NaN or meaningless.
+
+    Raises:
+        InputError: one line naming ``name`` and what is wrong.
+    """
+    grey = np.asarray(mask, dtype=np.float64)
+    if grey.ndim == 3:
+        grey = grey.max(axis=2)
+    top = grey.max() if grey.size else 0.0
+    between = float(((grey > 0) & (grey < top)).mean()) if grey.size else 0.0
+    if between > 0.01:
+        raise InputError(f"{name}: not a target mask ({between:.0%} of its pixels are neither "
+                         f"black nor its target level); a mask is black with the targets in "
+                         f"one level (e.g. white)")
+    if grey.size and top > 0 and (grey > 0).all():
+        raise InputError(f"{name}: the target mask covers the whole image, leaving no "
+                         f"surroundings to measure the target's contrast against")
+
+
 def signal_to_clutter(image: np.ndarray, target: np.ndarray, ring: np.ndarray) -> float:
     """``|mean_T X − mean_B X| / std_B X`` of grey ``image`` (NaN where undefined)."""
     x = np.asarray(image, dtype=np.float64)

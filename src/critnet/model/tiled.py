@@ -226,6 +226,11 @@ AUTO_SHARE = 0.5
 #: more than the halos they recompute. At 1024² (``lite``, one thread, CPU time) 256-px tiles
 #: cost 0.71× the untiled forward and 512-px tiles 0.98× (docs/inference.md, "Tiled inference").
 AUTO_TILE = 256
+#: The smallest tile a user may ask for (and ``auto``'s smallest): every tile recomputes a halo
+#: of the 7-px receptive radius on each side, so a 64-px tile computes 78² pixels (1.5× its own)
+#: while an 8-px tile computes 22² (7.6×), plus a fixed cost per tile: tiny tiles only make a
+#: fusion minutes slower (``--tile 8``: 191 s for a 240-px pair fused whole in 3 s).
+MIN_TILE = 64
 #: ... and no larger than one tile's forward needing this much memory, or a quarter of the free
 #: memory if that is less (``lite`` 4096² stays under 2 GB, ``paper`` under 4 GB).
 AUTO_TILE_BYTES = 512 * 2**20
@@ -260,7 +265,8 @@ def resolve_tile(
         tile: ``"auto"`` (tile only when the estimated untiled peak exceeds ``AUTO_SHARE`` of
             the available memory, in ``AUTO_TILE`` tiles, smaller where one tile would need
             more than ``AUTO_TILE_BYTES`` or a quarter of the available memory), ``"off"`` /
-            ``None`` (never), or a size N >= 1 (also as a string, as the CLI gives it).
+            ``None`` (never), or a size N >= :data:`MIN_TILE` (also as a string, as the CLI
+            gives it). :func:`tiled_forward` itself takes any size.
         available: bytes of free memory (default: :func:`available_bytes`).
 
     Raises:
@@ -274,7 +280,11 @@ def resolve_tile(
         except (TypeError, ValueError):
             size = 0
         if size < 1 or isinstance(tile, float):
-            raise ValueError(f"tile must be 'auto', 'off' or a size >= 1, got {tile!r}")
+            raise ValueError(f"tile must be 'auto', 'off' or a size >= {MIN_TILE}, got {tile!r}")
+        if size < MIN_TILE:
+            raise ValueError(f"tile {size}: tiles under {MIN_TILE} px only make fusion slower "
+                             f"(each recomputes a 7-px border on every side); use a tile of "
+                             f"{MIN_TILE} or more, or auto")
         return size
     batch, height, width = shape[0], shape[-2], shape[-1]
     per_pixel = untiled_bytes_per_pixel(model) * batch
@@ -283,4 +293,4 @@ def resolve_tile(
         return None
     _, halo = halos(model, model.default_decoder)
     budget = min(AUTO_TILE_BYTES, free // 4)
-    return max(64, min(AUTO_TILE, math.isqrt(budget // per_pixel) - 2 * halo))
+    return max(MIN_TILE, min(AUTO_TILE, math.isqrt(budget // per_pixel) - 2 * halo))

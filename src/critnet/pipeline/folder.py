@@ -15,7 +15,8 @@ from tqdm import tqdm
 
 from critnet.errors import InputError
 from critnet.io.atomic import ensure_writable, release_claim, remove_stale_temps, try_claim
-from critnet.io.pairs import match_pairs
+from critnet.io.outputs import check_output_folder
+from critnet.io.pairs import StemClashError, match_pairs
 from critnet.io.quiet import quiet_decoding
 from critnet.io.read import check_single_frame
 from critnet.io.write import check_output_options, write_image
@@ -109,15 +110,14 @@ def fuse_folder(
                          f"{', '.join(FOLDER_EXTENSIONS)}")
     check_output_options(out_dir / f"STEM.{ext}", bit_depth=options.bit_depth,
                          quality=options.quality)
-    for role, folder in (("IR", ir_dir), ("visible", vis_dir)):
-        if _inside(out_dir, folder):
-            raise InputError(f"{out_dir}: output folder is the {role} input folder or inside it "
-                             f"({folder}); choose another -o")
+    check_output_folder(out_dir, {"IR input": ir_dir, "visible input": vis_dir})
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a folder")
     animated = _animated(ir_dir) + _animated(vis_dir)
     try:
         match = match_pairs(ir_dir, vis_dir)
+    except StemClashError:
+        raise
     except InputError:
         if animated:
             raise InputError(animated[0][1]) from None
@@ -246,11 +246,6 @@ def _animated(folder: Path) -> list[tuple[str, str]]:
                 # which reports it as that pair's failure in one line
                 continue
     return refused
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    path, folder = path.resolve(), folder.resolve()
-    return path == folder or folder in path.parents
 
 
 def _name_list(paths: list[Path], limit: int = 10) -> str:

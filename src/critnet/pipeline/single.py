@@ -24,8 +24,16 @@ import torch
 
 from critnet.errors import InputError
 from critnet.io import ImageInfo, read_image, read_ir, write_image
-from critnet.io.atomic import ensure_writable
-from critnet.io.kinds import ImageLike, from_batch, like, to_batch, to_unit_array
+from critnet.io.atomic import ensure_writable, remove_stale_temps
+from critnet.io.kinds import (
+    ImageLike,
+    check_image_size,
+    from_batch,
+    like,
+    to_batch,
+    to_unit_array,
+    warn_if_flat,
+)
 from critnet.io.outputs import check_output_file
 from critnet.io.write import check_output_options
 from critnet.model import CRITNet
@@ -60,13 +68,17 @@ def fuse(
             bundled model is loaded). A given ``model`` is moved there.
 
     Raises:
-        InputError: unreadable input, unsupported array, sizes differ without ``resize_ir``.
+        InputError: unreadable input; an unsupported, empty or under 2×2 array, of a wrong
+            dtype or with NaN / infinite values; sizes differ without ``resize_ir``.
         WeightsError: ``model`` is ``None`` and no weights are bundled.
+
+    Warns:
+        FlatInputWarning: an input that is one value everywhere (no detail to fuse).
 
     Example:
         >>> from critnet.model import build_model
-        >>> ir = np.zeros((48, 64), np.uint8)
-        >>> vis = np.full((48, 64, 3), 128, np.uint8)
+        >>> ir = np.tile(np.arange(64, dtype=np.uint8), (48, 1))
+        >>> vis = np.dstack([255 - ir] * 3)
         >>> fuse(ir, vis, build_model("lite").eval()).shape
         (48, 64, 3)
     """
@@ -74,6 +86,8 @@ def fuse(
     ir_image, ir_name = to_unit_array(ir, "ir", options.ir_normalize, options.ir_range,
                                       ir_palette_ok=options.ir_palette_ok)
     vis_image, vis_name = to_unit_array(vis, "vis")
+    for image, name in ((ir_image, ir_name), (vis_image, vis_name)):
+        check_image_size(image, name)
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
                         names=(ir_name, vis_name))
     return like(vis, fused)
@@ -99,6 +113,9 @@ def fuse_arrays(
     Raises:
         InputError: sizes differ (naming both inputs) and neither ``resize_ir`` nor
             ``register`` is on; a failed registration.
+
+    Warns:
+        FlatInputWarning: an input that is one value everywhere (no detail to fuse).
     """
     options = FuseOptions.resolve(options, overrides)
     resize_ir = options.resize_ir
@@ -116,6 +133,8 @@ def fuse_arrays(
         raise InputError(f"{names[0]} is {iw}×{ih} but {names[1]} is {vw}×{vh} (W×H): sizes must "
                          f"match; use --resize-ir (resize_ir=True) to resample the IR image to "
                          f"the visible size")
+    for image, name in zip((ir, vis), names, strict=True):
+        warn_if_flat(image, name)
     return from_batch(fuse_batch(model, to_batch(ir), to_batch(vis), gray=options.gray,
                                  resize_ir=resize_ir, normalize=options.normalize,
                                  tile=options.tile))
@@ -136,6 +155,7 @@ def fuse_file(
     ``out_path``'s suffix, PNG without one) atomically, the visible image's size.
 
     Everything is checked before anything is written: on any error ``out_path`` is untouched.
+    Temporary files of ``out_path`` left by a killed run are removed.
     Options as :func:`fuse`.
 
     Raises:
@@ -149,6 +169,7 @@ def fuse_file(
     options = FuseOptions.resolve(options, overrides)
     ir_image, vis_image, names = read_for_output(ir_path, vis_path, out_path, options,
                                                  overwrite=overwrite)
+    remove_stale_temps(Path(out_path).parent, out_path)  # of this output, by a killed run
     fused = fuse_arrays(ready_model(model, device), ir_image, vis_image, options=options,
                         names=names)
     del ir_image, vis_image  # free before encoding
@@ -177,6 +198,8 @@ def read_for_output(
                                 value_range=options.ir_range, max_pixels=options.max_pixels,
                                 palette_ok=options.ir_palette_ok)
     vis_image, _ = read_image(vis_path, max_pixels=options.max_pixels)
+    for image, name in ((ir_image, ir_path), (vis_image, vis_path)):
+        check_image_size(image, str(name))
     ensure_writable(out_path.parent)  # before the (long) fusion, not after
     return ir_image, vis_image, (f"IR {ir_info.name}", f"visible {vis_path}")
 

@@ -91,3 +91,31 @@ def config_with_defaults(saved: dict[str, Any]) -> dict[str, Any] | None:
         return TrainConfig.from_dict(saved).to_dict()
     except ConfigError:
         return None
+
+
+def check_same_config(path: Path, saved: dict[str, Any], config: TrainConfig) -> None:
+    """Refuse to resume the checkpoint ``path`` (written with config ``saved``) under another
+    config, naming the keys that differ (``--epochs 30`` on a run of 60: ``schedule.epochs: 60
+    -> 30``; at most three, then how many more).
+
+    Raises:
+        InputError: the configs differ.
+    """
+    old, now = config_with_defaults(saved), config.to_dict()
+    if old == now:
+        return
+    changes = _changes(old or saved, now, "")
+    shown = "; ".join(changes[:3]) + (f"; {len(changes) - 3} more" if len(changes) > 3 else "")
+    raise InputError(f"{path}: written by a different config ({shown}); resume with the same "
+                     f"options and config, or start a new --out")
+
+
+def _changes(saved: dict[str, Any], now: dict[str, Any], prefix: str) -> list[str]:
+    changes = []
+    for key in sorted(set(saved) | set(now), key=str):
+        a, b = saved.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += _changes(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changes.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return changes

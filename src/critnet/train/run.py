@@ -11,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from critnet.io.outputs import check_output_folder
 from critnet.train.config import TrainConfig, load_config
+from critnet.train.data.sources import input_folders
 
 
 def run_training(config: TrainConfig | str | os.PathLike, out_dir: str | os.PathLike | None = None,
@@ -35,6 +37,7 @@ def run_training(config: TrainConfig | str | os.PathLike, out_dir: str | os.Path
 
     Raises:
         ConfigError: the config cannot be read.
+        InputError: ``out_dir`` is an input folder of the config's sources or inside one.
     """
     from critnet.train.distributed import init_distributed, shutdown
     from critnet.train.trainer import Trainer
@@ -42,6 +45,8 @@ def run_training(config: TrainConfig | str | os.PathLike, out_dir: str | os.Path
     if not isinstance(config, TrainConfig):
         config = load_config(config)
     out = Path(out_dir) if out_dir is not None else Path("runs") / config.name
+    check_output_folder(out, input_folders(config.data.sources)
+                        | input_folders(config.data.val_sources, "validation "), option="--out")
     context, torch_device = init_distributed(device or config.run.device)
     try:
         trainer = Trainer(config, out, device=torch_device, context=context, resume=resume,

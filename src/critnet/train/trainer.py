@@ -20,7 +20,7 @@ from critnet.train import objectives
 from critnet.train.autoschedule import resolve_schedule
 from critnet.train.checkpoint import (
     CHECKPOINT_NAME,
-    config_with_defaults,
+    check_same_config,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -120,9 +120,7 @@ class Trainer:
 
     # -- state ---------------------------------------------------------------------------------
     def _restore(self, payload: dict[str, Any]) -> None:
-        if config_with_defaults(payload["config"]) != self.config.to_dict():
-            raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: written by a different config "
-                             f"({payload['config'].get('name')!r}); resume with the same one")
+        check_same_config(self.out_dir / CHECKPOINT_NAME, payload["config"], self.config)
         saved = payload.get("data", {}).get("fingerprint")
         if self.data is not None and saved is not None and saved != self.data.fingerprint:
             raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: its training pairs differ from "

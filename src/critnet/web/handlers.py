@@ -65,10 +65,34 @@ async def receive_upload(request: Request, server: Server, session: Session) -> 
     session.uploads[upload_id] = Upload(path=path, name=name)
     return {"id": upload_id, "name": name}
 
+def typed_field(body: dict[str, Any], key: str, kind: type | tuple[type, ...], what: str,
+          prefix: str = "") -> Any:
+    """``body[key]`` (``None`` when absent or null) if it is a ``kind``, else a 400 naming the
+    field and what it must be."""
+    value = body.get(key)
+    allowed = kind if isinstance(kind, tuple) else (kind,)
+    wrong = not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed)
+    if value is not None and wrong:
+        raise InputError(f"field '{prefix}{key}' must be {what}, got {_json_type(value)}")
+    return value
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+             list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+def _id_list(body: dict[str, Any], key: str) -> list[str]:
+    ids = typed_field(body, key, list, "a list of upload ids (strings)") or []
+    if not all(isinstance(i, str) for i in ids):
+        raise InputError(f"field {key!r} must be a list of upload ids (strings)")
+    return ids
+
 def options_of(body: dict[str, Any]) -> FuseOptions:
-    raw = body.get("options") or {}
-    if not isinstance(raw, dict):
-        raise InputError("options must be an object")
+    raw = typed_field(body, "options", dict, "an object") or {}
+    for key in ("weights", "ir_normalize", "normalize", "metrics"):
+        typed_field(raw, key, str, "a string", "options.")
+    for key in ("gray", "resize_ir"):
+        typed_field(raw, key, bool, "true or false", "options.")
     ir_normalize = raw.get("ir_normalize") or None
     if ir_normalize not in (None, *NORMALIZATIONS):
         raise InputError(f"unknown IR normalisation {ir_normalize!r}; use "
@@ -102,11 +126,13 @@ def _own_photo(ir: Source) -> Source:
 
 def fuse_one(server: Server, session: Session, body: dict[str, Any]) -> dict[str, Any]:
     options = options_of(body)
+    for key in ("scene", "ir", "vis"):
+        typed_field(body, key, str, "a string" if key == "scene" else "an upload id (a string)")
     result_id = server.sessions.new_id()
     folder = session.folder / "results" / result_id
     if body.get("scene"):
-        ir, vis = write_scene(str(body["scene"]), session.folder / "scenes")
-        owned: list[Source] = []
+        ir, vis = write_scene(str(body["scene"]), session.folder / "scenes" / result_id)
+        owned: list[Source] = [ir, vis]
     else:
         ir = _take_upload(session, body.get("ir"), "IR")
         try:
@@ -122,6 +148,8 @@ def fuse_one(server: Server, session: Session, body: dict[str, Any]) -> dict[str
     finally:
         for source in owned:
             source.path.unlink(missing_ok=True)
+        if body.get("scene"):
+            shutil.rmtree(session.folder / "scenes" / result_id, ignore_errors=True)
 
 def _fuse_into(server: Server, session: Session, ir: Source, vis: Source, options: FuseOptions,
                result_id: str, folder: Path, *, name: str) -> dict[str, Any]:
@@ -141,6 +169,10 @@ def _fuse_into(server: Server, session: Session, ir: Source, vis: Source, option
 
 def fuse_batch(server: Server, session: Session, body: dict[str, Any]) -> dict[str, Any]:
     options = options_of(body)
+    for key in ("ir_dir", "vis_dir"):
+        typed_field(body, key, str, "a folder path (a string)")
+    for key in ("ir", "vis"):
+        _id_list(body, key)
     if body.get("ir_dir") or body.get("vis_dir"):
         return _fuse_pairs(server, session, _folder_pairs(server, body), [], options)
     taken = _take_uploads(session, body)
@@ -172,7 +204,7 @@ def _fuse_pairs(server: Server, session: Session, pairs: list[tuple[Source, Sour
 
 def _take_uploads(session: Session, body: dict[str, Any]) -> dict[str, list[Source]]:
     """The uploads named by ``body["ir"]`` and ``body["vis"]`` (all, or none and an error)."""
-    ids = {role: [str(i) for i in body.get(role) or []] for role in ("ir", "vis")}
+    ids = {role: _id_list(body, role) for role in ("ir", "vis")}
     missing = [i for role in ids for i in ids[role] if i not in session.uploads]
     if missing:
         raise InputError(f"{len(missing)} of the files are not uploaded in this session "

@@ -99,17 +99,23 @@ class Models:
 
 
 def write_scene(name: str, folder: Path) -> tuple[Source, Source]:
-    """Write built-in scene ``name`` as ``ir.png``/``vis.png`` into ``folder``.
+    """Write built-in scene ``name`` as ``ir.png``/``vis.png`` into ``folder`` (both or, on a
+    write error, neither).
 
     Raises:
         InputError: an unknown scene name.
+        OutputError: a file cannot be written (a full disk).
     """
     if name not in SCENES:
         raise InputError(f"unknown scene {name!r}; choose one of {', '.join(SCENES)}")
     scene = demo_scene(seed=SCENES[name])
     ir, vis = folder / f"{name}-ir.png", folder / f"{name}-vis.png"
-    write_image(ir, scene.ir)
-    write_image(vis, scene.vis)
+    try:
+        write_image(ir, scene.ir)
+        write_image(vis, scene.vis)
+    except BaseException:
+        ir.unlink(missing_ok=True)
+        raise
     return Source(ir, ir.name), Source(vis, vis.name)
 
 

@@ -12,8 +12,20 @@ from pathlib import Path
 from critnet.errors import InputError
 from critnet.web import require_web
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")  # Host headers accepted on loopback
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (all of 127.0.0.0/8, ``::1``) or ``localhost``:
+    reachable from this machine only."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -82,14 +94,14 @@ def serve(
     if temp_dir is not None:
         Path(temp_dir).mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="critnet-serve-", dir=temp_dir))
-    local = host in LOOPBACK
+    local = is_loopback(host)
+    shown = f"[{host}]" if ":" in host else host
     server = Server(models=models, sessions=SessionStore(root),
                     limits=Limits(max_upload_bytes=int(max_upload_mb * MB), max_pixels=max_pixels),
                     folders=[Path(f).resolve() for f in folders],
-                    hosts=list(LOCAL_HOSTS) if local else ["*"])
+                    hosts=list(dict.fromkeys([*LOCAL_HOSTS, shown])) if local else ["*"])
     if not local:
         say(f"warning: listening on {host}: other machines can reach this page")
-    shown = f"[{host}]" if ":" in host else host
     say(f"critnet serve: http://{shown}:{port} (weights: {models.default}; temporary files in "
         f"{root}; Ctrl+C stops)")
     try:

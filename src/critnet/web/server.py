@@ -24,6 +24,7 @@ class Limits:
     """What one request may ask of the server."""
 
     max_upload_bytes: int = 50 * MB
+    max_json_bytes: int = 1 * MB
     max_pixels: int = 25_000_000
     max_batch: int = 100
 

@@ -58,6 +58,7 @@ from critnet.evaluation.evaluate import RETENTION
 from critnet.evaluation.summary import nan_notes, summarize
 from critnet.evaluation.tables import format_table
 from critnet.io.atomic import atomic_path
+from critnet.io.outputs import check_output_folder
 from critnet.metrics import PAPER_METRICS, resolve_metric_names
 
 
@@ -207,13 +208,10 @@ def default_grid_pairs(stems: Sequence[str], count: int = 2) -> list[str]:
 
 
 def _refuse_inside_inputs(out: Path, ds: Dataset) -> None:
-    out_resolved = out.resolve()
-    folders = {ir.parent.parent.resolve() for _, ir, _ in ds.pairs}
-    folders |= {p.parent.resolve() for files in ds.fused_methods.values() for p in files.values()}
-    for folder in folders:
-        if out_resolved == folder or folder in out_resolved.parents:
-            raise InputError(f"{out}: output folder is inside the input folder {folder}; "
-                             f"choose another --out")
+    folders = {ir.parent.parent for _, ir, _ in ds.pairs}
+    folders |= {p.parent for files in ds.fused_methods.values() for p in files.values()}
+    for folder in sorted(folders):
+        check_output_folder(out, {"input": folder}, option="--out")
 
 
 def _write_text(path: Path, text: str) -> Path:

@@ -10,6 +10,7 @@ extra ``critnet[thermal]``), which converts the raw frame to °C with the file's
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -49,7 +50,7 @@ def read_flir(header: JpegHeader) -> CameraFrame:
             pip = thermogram.pip_info
             camera = thermogram.camera_metadata.model if thermogram.camera_metadata else None
     except Exception as error:  # noqa: BLE001 - a third-party parser on untrusted bytes
-        raise InputError(f"{name}: FLIR radiometric data unreadable ({_one_line(error)})") from None
+        raise InputError(f"{name}: FLIR radiometric data {_why(header, error)}") from None
     if celsius.ndim != 2 or not np.isfinite(celsius).any():
         raise InputError(f"{name}: FLIR radiometric data holds no finite temperature")
     photo = None
@@ -112,6 +113,23 @@ def _window(window: tuple[int, int, int, int] | None, w: int, h: int) -> tuple[i
     if not (0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h) or x2 - x1 < 2 or y2 - y1 < 2:
         return 0, 0, w, h
     return x1, y1, x2, y2
+
+
+def _why(header: JpegHeader, error: BaseException) -> str:
+    """What went wrong in flyr, in words: ``truncated`` when the file does not end with the
+    JPEG end marker or flyr missed a piece of the record (it fails on one with a bare
+    ``KeyError: 6``); else ``unreadable`` and the parser's own message."""
+    try:
+        with open(header.path, "rb") as file:
+            file.seek(0, os.SEEK_END)
+            file.seek(max(file.tell() - 2, 0))
+            ends = file.read(2) == b"\xff\xd9"  # a complete JPEG ends with its EOI marker
+    except OSError:
+        ends = True
+    if not ends or isinstance(error, (KeyError, IndexError, EOFError)) or "truncat" in str(error):
+        return ("truncated or incomplete (the file ends early, or a piece of its FLIR record is "
+                "missing); copy the file again from the camera")
+    return f"unreadable ({_one_line(error)})"
 
 
 def _one_line(error: BaseException) -> str:

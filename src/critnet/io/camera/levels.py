@@ -6,7 +6,7 @@ import numpy as np
 
 from critnet.errors import InputError
 from critnet.io.camera.frame import CELSIUS, CameraFrame
-from critnet.io.levels import ImageInfo, normalize_levels
+from critnet.io.levels import ImageInfo, check_ir_scaling, normalize_levels
 
 #: Why a colour IR image without radiometric data is refused, and the ways on (one line).
 PALETTE_HINT = ("colour IR image without radiometric data looks like a palette rendering "
@@ -35,6 +35,8 @@ def camera_ir(
                          f"maker's tool for that); use --ir-normalize instead")
     info = ImageInfo(name=name, size=(w, h), bit_depth=32 if celsius else 16, color=False,
                      mode="F" if celsius else "I;16")
+    check_ir_scaling(frame.values, name, normalize or "percentile", value_range,
+                     floating=celsius, unit=" °C" if celsius else "")
     return normalize_levels(frame.values, info.peak, normalize or "percentile",
                             value_range=value_range), info
 

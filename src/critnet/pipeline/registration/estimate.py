@@ -103,6 +103,12 @@ def estimate_transform(
         found = found / found[2, 2]
         correlation, identity = compare(ir_edges, vis_edges, found, np.eye(3))
         if not correlation >= min_correlation:  # also nan: too little overlap
+            as_given = compare(ir_edges, vis_edges, np.eye(3), np.eye(3))[1]
+            if as_given >= min_correlation:  # the pair matches: the estimator failed
+                raise InputError(f"registration failed: the {method} estimate's edge "
+                                 f"correlation {correlation:.3f} is below {min_correlation}, "
+                                 f"while the pair as given scores {as_given:.3f} (the images "
+                                 f"already look aligned; the estimate went wrong, not the pair)")
             raise InputError(f"registration failed: edge correlation {correlation:.3f} after "
                              f"alignment is below {min_correlation} (the images do not seem to "
                              f"show the same scene)")

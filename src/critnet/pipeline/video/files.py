@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,13 +13,19 @@ from typing import Any
 import numpy as np
 
 from critnet.errors import InputError
-from critnet.io.atomic import atomic_path
+from critnet.io.atomic import atomic_path, remove_stale_temps
 from critnet.io.outputs import check_output_file
 from critnet.model import CRITNet
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.overlap import Writer, prefetched
 from critnet.pipeline.video.frames import RANGE_FRAMES, fuse_frames
-from critnet.pipeline.video.streams import av_module, pair_frames, probe_rate, read_frames
+from critnet.pipeline.video.streams import (
+    VIDEO_OUTPUT_SUFFIXES,
+    av_module,
+    pair_frames,
+    probe_rate,
+    read_frames,
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,8 @@ def fuse_video(
     **overrides: Any,
 ) -> VideoReport:
     """Fuse two video files into one video, written atomically (on any error, or if killed,
-    ``out_path`` is untouched and no partial file remains under its name).
+    ``out_path`` is untouched and no partial file remains under its name; the hidden temporary
+    file a killed run leaves beside it is removed by the next run).
 
     Args:
         ir_path, vis_path: video files; the output has the visible stream's frame rate and
@@ -76,8 +84,14 @@ def fuse_video(
     for role, source in (("IR", ir_path), ("visible", vis_path)):
         if not source.is_file():
             raise InputError(f"{source}: {role} video not found")
+    check_video_output(out_path)
+    if time_tolerance is not None and not 0 < time_tolerance < math.inf:
+        raise InputError(f"time tolerance must be a positive number of seconds, got "
+                         f"{time_tolerance!r}")
     check_output_file(out_path, {"IR": ir_path, "visible": vis_path}, overwrite=overwrite,
                       example="fused.mp4")
+    if (stale := remove_stale_temps(out_path.parent, out_path)) and log is not None:
+        log(f"removed {len(stale)} temporary file(s) of {out_path} left by an interrupted run")
     rate, ir_rate = probe_rate(av, vis_path), probe_rate(av, ir_path)
     names = (f"IR video {ir_path}", f"visible video {vis_path}")
     # Decoding runs in a reader thread and encoding in a writer thread while this one fuses
@@ -108,6 +122,21 @@ def fuse_video(
         fused.close()  # stops the reader thread if a frame failed
         pairs.close()
     return VideoReport(path=out_path, frames=encoder.count, rate=rate)
+
+
+def check_video_output(out_path: Path) -> None:
+    """Refuse an output name whose suffix is not a video container this writes (an image
+    suffix, none, ``.webm``).
+
+    Raises:
+        InputError: one line naming the output and the suffixes to use.
+    """
+    suffix = out_path.suffix.lower()
+    if suffix not in VIDEO_OUTPUT_SUFFIXES:
+        raise InputError(f"{out_path}: two videos fuse into a video file, and "
+                         f"{repr(suffix) if suffix else 'a name without a suffix'} is not one "
+                         f"this can write; name the output {', '.join(VIDEO_OUTPUT_SUFFIXES)} "
+                         f"(e.g. -o {out_path.with_suffix('.mp4')})")
 
 
 @dataclass

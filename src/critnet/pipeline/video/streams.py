@@ -19,6 +19,9 @@ PAIRINGS = ("time", "index")
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts",
                   ".wmv", ".flv", ".y4m", ".nut")
 
+#: Suffixes a fused video can be written as (containers that hold H.264 or MPEG-4 Part 2).
+VIDEO_OUTPUT_SUFFIXES = tuple(s for s in VIDEO_SUFFIXES if s not in (".webm", ".y4m"))
+
 MISSING_PYAV = "video needs PyAV: pip install 'critnet[video]' (or pip install av)"
 
 

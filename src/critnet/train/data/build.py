@@ -3,8 +3,9 @@ taken, every pair read once (the bad-data report), then preloaded or streamed cr
 
 Order of work, all before the first step:
 1. list each source (folders matched by stem; RoadScene's ``subsets.csv``);
-2. split off the validation pairs (hash of the stem, or the ``val_sources``); an empty
-   validation split is refused here;
+2. split off the validation pairs (hash of the stem, or the ``val_sources``); a small folder
+   whose hash split would be empty or leave too few training pairs adapts, saying how
+   (:func:`~critnet.train.data.split.adapted_split`);
 3. choose preloading or streaming (``data.loading``; ``auto`` compares the estimate from the
    image headers with ``data.memory_mb``);
 4. read every pair (:func:`~critnet.train.data.scan.scan_pairs`): one line per unusable file or
@@ -25,7 +26,7 @@ from critnet.train.config import TrainConfig
 from critnet.train.data.roadscene import RoadSceneCrops
 from critnet.train.data.scan import Scanned, estimated_bytes, scan_pairs
 from critnet.train.data.sources import PairRef, Source, make_source
-from critnet.train.data.split import split_by_stem, stem_fraction
+from critnet.train.data.split import adapted_split, stem_fraction
 from critnet.train.data.streamed import LazyPairs, StreamedCrops
 
 ROADSCENE_DEFAULT = {"name": "roadscene", "split": "train"}
@@ -76,8 +77,9 @@ def build_training_data(config: TrainConfig, *, log: Callable[[str], None] | Non
     """The training and validation data of ``config`` (see the module docstring).
 
     Raises:
-        InputError: a missing folder, no matching stems, RoadScene not found, an empty
-            validation split, ``strict`` with unusable data, or too few usable pairs; one line.
+        InputError: a missing folder, no matching stems, RoadScene not found, validation
+            pairs all unusable, ``strict`` with unusable data, or too few usable pairs; one
+            line.
     """
     d, say = config.data, log or (lambda _line: None)
     root = Path(d.root) if d.root else data_root()
@@ -88,13 +90,12 @@ def build_training_data(config: TrainConfig, *, log: Callable[[str], None] | Non
     n_train_sources = len(sources) - len(d.val_sources)
     train_refs = [r for listing in listings[:n_train_sources] for r in listing.refs]
     val_refs = [r for listing in listings[n_train_sources:] for r in listing.refs]
+    split_note = None
     if d.val_fraction > 0:
-        train_refs, val_refs = split_by_stem(train_refs, [r.stem for r in train_refs],
-                                             d.val_fraction)
-        if not val_refs:
-            raise InputError(f"validation split is empty: none of the {len(train_refs)} stems "
-                             f"has sha256(stem) < {d.val_fraction:g}; raise --val (data."
-                             f"val_fraction) or give --val-ir/--val-vis folders")
+        train_refs, val_refs, split_note = adapted_split(
+            train_refs, [r.stem for r in train_refs], d.val_fraction, d.min_pairs)
+        if split_note:
+            say(f"split: {split_note}")
     estimate = estimated_bytes(train_refs, d.crop)
     stream = d.loading == "stream" or (d.loading == "auto" and estimate > d.memory_mb * 2**20)
     scanned = scan_pairs(sources, train_refs, keep=not stream, workers=d.workers,
@@ -118,7 +119,8 @@ def build_training_data(config: TrainConfig, *, log: Callable[[str], None] | Non
              "val_sources": [s.describe() for s in sources[n_train_sources:]],
              "pairs": {"train": len(good), "validation": len(good_val),
                        "validation_scored": len(scored), "unusable": len(problems)},
-             "split": _split_rule(config), "loading": "stream" if stream else "preload"}
+             "split": split_note or _split_rule(config),
+             "loading": "stream" if stream else "preload"}
     stems = {"train": [f"{s.ref.source}:{s.ref.stem}:{s.shape[0]}x{s.shape[1]}" for s in good],
              "validation": [f"{r.source}:{r.stem}" for r in scored]}
     return TrainingData(crops, sources, scored, problems, facts, stems)

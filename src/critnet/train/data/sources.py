@@ -105,3 +105,16 @@ def make_source(entry: dict[str, Any], data_root: Path, crop: int) -> Source:
                           ir_normalize=entry.get("ir_normalize"), crop=crop)
     return FolderSource(Path(os.path.expanduser(entry["ir"])),
                         Path(os.path.expanduser(entry["vis"])), options)
+
+
+def input_folders(entries: list[dict[str, Any]], prefix: str = "") -> dict[str, Path]:
+    """Role (after ``prefix``) → folder of every folder source in ``entries``
+    (``data.sources`` / ``data.val_sources``), for the refusal of an output folder among
+    them."""
+    folders = {}
+    for number, entry in enumerate(entries):
+        for key, role in (("ir", "IR"), ("vis", "visible")):
+            if key in entry:
+                label = f"{role} input" if len(entries) == 1 else f"{role} input {number + 1}"
+                folders[prefix + label] = Path(os.path.expanduser(entry[key]))
+    return folders

@@ -13,18 +13,12 @@ from tqdm import tqdm
 from critnet.errors import InputError
 from critnet.io import MAX_PIXELS, NORMALIZATIONS, WRITE_FORMATS
 from critnet.model import PRESETS
-from critnet.pipeline.backends import (
-    BACKENDS,
-    PRECISIONS,
-    AutoBackend,
-    describe_backend,
-    model_device,
-)
 from critnet.pipeline.folder import FOLDER_EXTENSIONS, fuse_folder
-from critnet.pipeline.fusion import DEVICES, OUTPUT_NORMALIZATIONS, resolve_device
+from critnet.pipeline.fusion import DEVICES, OUTPUT_NORMALIZATIONS
 from critnet.pipeline.loading import describe_weights, load_model
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.registration.estimate import DEFAULT_METHOD, METHODS
+from critnet.pipeline.runtime import BACKENDS, PRECISIONS, describe_model
 from critnet.pipeline.single import fuse_file
 
 _PATH = click.Path(path_type=Path)
@@ -173,12 +167,10 @@ def fuse(
     folder_mode = _folder_mode(ir_path, vis_path)
     out = _output(output, folder_mode, vis_path, ext)
     say = (lambda _line: None) if quiet else click.echo
-    model = load_model(weights, device=resolve_device(device), preset=preset, backend=backend,
+    model = load_model(weights, device=device, preset=preset, backend=backend,
                        precision=precision)
-    used = f"weights: {describe_weights(weights)} on {model_device(model)}"
-    if describe_backend(model) != "torch fp32":
-        used += f", {describe_backend(model)}"
-    if quiet and isinstance(model, AutoBackend):
+    used = f"weights: {describe_weights(weights)} on {describe_model(model)}"
+    if quiet and hasattr(model, "note"):  # the auto backend's one-line notes
         model.note = None
     if register is not None:
         _report_registrations()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from critnet.pipeline.backends import BACKENDS
-from critnet.pipeline.fusion import DEVICES, resolve_device
+from critnet.pipeline.fusion import DEVICES, device_name
+from critnet.pipeline.runtime import BACKENDS
 from critnet.web import require_web
 
 
@@ -51,7 +51,7 @@ def serve(host: str, port: int, weights: str | None, device: str, backend: str,
     require_web()
     from critnet.web.run import serve as run_server
 
-    run_server(host=host, port=port, weights=weights, device=str(resolve_device(device)),
+    run_server(host=host, port=port, weights=weights, device=device_name(device),
                backend=backend, folders=folders, max_upload_mb=max_upload_mb,
                max_pixels=max_pixels,
                temp_dir=temp_dir, say=lambda line: click.echo(line, err=line.startswith("warn")))

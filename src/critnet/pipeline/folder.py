@@ -7,9 +7,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from PIL import Image
 from tqdm import tqdm
 
@@ -19,11 +18,15 @@ from critnet.io.pairs import match_pairs
 from critnet.io.quiet import quiet_decoding
 from critnet.io.read import check_single_frame
 from critnet.io.write import check_output_options, write_image
-from critnet.model import CRITNet
 from critnet.pipeline import single
 from critnet.pipeline.loading import ready_model
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.overlap import Writer, prefetched
+
+if TYPE_CHECKING:
+    import torch
+
+    from critnet.model import CRITNet
 
 FOLDER_EXTENSIONS = ("png", "jpg", "bmp", "tif")
 #: Suffixes of animation formats: not fused, but an animated one is refused as in single mode.

@@ -7,18 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from critnet.errors import InputError
 from critnet.io.atomic import atomic_path
 from critnet.io.outputs import check_output_file
-from critnet.model import CRITNet
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.overlap import Writer, prefetched
 from critnet.pipeline.video.frames import RANGE_FRAMES, fuse_frames
 from critnet.pipeline.video.streams import av_module, pair_frames, probe_rate, read_frames
+
+if TYPE_CHECKING:
+    from critnet.model import CRITNet
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ import re
 import sys
 
 import click
-from click.utils import make_default_short_help
 
 from critnet.errors import CritnetError
 
@@ -61,7 +60,7 @@ class _LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(map(len, names), default=0)
-        rows = [(name, make_default_short_help(SUMMARIES[name], limit)) for name in names]
+        rows = [(name, _shortened(SUMMARIES[name], limit)) for name in names]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
@@ -92,6 +91,13 @@ def cli() -> None:
     """
 
 
+def _shortened(text: str, limit: int) -> str:
+    """``text`` cut at a word to at most ``limit`` characters with ``...`` (as click does)."""
+    if len(text) <= limit:
+        return text
+    return text[:max(limit - 3, 1)].rsplit(" ", 1)[0].rstrip(" ,;:") + "..."
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     try:
@@ -104,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         from critnet.pipeline.runtime import TORCH_EXTRA
 
-        click.echo(f"critnet: error: this needs {error.name}, which this install lacks: "
+        args = sys.argv[1:] if argv is None else argv
+        what = next((f"critnet {a}" for a in args if a in SUBCOMMANDS), "this")
+        click.echo(f"critnet: error: {what} needs {error.name}, which this install lacks: "
                    f"{TORCH_EXTRA}", err=True)
         sys.exit(2)
     except (MemoryError, RuntimeError) as error:

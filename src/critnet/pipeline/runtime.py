@@ -162,10 +162,11 @@ class BundledRuntime:
             raise InputError(str(error)) from None
         if size is None and not raw:
             return self.session.run(ir, vis)
+        what = f"tiled inference ({size}-px tiles)" if size is not None else "normalize 'minmax'"
+        backend = self.torch_backend(what)
         from critnet.pipeline.backends import torch_forward
 
-        what = f"tiled inference ({size}-px tiles)" if size is not None else "normalize 'minmax'"
-        return torch_forward(self.torch_backend(what), ir, vis, tile=size or "off", raw=raw)
+        return torch_forward(backend, ir, vis, tile=size or "off", raw=raw)
 
     def torch_backend(self, what: str = "this") -> Any:
         """The ``auto`` backend of the same weights on torch (loaded once, on first need)."""
@@ -234,5 +235,6 @@ def describe_model(model: Any) -> str:
     return str(model_device(model)) + ("" if backend == "torch fp32" else f", {backend}")
 
 
-__all__ = ["BACKENDS", "HALO_KEY", "PRECISIONS", "INPUT_NAMES", "STREAM_WORKERS", "TORCH_EXTRA", "BundledRuntime",
-           "GraphSession", "bundled_runtime", "describe_model", "for_streams", "require_torch"]
+__all__ = ["BACKENDS", "HALO_KEY", "INPUT_NAMES", "PRECISIONS", "STREAM_WORKERS", "TORCH_EXTRA",
+           "BundledRuntime", "GraphSession", "bundled_runtime", "describe_model", "for_streams",
+           "require_torch"]

@@ -11,10 +11,10 @@ import numpy as np
 from critnet.errors import InputError
 from critnet.io.levels import PERCENTILES
 from critnet.pipeline.loading import ready_model
-from critnet.pipeline.runtime import for_streams
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.overlap import ordered_map
 from critnet.pipeline.registration import Registration, estimate_transform, warp_ir
+from critnet.pipeline.runtime import for_streams
 from critnet.pipeline.single import fuse_arrays
 
 if TYPE_CHECKING:

@@ -13,12 +13,13 @@ from tqdm import tqdm
 from critnet.errors import InputError
 from critnet.io import MAX_PIXELS, NORMALIZATIONS, WRITE_FORMATS
 from critnet.model import PRESETS
+from critnet.pipeline.bundled import describe_model
 from critnet.pipeline.folder import FOLDER_EXTENSIONS, fuse_folder
 from critnet.pipeline.fusion import DEVICES, OUTPUT_NORMALIZATIONS
 from critnet.pipeline.loading import describe_weights, load_model
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.registration.estimate import DEFAULT_METHOD, METHODS
-from critnet.pipeline.runtime import BACKENDS, PRECISIONS, describe_model
+from critnet.pipeline.runtime import BACKENDS, PRECISIONS
 from critnet.pipeline.single import fuse_file
 
 _PATH = click.Path(path_type=Path)

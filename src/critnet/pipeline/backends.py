@@ -47,14 +47,13 @@ from critnet.model import CRITNet
 from critnet.model.config import CRITNetConfig
 from critnet.model.tiled import resolve_tile, tiled_forward
 from critnet.pipeline.export import onnx_bytes, require
-from critnet.pipeline.fusion import check_whole_fits
 from critnet.pipeline.graph_cache import cached_graph
 from critnet.pipeline.runtime import (
     BACKENDS,
     PRECISIONS,
     STREAM_WORKERS,
-    BundledRuntime,
     GraphSession,
+    check_whole_fits,
     for_streams,
 )
 
@@ -273,10 +272,7 @@ def make_backend(
 
 
 def describe_backend(model: nn.Module) -> str:
-    """``torch fp32``, ``torch bf16``, ``onnxruntime fp32`` or ``onnxruntime fp32 (auto)``
-    (``... shipped graph)`` for a :class:`~critnet.pipeline.runtime.BundledRuntime`)."""
-    if isinstance(model, BundledRuntime):
-        return model.describe()
+    """``torch fp32``, ``torch bf16``, ``onnxruntime fp32`` or ``onnxruntime fp32 (auto)``."""
     if isinstance(model, AutoBackend):
         return "onnxruntime fp32 (auto)"
     if isinstance(model, OnnxRuntimeBackend):
@@ -286,7 +282,7 @@ def describe_backend(model: nn.Module) -> str:
 
 def model_device(model: nn.Module) -> torch.device:
     """Where ``model`` (a CRITNet or a backend) computes: its parameters' device, else CPU."""
-    if not isinstance(model, nn.Module):  # a BundledRuntime
+    if not isinstance(model, nn.Module):  # a critnet.pipeline.bundled.BundledRuntime
         return torch.device("cpu")
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device("cpu")

@@ -8,7 +8,8 @@ images, or ``gray=True``, give a grey output.
 Everything here is numpy, so the runtime-only install (no torch) fuses through the same code as
 torch: :func:`fuse_batch` reads, splits and merges the colour on numpy arrays and hands the two
 grey planes to the network: a model with ``run_arrays`` (the onnxruntime models of
-:mod:`critnet.pipeline.runtime`) takes them as they are, a torch module through
+:mod:`critnet.pipeline.bundled` and :mod:`critnet.pipeline.runtime`) takes them as they are, a
+torch module through
 :func:`critnet.pipeline.backends.torch_forward` (torch imported then). :func:`fuse_tensors` is the
 same for tensors.
 """
@@ -23,8 +24,6 @@ import numpy as np
 from PIL import Image
 
 from critnet.errors import InputError
-from critnet.model import tiled
-from critnet.model.config import CRITNetConfig
 from critnet.pipeline.colour import luma, rgb_to_ycbcr, ycbcr_to_rgb
 
 if TYPE_CHECKING:
@@ -210,22 +209,3 @@ def fuse_tensors(
     fused = fuse_batch(model, *arrays, gray=gray, resize_ir=resize_ir, normalize=normalize,
                        tile=tile)
     return torch.from_numpy(fused).to(vis.device)
-
-
-def check_whole_fits(config: CRITNetConfig | None, tile: int | str | None,
-                     shape: tuple[int, ...]) -> None:
-    """Exact tiling runs on the torch fp32 path only (docs/inference.md): a backend wrapper
-    given a tile size, or an image whose whole-frame forward would not fit in memory under
-    ``auto``, is refused in one line rather than ignored or left to run out of memory."""
-    if not isinstance(config, CRITNetConfig) or tile is None or tile == "off":
-        return
-    if tile != "auto":
-        raise InputError(f"tile {tile}: tiled inference runs on the torch backend in fp32 "
-                         f"only; use --backend torch --precision fp32, or --tile off")
-    need = tiled.untiled_bytes_per_pixel(config) * shape[0] * shape[-2] * shape[-1]
-    free = tiled.available_bytes()
-    if need > tiled.AUTO_SHARE * free:
-        raise InputError(f"{shape[-1]}×{shape[-2]}: too large to fuse whole here (about "
-                         f"{need / 2**30:.1f} GB needed, {free / 2**30:.1f} GB free), and tiled "
-                         f"inference runs on the torch backend in fp32 only: use --backend "
-                         f"torch --precision fp32")

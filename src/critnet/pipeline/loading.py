@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from critnet.errors import WeightsError
+from critnet.pipeline.bundled import BundledRuntime, bundled_runtime
 from critnet.pipeline.fusion import resolve_device
-from critnet.pipeline.runtime import BundledRuntime, bundled_runtime, require_torch
+from critnet.pipeline.runtime import require_torch
 from critnet.weights import bundled_weights, default_weights_name, load_weights, resolve_weights
 from critnet.weights.integrity import file_sha256
 
@@ -45,7 +46,7 @@ def load_model(
             :mod:`critnet.pipeline.backends`, usable wherever a model is. ``auto`` (the CLI's
             default) is onnxruntime when installed and usable, and torch otherwise. With
             bundled weights on the CPU, ``auto`` and ``onnxruntime`` give a
-            :class:`~critnet.pipeline.runtime.BundledRuntime` on the graph shipped with them
+            :class:`~critnet.pipeline.bundled.BundledRuntime` on the graph shipped with them
             (torch is not imported); other weights' graphs are exported once and cached
             (:mod:`critnet.pipeline.graph_cache`).
 
@@ -99,7 +100,7 @@ def describe_weights(name_or_path: str | os.PathLike | None = None) -> str:
 
 def ready_model(model: Any, device: str | torch.device | None) -> Any:
     """``model`` moved to ``device`` (if given), or the bundled default there (cached): the
-    torch network, or its shipped graph (:class:`~critnet.pipeline.runtime.BundledRuntime`)
+    torch network, or its shipped graph (:class:`~critnet.pipeline.bundled.BundledRuntime`)
     in an install without torch.
 
     Raises:

@@ -1,18 +1,13 @@
-"""Fusion on onnxruntime without torch: the graphs shipped with the bundled weights.
+"""onnxruntime without torch: the lowest layer of fusion, imported by the numpy pipeline
+(:mod:`critnet.pipeline.fusion`, :mod:`critnet.pipeline.bundled`) and by the torch side
+(:mod:`critnet.pipeline.backends`, :mod:`critnet.pipeline.export`) alike, importing neither.
 
-The bundled weights (``steep``, ``lite``, ``tiny``) come with their exported graphs
-(``critnet/weights/<name>.onnx``, made by ``scripts/export_bundled_graphs.py`` with critnet's own
-exporter, checked against :data:`critnet.weights.BUNDLED_GRAPH_SHA256`), so fusing with them
-needs numpy, Pillow and onnxruntime only: nothing is exported, and torch is not imported. What the
-graph does not do (exact tiled inference, the raw decoder output of ``normalize="minmax"``) goes
-to the torch path of :mod:`critnet.pipeline.backends`, imported then; in an install without torch
-that says which extra to add.
-
-- :class:`GraphSession`: one graph on onnxruntime's CPU provider, numpy in and out (also what
-  :class:`~critnet.pipeline.backends.OnnxRuntimeBackend` runs);
-- :class:`BundledRuntime`: a bundled network, what :func:`critnet.load_model` gives for
-  ``backend="auto"`` or ``"onnxruntime"`` on the CPU;
-- :func:`for_streams`: one thread per frame, two frames at once, for video and cameras.
+- :class:`GraphSession`: one exported graph on onnxruntime's CPU provider, numpy in and out (what
+  :class:`~critnet.pipeline.bundled.BundledRuntime` and
+  :class:`~critnet.pipeline.backends.OnnxRuntimeBackend` run);
+- :func:`check_whole_fits`: the one-line refusal of tiles where only whole frames run;
+- :func:`for_streams`: one thread per frame, two frames at once, for video and cameras;
+- the backend and precision names, the graphs' input names, :func:`require_torch`.
 """
 
 from __future__ import annotations
@@ -53,6 +48,25 @@ def require_onnxruntime() -> Any:
     except ImportError:
         raise CritnetError("onnxruntime is not installed: pip install onnxruntime") from None
     return onnxruntime
+
+
+def check_whole_fits(config: CRITNetConfig | None, tile: int | str | None,
+                     shape: tuple[int, ...]) -> None:
+    """Exact tiling runs on the torch fp32 path only (docs/inference.md): a backend wrapper
+    given a tile size, or an image whose whole-frame forward would not fit in memory under
+    ``auto``, is refused in one line rather than ignored or left to run out of memory."""
+    if not isinstance(config, CRITNetConfig) or tile is None or tile == "off":
+        return
+    if tile != "auto":
+        raise InputError(f"tile {tile}: tiled inference runs on the torch backend in fp32 "
+                         f"only; use --backend torch --precision fp32, or --tile off")
+    need = tiled.untiled_bytes_per_pixel(config) * shape[0] * shape[-2] * shape[-1]
+    free = tiled.available_bytes()
+    if need > tiled.AUTO_SHARE * free:
+        raise InputError(f"{shape[-1]}×{shape[-2]}: too large to fuse whole here (about "
+                         f"{need / 2**30:.1f} GB needed, {free / 2**30:.1f} GB free), and tiled "
+                         f"inference runs on the torch backend in fp32 only: use --backend "
+                         f"torch --precision fp32")
 
 
 class GraphSession:
@@ -101,107 +115,11 @@ class GraphSession:
     def run_arrays(self, ir: np.ndarray, vis: np.ndarray, *, tile: Any = "auto",
                    raw: bool = False) -> np.ndarray:
         """The network step of :func:`critnet.pipeline.fusion.fuse_batch`: whole frames only."""
-        from critnet.pipeline.fusion import check_whole_fits
-
         if raw:
             raise InputError("normalize 'minmax' reads the raw decoder output, which the "
                              "onnxruntime graph does not give; use --backend torch or auto")
         check_whole_fits(self.config, tile, vis.shape)
         return self.run(ir, vis)
-
-
-class BundledRuntime:
-    """A bundled network on its shipped graph; torch only for tiles and the raw output.
-
-    Args:
-        name: a bundled weights name with a shipped graph (:func:`critnet.weights.bundled_graph`).
-        threads: intra-op threads (``None``: all cores).
-        torch_fallback: tiles and ``normalize="minmax"`` on torch (``backend="auto"``); ``False``
-            (``backend="onnxruntime"``): refused in one line, as for any onnxruntime backend.
-
-    Raises:
-        WeightsError: the shipped graph is missing or does not match its SHA-256.
-    """
-
-    device = "cpu"
-
-    def __init__(self, name: str, threads: int | None = None, *, torch_fallback: bool = True,
-                 session: GraphSession | None = None) -> None:
-        from critnet.weights import read_bundled_graph, resolve_weights
-
-        self.name = name
-        self.weights_path = resolve_weights(name)
-        self.session = session or GraphSession(read_bundled_graph(name), threads)
-        self.config = self.session.config
-        self.halo = int(self.session.metadata[HALO_KEY])
-        self.threads = threads
-        self.torch_fallback = torch_fallback
-        self._torch: Any = None
-
-    def with_threads(self, threads: int) -> BundledRuntime:
-        """The same network in a new session with ``threads`` intra-op threads."""
-        return BundledRuntime(self.name, threads, torch_fallback=self.torch_fallback,
-                              session=self.session.with_threads(threads))
-
-    def describe(self) -> str:
-        """``onnxruntime fp32 (auto, shipped graph)`` (``auto`` only with the torch fallback)."""
-        return f"onnxruntime fp32 ({'auto, ' if self.torch_fallback else ''}shipped graph)"
-
-    def __call__(self, ir: np.ndarray, vis: np.ndarray) -> np.ndarray:
-        return self.session.run(ir, vis)
-
-    def run_arrays(self, ir: np.ndarray, vis: np.ndarray, *, tile: Any = "auto",
-                   raw: bool = False) -> np.ndarray:
-        """The network step of :func:`critnet.pipeline.fusion.fuse_batch`: the whole frame on
-        the shipped graph, or tiles / the raw output on the torch side."""
-        if not self.torch_fallback:
-            return self.session.run_arrays(ir, vis, tile=tile, raw=raw)
-        try:
-            size = tiled.resolve_tile(tile, self.config, vis.shape, halo=self.halo)
-        except ValueError as error:
-            raise InputError(str(error)) from None
-        if size is None and not raw:
-            return self.session.run(ir, vis)
-        what = f"tiled inference ({size}-px tiles)" if size is not None else "normalize 'minmax'"
-        backend = self.torch_backend(what)
-        from critnet.pipeline.backends import torch_forward
-
-        return torch_forward(backend, ir, vis, tile=size or "off", raw=raw)
-
-    def torch_backend(self, what: str = "this") -> Any:
-        """The ``auto`` backend of the same weights on torch (loaded once, on first need)."""
-        if self._torch is None:
-            require_torch(what)
-            from critnet.pipeline.backends import AutoBackend
-            from critnet.weights import BUNDLED_SHA256, load_weights
-
-            self._torch = AutoBackend(load_weights(self.weights_path),
-                                      BUNDLED_SHA256[self.name], self.threads)
-        return self._torch
-
-
-def bundled_runtime(name: str | os.PathLike, *, device: Any = "cpu", preset: str | None = None,
-                    backend: str = "auto", precision: str = "fp32") -> BundledRuntime | None:
-    """The :class:`BundledRuntime` :func:`critnet.load_model` returns for these arguments, or
-    ``None`` where the torch path is needed (not a bundled name, another precision or device,
-    ``backend="torch"``, onnxruntime not installed).
-
-    Raises:
-        WeightsError: ``preset`` differs from the bundled network's.
-    """
-    from critnet.errors import WeightsError
-    from critnet.pipeline.fusion import device_name
-    from critnet.weights import bundled_graph
-
-    if (backend not in ("auto", "onnxruntime") or precision != "fp32"
-            or not isinstance(name, str) or bundled_graph(name) is None
-            or find_spec("onnxruntime") is None or device_name(device) != "cpu"):
-        return None
-    model = BundledRuntime(name, torch_fallback=backend == "auto")
-    if preset is not None and model.config.preset != preset:
-        raise WeightsError(f"{model.weights_path}: weights are for preset "
-                           f"{model.config.preset!r}, not {preset!r}")
-    return model
 
 
 #: Frames of a stream fused at once on onnxruntime, each session on one intra-op thread
@@ -224,17 +142,5 @@ def for_streams(model: Any) -> tuple[Any, int]:
     return model, 1
 
 
-def describe_model(model: Any) -> str:
-    """Where and how ``model`` fuses, for the CLI's line: ``cpu``, ``cuda:0, torch bf16``,
-    ``cpu, onnxruntime fp32 (auto, shipped graph)``, …"""
-    if isinstance(model, BundledRuntime):
-        return f"{model.device}, {model.describe()}"
-    from critnet.pipeline.backends import describe_backend, model_device
-
-    backend = describe_backend(model)
-    return str(model_device(model)) + ("" if backend == "torch fp32" else f", {backend}")
-
-
 __all__ = ["BACKENDS", "HALO_KEY", "INPUT_NAMES", "PRECISIONS", "STREAM_WORKERS", "TORCH_EXTRA",
-           "BundledRuntime", "GraphSession", "bundled_runtime", "describe_model", "for_streams",
-           "require_torch"]
+           "GraphSession", "check_whole_fits", "for_streams", "require_torch"]

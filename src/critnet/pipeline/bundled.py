@@ -12,7 +12,6 @@ that says in one line which extra to add.
 from __future__ import annotations
 
 import os
-from importlib.util import find_spec
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ import numpy as np
 from critnet.errors import InputError, WeightsError
 from critnet.model import tiled
 from critnet.pipeline.fusion import device_name
-from critnet.pipeline.runtime import HALO_KEY, GraphSession, require_torch
+from critnet.pipeline.runtime import HALO_KEY, GraphSession, installed, require_torch
 
 
 class BundledRuntime:
@@ -106,7 +105,7 @@ def bundled_runtime(name: str | os.PathLike, *, device: Any = "cpu", preset: str
 
     if (backend not in ("auto", "onnxruntime") or precision != "fp32"
             or not isinstance(name, str) or bundled_graph(name) is None
-            or find_spec("onnxruntime") is None or device_name(device) != "cpu"):
+            or not installed("onnxruntime") or device_name(device) != "cpu"):
         return None
     model = BundledRuntime(name, torch_fallback=backend == "auto")
     if preset is not None and model.config.preset != preset:

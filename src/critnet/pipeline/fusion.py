@@ -17,7 +17,6 @@ same for tensors.
 from __future__ import annotations
 
 import os
-from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from PIL import Image
 
 from critnet.errors import InputError
 from critnet.pipeline.colour import luma, rgb_to_ycbcr, ycbcr_to_rgb
+from critnet.pipeline.runtime import installed
 
 if TYPE_CHECKING:
     import torch
@@ -36,7 +36,7 @@ OUTPUT_NORMALIZATIONS = ("none", "minmax")
 def cuda_possible() -> bool:
     """Whether CUDA could be available: torch installed and an NVIDIA driver present. Checked
     without importing torch, so that ``--device auto`` costs nothing on a CPU-only machine."""
-    return find_spec("torch") is not None and os.path.exists("/proc/driver/nvidia/version")
+    return installed("torch") and os.path.exists("/proc/driver/nvidia/version")
 
 
 def device_name(device: Any = "auto") -> str:

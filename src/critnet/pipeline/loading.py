@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
-from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from critnet.errors import WeightsError
 from critnet.pipeline.bundled import BundledRuntime, bundled_runtime
 from critnet.pipeline.fusion import resolve_device
-from critnet.pipeline.runtime import require_torch
+from critnet.pipeline.runtime import installed, require_torch
 from critnet.weights import bundled_weights, default_weights_name, load_weights, resolve_weights
 from critnet.weights.integrity import file_sha256
 
@@ -110,7 +109,7 @@ def ready_model(model: Any, device: str | torch.device | None) -> Any:
         name = default_weights_name()
         if name is None:
             raise WeightsError(NO_BUNDLED_WEIGHTS)
-        if find_spec("torch") is None:
+        if not installed("torch"):
             return _cached_runtime(name)
         path = resolve_weights(name)
         target = resolve_device(device or "cpu")

@@ -35,9 +35,17 @@ HALO_KEY = "output_halo"
 TORCH_EXTRA = "pip install 'critnet[torch]'"
 
 
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it."""
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def require_torch(what: str) -> None:
     """Raise a one-line :class:`CritnetError` naming the extra when torch is not installed."""
-    if find_spec("torch") is None:
+    if not installed("torch"):
         raise CritnetError(f"{what} needs torch, which this install lacks: {TORCH_EXTRA}")
 
 
@@ -143,4 +151,4 @@ def for_streams(model: Any) -> tuple[Any, int]:
 
 
 __all__ = ["BACKENDS", "HALO_KEY", "INPUT_NAMES", "PRECISIONS", "STREAM_WORKERS", "TORCH_EXTRA",
-           "GraphSession", "check_whole_fits", "for_streams", "require_torch"]
+           "GraphSession", "check_whole_fits", "for_streams", "installed", "require_torch"]

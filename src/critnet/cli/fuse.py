@@ -12,9 +12,10 @@ from tqdm import tqdm
 
 from critnet.errors import InputError
 from critnet.io import MAX_PIXELS, NORMALIZATIONS, WRITE_FORMATS
+from critnet.io.progress import progress_bar
 from critnet.model import PRESETS
 from critnet.pipeline.bundled import describe_model
-from critnet.pipeline.folder import FOLDER_EXTENSIONS, fuse_folder
+from critnet.pipeline.folder import FOLDER_EXTENSIONS, FolderReport, fuse_folder
 from critnet.pipeline.fusion import DEVICES, OUTPUT_NORMALIZATIONS
 from critnet.pipeline.loading import describe_weights, load_model
 from critnet.pipeline.options import FuseOptions
@@ -177,16 +178,22 @@ def fuse(
         _report_registrations()
     if _video_mode(ir_path, vis_path):
         _fuse_video(ir_path, vis_path, Path(output), model, options, pair_by, time_tolerance,
-                    ir_range, overwrite, used)
+                    ir_range, overwrite, used, say, show=False if quiet or no_progress else None)
         return
     if not folder_mode:
         fuse_file(ir_path, vis_path, out, model, options=options, overwrite=overwrite)
         say(f"wrote {out} ({used})")
         return
     say(used)
-    report = fuse_folder(ir_path, vis_path, out, model, options=options, ext=ext,
-                         overwrite=overwrite, progress=False if quiet or no_progress else None,
-                         log=lambda line: tqdm.write(line, file=sys.stderr))
+    report = FolderReport()
+    try:
+        fuse_folder(ir_path, vis_path, out, model, options=options, ext=ext,
+                    overwrite=overwrite, progress=False if quiet or no_progress else None,
+                    log=lambda line: tqdm.write(line, file=sys.stderr), report=report)
+    except Exception:
+        if report.fused or report.skipped or report.failed or report.claimed:
+            say(f"stopped: {report.summary()} -> {out}")  # what was done, before the error
+        raise
     say(f"{report.summary()} -> {out}")
     if report.failed:
         sys.exit(1)
@@ -253,16 +260,22 @@ def _video_mode(ir_path: Path, vis_path: Path) -> bool:
 
 def _fuse_video(ir_path: Path, vis_path: Path, output: Path, model, options: FuseOptions,
                 pair_by: str, time_tolerance: float | None,
-                ir_range: tuple[float, float] | None, overwrite: bool, used: str) -> None:
+                ir_range: tuple[float, float] | None, overwrite: bool, used: str, say,
+                show: bool | None) -> None:
     from critnet.pipeline.video import fuse_video
+    from critnet.pipeline.video.streams import frame_count
 
-    click.echo(used)
-    with tqdm(unit="frame", desc="fusing", file=sys.stderr) as bar:
+    say(used)
+    try:  # one output frame per visible frame: the bar's total gives its rate and ETA
+        total = frame_count(vis_path)[0] if vis_path.is_file() else None
+    except InputError:
+        total = None  # fuse_video names the problem
+    with progress_bar(show=show, total=total, unit="frame", desc="fusing") as bar:
         report = fuse_video(ir_path, vis_path, output, model, options=options, pair_by=pair_by,
                             time_tolerance=time_tolerance, ir_range=ir_range,
                             overwrite=overwrite, progress=bar.update,
                             log=lambda line: tqdm.write(line, file=sys.stderr))
-    click.echo(f"wrote {output} ({report.summary()})")
+    say(f"wrote {output} ({report.summary()})")
 
 
 def _folder_mode(ir_path: Path, vis_path: Path) -> bool:

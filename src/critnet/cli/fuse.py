@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from critnet.errors import InputError
 from critnet.io import MAX_PIXELS, NORMALIZATIONS, WRITE_FORMATS
-from critnet.io.progress import progress_bar
+from critnet.io.progress import log_line, progress_bar
 from critnet.model import PRESETS
 from critnet.pipeline.bundled import describe_model
 from critnet.pipeline.folder import FOLDER_EXTENSIONS, FolderReport, fuse_folder
@@ -189,7 +188,7 @@ def fuse(
     try:
         fuse_folder(ir_path, vis_path, out, model, options=options, ext=ext,
                     overwrite=overwrite, progress=False if quiet or no_progress else None,
-                    log=lambda line: tqdm.write(line, file=sys.stderr), report=report)
+                    log=log_line, report=report)
     except Exception:
         if report.fused or report.skipped or report.failed or report.claimed:
             say(f"stopped: {report.summary()} -> {out}")  # what was done, before the error
@@ -274,7 +273,7 @@ def _fuse_video(ir_path: Path, vis_path: Path, output: Path, model, options: Fus
         report = fuse_video(ir_path, vis_path, output, model, options=options, pair_by=pair_by,
                             time_tolerance=time_tolerance, ir_range=ir_range,
                             overwrite=overwrite, progress=bar.update,
-                            log=lambda line: tqdm.write(line, file=sys.stderr))
+                            log=log_line)
     say(f"wrote {output} ({report.summary()})")
 
 

@@ -10,9 +10,10 @@ frame count), so it shows the rate and the time left.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
+if TYPE_CHECKING:  # tqdm is imported on first use (not by a single-pair fuse)
+    from tqdm import tqdm
 
 
 def progress_bar(*, show: bool | None = None, **options: Any) -> tqdm:
@@ -23,7 +24,16 @@ def progress_bar(*, show: bool | None = None, **options: Any) -> tqdm:
             ``--no-progress``, other ranks); ``True``: always (tests, explicit requests).
         options: tqdm's (``total``, ``desc``, ``unit``, ...).
     """
+    from tqdm import tqdm
+
     return tqdm(file=sys.stderr, disable=None if show is None else not show, **options)
 
 
-__all__ = ["progress_bar"]
+def log_line(line: str) -> None:
+    """Print ``line`` on stderr above any bar shown (a warning, a failed pair)."""
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)
+
+
+__all__ = ["log_line", "progress_bar"]

@@ -66,7 +66,8 @@ class Variant:
     def imports_torch(self, args: list[str]) -> bool:
         run = self.run(["-X", "importtime", "-m", "critnet", *args], capture_output=True,
                        text=True)
-        return any(line.rstrip().endswith("| torch") for line in run.stderr.splitlines())
+        return any(line.split("|")[-1].strip() == "torch" for line in run.stderr.splitlines()
+                   if line.startswith("import time:"))
 
     def site_packages_mb(self) -> float:
         root = Path(self.run(["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],

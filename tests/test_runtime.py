@@ -115,6 +115,20 @@ def test_fuse_a_folder_without_torch(tmp_path):
     assert "fused 3, skipped 0, failed 0" in out
 
 
+def test_fuse_a_camera_file_without_torch(tmp_path):
+    """A DJI R-JPEG (its raw 16-bit counts; FLIR files need only the [thermal] extra)."""
+    dji = TESTS / "fixtures" / "cameras" / "DJI_0002_T.JPG"
+    width, height = Image.open(dji).size
+    vis = tmp_path / "vis.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(vis)
+    code, out, err, torch = critnet("fuse", dji, vis, "-o", tmp_path / "fused.png", "--weights",
+                                    "tiny", hide_torch=True)
+    assert code == 0, err
+    assert not torch
+    assert Image.open(tmp_path / "fused.png").size == (width, height)
+
+
 def test_fuse_video_without_torch(tmp_path):
     av = pytest.importorskip("av", reason="critnet[video] not installed")
     rng = np.random.default_rng(0)

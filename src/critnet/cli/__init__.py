@@ -41,7 +41,8 @@ SUMMARIES = {
     "serve": "Serve a local web page: upload an IR and a visible image (or pick a built-in "
              "scene), see IR / visible / fused side by side, swipe or blend, zoom, read the "
              "metrics and download the fused PNG.",
-    "export": "Export C-RITNet to ONNX (opset 17; needs the extra: pip install 'critnet[onnx]').",
+    "export": "Export C-RITNet to ONNX (opset 17; needs the extra: pip install "
+              "'critnet[torch]').",
     "data": "Public datasets: download them, checked file by file.",
 }
 #: Modules of the ``critnet[torch]`` extra: a command missing one names the extra.

@@ -39,9 +39,10 @@ _PATH = click.Path(path_type=Path)
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
               help="auto = CUDA when available, else CPU.")
 @click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
-              help="auto = onnxruntime when installed (tiles, bf16/fp16 and CUDA on torch), "
-                   "else torch; onnxruntime runs the exported graph on the CPU (needs "
-                   "critnet[onnx]; the graph is cached on disk, $CRITNET_CACHE).")
+              help="auto = onnxruntime (tiles, bf16/fp16 and CUDA on torch); onnxruntime runs "
+                   "the exported graph on the CPU (shipped with the bundled weights; other "
+                   "weights' graphs are exported once and cached, $CRITNET_CACHE); torch "
+                   "needs critnet[torch].")
 @click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
               help="bf16/fp16: half-precision torch inference (for CUDA), within 1/255 of fp32.")
 @click.option("--gray", is_flag=True, help="Grey output even for colour visible images.")

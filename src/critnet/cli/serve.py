@@ -21,7 +21,8 @@ from critnet.web import require_web
                    "the bundled weights are offered too.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
-              help="auto = onnxruntime when installed (graph cached on disk), else torch.")
+              help="auto = onnxruntime (the bundled weights' shipped graphs; others exported "
+                   "once and cached), torch for what it does not do.")
 @click.option("--folders", multiple=True, type=click.Path(path_type=Path, file_okay=False),
               help="A folder the page may read pairs from (repeatable; read-only; "
                    "default: none, uploads only).")

@@ -59,9 +59,8 @@ ir = step("read IR", lambda: read_ir(ir_path)[0])
 vis = step("read visible", lambda: read_image(vis_path)[0])
 if sys.argv[6] == "network":
     def network():
-        with torch.inference_mode():
-            y = rgb_to_ycbcr(to_batch(vis))[:, :1].clone()
-        return fuse_tensors(model, to_batch(ir), y)
+        y = rgb_to_ycbcr(to_batch(vis))[:, :1].copy()  # numpy (critnet.io.kinds.to_batch)
+        return fuse_tensors(model, torch.from_numpy(to_batch(ir)), torch.from_numpy(y))
     step("luma + network only", network)
 fused = step("fuse (colour + network)", lambda: fuse_arrays(model, ir, vis))
 step("write PNG", lambda: write_image(out_path, fused))

@@ -228,10 +228,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "sum(done > m for m in milestones)", "LR decays one epoch late", TRAIN),
     # -- colour path ------------------------------------------------------------------------------
     M("pipeline/fusion.py", "ycc[:, :1] = fused",
-      "ycc[:, :1] = fused; ycc[:, 1:] = ycc[:, [2, 1]].clone()", "colour: Cb and Cr swapped",
+      "ycc[:, :1] = fused; ycc[:, 1:] = ycc[:, [2, 1]].copy()", "colour: Cb and Cr swapped",
       COLOUR),
-    M("pipeline/fusion.py", "vis_y = ycc[:, :1].clone() if ycc is not None else vis",
-      "vis_y = ycc[:, 1:2].clone() if ycc is not None else vis", "colour: network fed Cb, not Y",
+    M("pipeline/fusion.py", "vis_y = ycc[:, :1].copy() if ycc is not None else vis",
+      "vis_y = ycc[:, 1:2].copy() if ycc is not None else vis", "colour: network fed Cb, not Y",
       COLOUR),
 )
 

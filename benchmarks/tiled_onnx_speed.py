@@ -41,6 +41,8 @@ def main() -> None:
     from critnet.model.tiled import tiled_forward
 
     auto = critnet.load_model(args.weights, backend="auto")
+    if hasattr(auto, "torch_backend"):  # bundled weights load as their shipped graph (issue 31)
+        auto = auto.torch_backend()
     auto.threads = args.threads
     model = auto.torch_model
     warm = torch.rand(1, 1, 512, 512)

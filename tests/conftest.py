@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from critnet.io.paths import data_root
 
-torch.set_num_threads(2)
+try:  # the runtime-only install (pytest -m runtime) has no torch
+    import torch
+except ImportError:
+    pass
+else:
+    torch.set_num_threads(2)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -219,8 +219,9 @@ def test_cli_defaults_to_auto_and_tiles_under_it(ort, cache, exports, capsys, tm
 @pytest.mark.parametrize("name", ["lite", "steep", "tiny"])
 def test_every_bundled_model_tiles_on_onnxruntime_like_untiled(ort, cache, name):
     """Each shipped shape's export form (tiny's is the affine form, whose encoder graph must
-    still give F_ir and F_vis apart) through both tiling graphs."""
-    auto = critnet.load_model(name, backend="auto")
+    still give F_ir and F_vis apart) through both tiling graphs (bundled weights load as their
+    shipped graph; tiles go to the torch side's auto backend)."""
+    auto = critnet.load_model(name, backend="auto").torch_backend()
     ir, vis = _pair(41, 58, seed=5)
     got = auto.tiled_forward(ir, vis, 16)
     with torch.inference_mode():

@@ -172,3 +172,32 @@ def test_help_teaches_with_examples(capsys):
     for text in ("critnet fuse ir.png vis.jpg -o fused.png", "--ir data/ir --vis data/vi",
                  "--resize-ir", "--overwrite", "--weights", "--ir-normalize", "--device"):
         assert text in stdout
+
+
+def test_folder_run_that_fills_the_disk_still_prints_what_was_done(capsys, tmp_path, weights,
+                                                                   monkeypatch):
+    import critnet.pipeline.folder as folder
+
+    rng = np.random.default_rng(0)
+    for name in ("ir", "vi"):
+        (tmp_path / name).mkdir()
+    for stem in ("a", "b", "c"):
+        Image.fromarray(rng.integers(0, 256, (24, 32), dtype=np.uint8)).save(
+            tmp_path / "ir" / f"{stem}.png")
+        Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(
+            tmp_path / "vi" / f"{stem}.png")
+    real, written = folder.write_image, []
+
+    def filling(path, *args, **kwargs):
+        if written:
+            raise OSError(28, "No space left on device", str(path))
+        written.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(folder, "write_image", filling)
+    code, out, err = run_cli(capsys, "fuse", "--ir", tmp_path / "ir", "--vis", tmp_path / "vi",
+                             "-o", tmp_path / "out", "--weights", weights)
+    assert code == 2
+    assert "stopped: fused 1, skipped 0, failed 0" in out
+    assert "No space left on device" in err
+    assert [p.name for p in (tmp_path / "out").glob("*.png")] == ["a.png"]

@@ -248,3 +248,41 @@ def test_onnxruntime_streams_fuse_two_frames_at_once_exactly_like_one_by_one(mod
     for a, b in zip(together, one_by_one, strict=True):
         assert np.array_equal(a, b)
     assert not all(np.array_equal(together[0], frame) for frame in together[1:])
+
+
+def test_index_pairing_of_files_refuses_different_lengths_before_fusing(tmp_path):
+    """The containers record their frame counts: refused before any frame is fused (the model
+    here fails on use)."""
+    from critnet.pipeline.video.streams import frame_count
+
+    ir = _write(tmp_path / "ir.mp4", [f[..., 0] for f in _vis_frames(3)])
+    vis = _write(tmp_path / "vis.mp4", _vis_frames(5))
+    assert frame_count(ir) == (3, True) and frame_count(vis) == (5, True)
+
+    class Unusable:
+        def run_arrays(self, *args, **kwargs):
+            raise AssertionError("fused before the lengths were checked")
+
+    with pytest.raises(InputError, match="has 3 frames but .* has 5"):
+        fuse_video(ir, vis, tmp_path / "out.mp4", Unusable(), pair_by="index")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_video_progress_follows_the_one_rule(videos, tmp_path, capsys):
+    """No bar in a redirected log (stderr is not a terminal here); a shown bar has the visible
+    stream's frame count as its total, hence a rate and the time left."""
+    from critnet.io.progress import progress_bar
+    from critnet.pipeline.video.streams import frame_count
+
+    ir, vis = videos
+    try:
+        main(["fuse", str(ir), str(vis), "-o", str(tmp_path / "out.mp4")])
+    except SystemExit as exit_:
+        assert not exit_.code
+    assert "frame/s" not in capsys.readouterr().err
+    total, exact = frame_count(vis)
+    assert (total, exact) == (4, True)
+    assert progress_bar(total=total).disable  # not a terminal
+    with progress_bar(show=True, total=total, unit="frame") as bar:
+        bar.update(2)
+    assert "2/4" in capsys.readouterr().err

@@ -1,7 +1,9 @@
 """The ``critnet`` command. Thin: every subcommand parses arguments and calls the library.
 
 Subcommands live in their own modules and are imported only when used, so ``critnet --help``
-stays fast and one broken extra never takes the whole command down.
+stays fast (it lists :data:`SUMMARIES` and imports no subcommand), fusing never imports what
+training needs, and one broken extra never takes the whole command down. A command that needs
+the torch extra in an install without it says so in one line.
 """
 
 from __future__ import annotations
@@ -28,6 +30,25 @@ SUBCOMMANDS = {
     "data": "critnet.cli.data:data",
 }
 
+#: name -> the command's one-line summary for ``critnet --help`` (each command's short help;
+#: tests/test_runtime_install.py keeps them equal), so that listing imports no command module.
+SUMMARIES = {
+    "fuse": "Fuse infrared and visible images with C-RITNet.",
+    "demo": "Fuse a built-in night scene and write the inputs, the result and a comparison "
+            "panel.",
+    "evaluate": "Score fused images against their IR/VIS pairs and print a table of means.",
+    "train": "Train C-RITNet with the mutual promotion training paradigm.",
+    "bench": "Reproduce the paper's evaluation: tables, plots and comparison figures.",
+    "serve": "Serve a local web page: upload an IR and a visible image (or pick a built-in "
+             "scene), see IR / visible / fused side by side, swipe or blend, zoom, read the "
+             "metrics and download the fused PNG.",
+    "export": "Export C-RITNet to ONNX (opset 17; needs the extra: pip install "
+              "'critnet[torch]').",
+    "data": "Public datasets: download them, checked file by file.",
+}
+#: Modules of the ``critnet[torch]`` extra: a command missing one names the extra.
+TORCH_EXTRA_MODULES = ("torch", "safetensors", "kornia", "yaml", "matplotlib", "onnx")
+
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -37,6 +58,14 @@ class _LazyGroup(click.Group):
     def _spec_available(name: str) -> bool:
         module = SUBCOMMANDS[name].split(":")[0]
         return importlib.util.find_spec(module) is not None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names), default=0)
+        rows = [(name, _shortened(SUMMARIES[name], limit)) for name in names]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in SUBCOMMANDS or not self._spec_available(name):
@@ -62,6 +91,13 @@ def cli() -> None:
 
     Run any subcommand with --help for its options.
     """
+
+
+def _shortened(text: str, limit: int) -> str:
+    """``text`` cut at a word to at most ``limit`` characters with ``...`` (as click does)."""
+    if len(text) <= limit:
+        return text
+    return text[:max(limit - 3, 1)].rsplit(" ", 1)[0].rstrip(" ,;:") + "..."
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -92,6 +128,16 @@ def _main(argv: list[str] | None) -> None:
         cli.main(args=argv, standalone_mode=False)
     except CritnetError as error:
         click.echo(f"critnet: error: {for_cli(str(error))}", err=True)
+        sys.exit(2)
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in TORCH_EXTRA_MODULES:
+            raise
+        from critnet.pipeline.runtime import TORCH_EXTRA
+
+        args = sys.argv[1:] if argv is None else argv
+        what = next((f"critnet {a}" for a in args if a in SUBCOMMANDS), "this")
+        click.echo(f"critnet: error: {what} needs {error.name}, which this install lacks: "
+                   f"{TORCH_EXTRA}", err=True)
         sys.exit(2)
     except (MemoryError, RuntimeError) as error:
         if not _out_of_memory(error):

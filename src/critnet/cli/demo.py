@@ -28,7 +28,7 @@ def demo(output: Path, weights: str | None, device: str) -> None:
       critnet demo
       critnet demo -o /tmp/demo --weights path/to/weights.safetensors
     """
-    model, description, trained = demo_model(weights, device=device)
+    model, description, trained = demo_model(weights, device=device, backend="auto")
     if not trained:
         click.secho(UNTRAINED_WARNING, err=True, fg="red", bold=True)
     label = "fused" if trained else "fused (UNTRAINED weights: not meaningful)"

@@ -21,7 +21,7 @@ from critnet.weights import default_weights_name, resolve_weights
               help="Refuse weights of any other preset.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUT.onnx.")
 def export(onnx_path: Path, weights: str | None, preset: str | None, overwrite: bool) -> None:
-    """Export C-RITNet to ONNX (opset 17; needs the extra: pip install 'critnet[onnx]').
+    """Export C-RITNet to ONNX (opset 17; needs the extra: pip install 'critnet[torch]').
 
     The graph maps ir, vis (B×1×H×W float32 in [0, 1]) to fused (B×1×H×W in [0, 1]); its
     metadata names the preset, the config and the SHA-256 of the weights file.

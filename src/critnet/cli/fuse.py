@@ -8,24 +8,19 @@ import sys
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from critnet.cli import for_cli
 from critnet.errors import InputError
 from critnet.io import MAX_PIXELS, NORMALIZATIONS, WRITE_FORMATS
+from critnet.io.progress import log_line, progress_bar
 from critnet.model import PRESETS
-from critnet.pipeline.backends import (
-    BACKENDS,
-    PRECISIONS,
-    AutoBackend,
-    describe_backend,
-    model_device,
-)
-from critnet.pipeline.folder import FOLDER_EXTENSIONS, fuse_folder
-from critnet.pipeline.fusion import DEVICES, OUTPUT_NORMALIZATIONS, resolve_device
+from critnet.pipeline.bundled import describe_model
+from critnet.pipeline.folder import FOLDER_EXTENSIONS, FolderReport, fuse_folder
+from critnet.pipeline.fusion import DEVICES, OUTPUT_NORMALIZATIONS
 from critnet.pipeline.loading import describe_weights, load_model
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.registration.estimate import DEFAULT_METHOD, METHODS
+from critnet.pipeline.runtime import BACKENDS, PRECISIONS
 from critnet.pipeline.single import fuse_file
 
 _PATH = click.Path(path_type=Path)
@@ -45,9 +40,10 @@ _PATH = click.Path(path_type=Path)
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
               help="auto = CUDA when available, else CPU.")
 @click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
-              help="auto = onnxruntime when installed (tiles, bf16/fp16 and CUDA on torch), "
-                   "else torch; onnxruntime runs the exported graph on the CPU (needs "
-                   "critnet[onnx]; the graph is cached on disk, $CRITNET_CACHE).")
+              help="auto = onnxruntime (tiles, bf16/fp16 and CUDA on torch); onnxruntime runs "
+                   "the exported graph on the CPU (shipped with the bundled weights; other "
+                   "weights' graphs are exported once and cached, $CRITNET_CACHE); torch "
+                   "needs critnet[torch].")
 @click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
               help="bf16/fp16: half-precision torch inference (for CUDA), within 1/255 of fp32.")
 @click.option("--gray", is_flag=True, help="Grey output even for colour visible images.")
@@ -177,27 +173,31 @@ def fuse(
     folder_mode = _folder_mode(ir_path, vis_path)
     out = _output(output, folder_mode, vis_path, ext)
     say = (lambda _line: None) if quiet else click.echo
-    model = load_model(weights, device=resolve_device(device), preset=preset, backend=backend,
+    model = load_model(weights, device=device, preset=preset, backend=backend,
                        precision=precision)
-    used = f"weights: {describe_weights(weights)} on {model_device(model)}"
-    if describe_backend(model) != "torch fp32":
-        used += f", {describe_backend(model)}"
-    if quiet and isinstance(model, AutoBackend):
+    used = f"weights: {describe_weights(weights)} on {describe_model(model)}"
+    if quiet and hasattr(model, "note"):  # the auto backend's one-line notes
         model.note = None
     if register is not None:
         _report_registrations()
     if video_mode:
         _fuse_video(ir_path, vis_path, Path(output), model, options, pair_by, time_tolerance,
-                    ir_range, overwrite, used)
+                    ir_range, overwrite, used, say, show=False if quiet or no_progress else None)
         return
     if not folder_mode:
         fuse_file(ir_path, vis_path, out, model, options=options, overwrite=overwrite)
         say(f"wrote {out} ({used})")
         return
     say(used)
-    report = fuse_folder(ir_path, vis_path, out, model, options=options, ext=ext,
-                         overwrite=overwrite, progress=False if quiet or no_progress else None,
-                         log=lambda line: tqdm.write(for_cli(line), file=sys.stderr))
+    report = FolderReport()
+    try:
+        fuse_folder(ir_path, vis_path, out, model, options=options, ext=ext,
+                    overwrite=overwrite, progress=False if quiet or no_progress else None,
+                    log=lambda line: log_line(for_cli(line)), report=report)
+    except Exception:
+        if report.fused or report.skipped or report.failed or report.claimed:
+            say(f"stopped: {report.summary()} -> {out}")  # what was done, before the error
+        raise
     say(f"{report.summary()} -> {out}")
     if report.failed:
         sys.exit(1)
@@ -305,16 +305,22 @@ def _video_mode(ir_path: Path, vis_path: Path, output: Path) -> bool:
 
 def _fuse_video(ir_path: Path, vis_path: Path, output: Path, model, options: FuseOptions,
                 pair_by: str, time_tolerance: float | None,
-                ir_range: tuple[float, float] | None, overwrite: bool, used: str) -> None:
+                ir_range: tuple[float, float] | None, overwrite: bool, used: str, say,
+                show: bool | None) -> None:
     from critnet.pipeline.video import fuse_video
+    from critnet.pipeline.video.streams import frame_count
 
-    click.echo(used)
-    with tqdm(unit="frame", desc="fusing", file=sys.stderr) as bar:
+    say(used)
+    try:  # one output frame per visible frame: the bar's total gives its rate and ETA
+        total = frame_count(vis_path)[0] if vis_path.is_file() else None
+    except InputError:
+        total = None  # fuse_video names the problem
+    with progress_bar(show=show, total=total, unit="frame", desc="fusing") as bar:
         report = fuse_video(ir_path, vis_path, output, model, options=options, pair_by=pair_by,
                             time_tolerance=time_tolerance, ir_range=ir_range,
                             overwrite=overwrite, progress=bar.update,
-                            log=lambda line: tqdm.write(line, file=sys.stderr))
-    click.echo(f"wrote {output} ({report.summary()})")
+                            log=log_line)
+    say(f"wrote {output} ({report.summary()})")
 
 
 def _folder_mode(ir_path: Path, vis_path: Path) -> bool:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from critnet.pipeline.backends import BACKENDS
-from critnet.pipeline.fusion import DEVICES, resolve_device
+from critnet.pipeline.fusion import DEVICES, device_name
+from critnet.pipeline.runtime import BACKENDS
 from critnet.web import require_web
 
 
@@ -21,7 +21,8 @@ from critnet.web import require_web
                    "the bundled weights are offered too.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
-              help="auto = onnxruntime when installed (graph cached on disk), else torch.")
+              help="auto = onnxruntime (the bundled weights' shipped graphs; others exported "
+                   "once and cached), torch for what it does not do.")
 @click.option("--folders", multiple=True, type=click.Path(path_type=Path, file_okay=False),
               help="A folder the page may read pairs from (repeatable; read-only; "
                    "default: none, uploads only).")
@@ -51,7 +52,7 @@ def serve(host: str, port: int, weights: str | None, device: str, backend: str,
     require_web()
     from critnet.web.run import serve as run_server
 
-    run_server(host=host, port=port, weights=weights, device=str(resolve_device(device)),
+    run_server(host=host, port=port, weights=weights, device=device_name(device),
                backend=backend, folders=folders, max_upload_mb=max_upload_mb,
                max_pixels=max_pixels,
                temp_dir=temp_dir, say=lambda line: click.echo(line, err=line.startswith("warn")))

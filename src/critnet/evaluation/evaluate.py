@@ -268,9 +268,9 @@ def evaluate_methods(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike,
 
     bar = None
     if progress:
-        from tqdm import tqdm
+        from critnet.io.progress import progress_bar
 
-        bar = tqdm(total=len(tasks), unit="pair", desc="evaluate", leave=False)
+        bar = progress_bar(total=len(tasks), unit="pair", desc="evaluate", leave=False)
     if jobs > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
             results = pool.map(_evaluate_pair, tasks, chunksize=max(1, len(tasks) // (4 * jobs)))

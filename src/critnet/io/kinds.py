@@ -3,17 +3,18 @@
 :func:`to_unit_array` turns any accepted input into an H×W or H×W×3 float32 array in [0, 1]
 (the infrared image with its normalisation, the visible image always scaled by its bit depth,
 docs/design.md §5); :func:`like` gives a fused array the kind of the visible input;
-:func:`to_batch` / :func:`from_batch` convert between those arrays and 1×C×H×W tensors.
+:func:`to_batch` / :func:`from_batch` convert between those arrays and 1×C×H×W batches.
+Torch is never imported here but for a tensor input (which exists only once torch is imported).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from typing import Any, Literal
 
 import numpy as np
-import torch
 from PIL import Image
 
 from critnet.errors import FlatInputWarning, InputError
@@ -71,7 +72,7 @@ def to_unit_array(
         levels, info = image_levels(oriented(image, name), name)
         return normalize_levels(levels, info.peak, method or default_normalization(
             info.bit_depth), value_range=span), name
-    if isinstance(image, torch.Tensor):
+    if is_tensor(image):
         return _numpy_to_unit(_tensor_to_numpy(image, f"{label} tensor"), f"{label} tensor",
                               method, span)
     if isinstance(image, np.ndarray):
@@ -95,8 +96,10 @@ def like(vis: ImageLike, fused: np.ndarray) -> Any:
         if vis.dtype in (np.uint8, np.uint16):
             return to_uint(fused, 8 if vis.dtype == np.uint8 else 16)
         return fused.astype(np.float32)
-    if isinstance(vis, torch.Tensor):
-        out = to_batch(fused)[0]
+    if is_tensor(vis):
+        import torch
+
+        out = torch.from_numpy(to_batch(fused)[0])
         if vis.dim() == 2:
             out = out[0] if out.shape[0] == 1 else out
         for _ in range(max(vis.dim() - 3, 0)):
@@ -107,19 +110,27 @@ def like(vis: ImageLike, fused: np.ndarray) -> Any:
     return fused
 
 
-def to_batch(array: np.ndarray) -> torch.Tensor:
-    """H×W → 1×1×H×W, H×W×3 → 1×3×H×W float32 tensor."""
-    t = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-    return t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
+def is_tensor(value: Any) -> bool:
+    """Whether ``value`` is a torch tensor (without importing torch)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
 
 
-def from_batch(batch: torch.Tensor) -> np.ndarray:
-    """1×1×H×W → H×W, 1×3×H×W → H×W×3 numpy array (the inverse of :func:`to_batch`)."""
-    image = batch[0]
-    return image[0].numpy() if image.shape[0] == 1 else image.permute(1, 2, 0).numpy()
+def to_batch(array: np.ndarray) -> np.ndarray:
+    """H×W → 1×1×H×W, H×W×3 → 1×3×H×W contiguous float32 array."""
+    array = np.asarray(array, dtype=np.float32)
+    batch = array[None, None] if array.ndim == 2 else array.transpose(2, 0, 1)[None]
+    return np.ascontiguousarray(batch)
 
 
-def _tensor_to_numpy(tensor: torch.Tensor, name: str) -> np.ndarray:
+def from_batch(batch: Any) -> np.ndarray:
+    """1×1×H×W → H×W, 1×3×H×W → H×W×3 numpy array (the inverse of :func:`to_batch`; a CPU
+    tensor is read as an array)."""
+    image = np.asarray(batch[0])
+    return image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+
+
+def _tensor_to_numpy(tensor: Any, name: str) -> np.ndarray:
     t = tensor.detach()
     while t.dim() > 3 and t.shape[0] == 1:
         t = t[0]

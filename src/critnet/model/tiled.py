@@ -31,14 +31,15 @@ from __future__ import annotations
 import copy
 import math
 import os
+from typing import TYPE_CHECKING
 
-import torch
-from torch import Tensor, nn
-
-from critnet.model.attention import AttentionStatistics, channel_matrix
-from critnet.model.blocks import image_inversion
 from critnet.model.config import CRITNetConfig
-from critnet.model.critnet import CRITNet, Decoder
+
+if TYPE_CHECKING:  # the tile arithmetic below imports without torch (the runtime install)
+    from torch import Tensor, nn
+
+    from critnet.model.attention import AttentionStatistics
+    from critnet.model.critnet import CRITNet, Decoder
 
 Window = tuple[int, int, int, int]  # top, bottom, left, right (bottom/right exclusive)
 
@@ -47,6 +48,8 @@ def conv_radius(module: nn.Module) -> int:
     """How far (in pixels) an output of ``module`` sees its input: the sum of the radii of its
     convolutions. Exact for the network's local modules, whose convolutions all lie on one path
     (a dense block's layers each read all earlier ones; see ``tests/test_tiling.py``)."""
+    from torch import nn
+
     return sum(
         (conv.kernel_size[0] // 2) * conv.dilation[0]
         for conv in module.modules()
@@ -81,13 +84,16 @@ def with_halo(core: Window, halo: int, height: int, width: int) -> Window:
 
 
 def crop(features: Tensor, window: Window, core: Window) -> Tensor:
-    """The ``core`` part of B×C×h×w ``features`` computed on ``window``."""
+    """The ``core`` part of B×C×h×w ``features`` (a tensor or a numpy array) computed on
+    ``window``."""
     top, left = core[0] - window[0], core[2] - window[2]
     return features[..., top:top + core[1] - core[0], left:left + core[3] - core[2]]
 
 
 def _encode(model: CRITNet, ir: Tensor, vis: Tensor, window: Window) -> tuple[Tensor, Tensor]:
     """``(F_ir, F_vis)`` on ``window`` of the B×1×H×W images (II + FE, §3.2.1)."""
+    from critnet.model.blocks import image_inversion
+
     top, bottom, left, right = window
     f_ir = model.encoder_ir(model._layout(image_inversion(ir[..., top:bottom, left:right])))
     f_vis = model.encoder_vis(model._layout(image_inversion(vis[..., top:bottom, left:right])))
@@ -98,6 +104,10 @@ def feature_moments(f_ir: Tensor, f_vis: Tensor) -> Tensor:
     """``M = Σ_p z(p) z(p)ᵀ`` with ``z = (F_ir, F_vis, 1)`` over the pixels of B×C×h×w ``f_ir``
     and ``f_vis``: B×(2C+1)×(2C+1), float64 (so that the sum over tiles is exact to ~1e-12 in
     any order). Sums over disjoint pixel sets add."""
+    import torch
+
+    from critnet.model.attention import channel_matrix
+
     ones = f_ir.new_ones(f_ir.shape[0], 1, f_ir.shape[-2] * f_ir.shape[-1])
     z = torch.cat([channel_matrix(f_ir), channel_matrix(f_vis), ones], dim=1).double()
     return z @ z.transpose(1, 2)
@@ -106,6 +116,8 @@ def feature_moments(f_ir: Tensor, f_vis: Tensor) -> Tensor:
 def _affine(probed: Tensor) -> Tensor:
     """The responses to :func:`attention_maps`' probe (B×K×1×(2C+1)) → the B×K×(2C+1) matrix
     ``P`` with ``features = P z``: column j is the response to ``e_j`` less the one to 0."""
+    import torch
+
     values = probed.flatten(2)
     return torch.cat([values[..., :-1] - values[..., -1:], values[..., -1:]], dim=-1)
 
@@ -114,6 +126,8 @@ def _statistics(projections: tuple[Tensor, Tensor], moments: Tensor,
                 pixels: int) -> AttentionStatistics:
     """The sums of :class:`AttentionStatistics` for ``Q = P_q z``, ``K = P_k z``:
     ``Σ Q Kᵀ = P_q M P_kᵀ`` and ``Σ q_i² = (P_q M P_qᵀ)_ii``."""
+    from critnet.model.attention import AttentionStatistics
+
     query, key = (_affine(p) for p in projections)
     return AttentionStatistics(products=query @ moments @ key.transpose(1, 2),
                                query_sq=((query @ moments) * query).sum(-1),
@@ -136,6 +150,8 @@ def attention_maps(
         ``(mrl_maps, sip_maps)`` as float32 B×C×C maps (``None`` where not needed):
         ``sip_maps`` is ``(maps of sipria_ir, maps of sipria_vis)``.
     """
+    import torch
+
     batch, channels = moments.shape[0], model.config.channels
     probe = torch.eye(2 * channels, 2 * channels + 1, dtype=torch.float64, device=moments.device)
     probe = probe.expand(batch, -1, -1).unsqueeze(2)  # B×2C×1×(2C+1), pixel j = e_j, last 0
@@ -183,6 +199,8 @@ def tiled_forward(
     decoder = decoder or model.default_decoder
     if decoder == "fuse" and not model.config.sipria:
         raise ValueError("decoder 'fuse' needs SIPRIA (config.sipria is False)")
+    import torch
+
     with torch.no_grad():
         return _tiled(model, ir, vis, tile, decoder, raw)
 
@@ -239,7 +257,7 @@ AUTO_TILE_BYTES = 512 * 2**20
 def untiled_bytes_per_pixel(model: CRITNet | CRITNetConfig) -> int:
     """Estimated peak memory of the untiled forward per pixel (float32 features alive at the
     decoder: about 9·C + 8·E channels, plus images), within ~10 % of measured peaks."""
-    config = model.config if isinstance(model, CRITNet) else model
+    config = model if isinstance(model, CRITNetConfig) else model.config
     return 4 * (9 * config.channels + 8 * config.edge_channels + 16)
 
 
@@ -256,8 +274,8 @@ def available_bytes() -> int:
 
 
 def resolve_tile(
-    tile: int | str | None, model: CRITNet, shape: tuple[int, ...],
-    available: int | None = None,
+    tile: int | str | None, model: CRITNet | None, shape: tuple[int, ...],
+    available: int | None = None, *, halo: int | None = None,
 ) -> int | None:
     """The tile size to use for B×1×H×W inputs of ``shape``, or ``None`` for untiled.
 
@@ -268,6 +286,8 @@ def resolve_tile(
             ``None`` (never), or a size N >= :data:`MIN_TILE` (also as a string, as the CLI
             gives it). :func:`tiled_forward` itself takes any size.
         available: bytes of free memory (default: :func:`available_bytes`).
+        halo: the output halo when ``model`` is not a torch network (a shipped graph's
+            metadata, :mod:`critnet.pipeline.runtime`); ``None``: from ``model``'s modules.
 
     Raises:
         ValueError: anything else, naming the value.
@@ -291,6 +311,7 @@ def resolve_tile(
     free = available_bytes() if available is None else available
     if per_pixel * height * width <= AUTO_SHARE * free:
         return None
-    _, halo = halos(model, model.default_decoder)
+    if halo is None:
+        _, halo = halos(model, model.default_decoder)
     budget = min(AUTO_TILE_BYTES, free // 4)
     return max(MIN_TILE, min(AUTO_TILE, math.isqrt(budget // per_pixel) - 2 * halo))

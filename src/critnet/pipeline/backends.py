@@ -32,7 +32,6 @@ ablated networks.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
@@ -46,12 +45,22 @@ from torch import Tensor, nn
 from critnet.errors import CritnetError, InputError
 from critnet.model import CRITNet
 from critnet.model.config import CRITNetConfig
-from critnet.model.tiled import tiled_forward
-from critnet.pipeline.export import INPUT_NAMES, onnx_bytes, require
+from critnet.model.tiled import resolve_tile, tiled_forward
+from critnet.pipeline.export import onnx_bytes, require
 from critnet.pipeline.graph_cache import cached_graph
+from critnet.pipeline.runtime import (
+    BACKENDS,
+    PRECISIONS,
+    STREAM_WORKERS,
+    GraphSession,
+    check_whole_fits,
+    for_streams,
+)
 
-BACKENDS = ("auto", "torch", "onnxruntime")
-PRECISIONS = ("fp32", "bf16", "fp16")
+__all__ = ["BACKENDS", "PRECISIONS", "STREAM_WORKERS", "AutoBackend", "OnnxRuntimeBackend",
+           "TorchBackend", "auto_backend", "describe_backend", "for_streams", "make_backend",
+           "model_device", "torch_forward"]
+
 Precision = Literal["fp32", "bf16", "fp16"]
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -77,7 +86,9 @@ class TorchBackend(nn.Module):
 
 
 class OnnxRuntimeBackend(nn.Module):
-    """An exported C-RITNet graph on onnxruntime's CPU execution provider.
+    """An exported C-RITNet graph on onnxruntime's CPU execution provider, as a torch module:
+    tensors in and out around a :class:`~critnet.pipeline.runtime.GraphSession` (which the
+    numpy pipeline runs directly, through :meth:`run_arrays`).
 
     Args:
         graph: the serialised ONNX model (:func:`critnet.pipeline.export.onnx_bytes`) or a
@@ -87,28 +98,11 @@ class OnnxRuntimeBackend(nn.Module):
 
     def __init__(self, graph: bytes | str | os.PathLike, threads: int | None = None) -> None:
         super().__init__()
-        ort = require("onnxruntime")
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        # Worker threads sleep instead of spin-waiting between operators: on a busy machine
-        # spinning burns the time slices the other thread needs (1.13–1.24× faster without it at
-        # load 7-14, 1.09× at load 3-4); idle, the two were within noise (docs/inference.md).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        source = graph if isinstance(graph, bytes) else os.fspath(graph)
+        require("onnxruntime")
+        self.runtime = GraphSession(graph, threads)
         self.graph, self.threads = graph, threads
-        try:
-            self.session = ort.InferenceSession(source, options,
-                                                providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime raises its own exception types
-            name = "ONNX graph" if isinstance(graph, bytes) else str(graph)
-            raise InputError(f"{name}: not a loadable ONNX model ({error})") from None
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.config: CRITNetConfig | None = (
-            CRITNetConfig.from_dict(json.loads(self.metadata["config"]))
-            if self.metadata.get("format") == "critnet" else None)
+        self.session, self.metadata = self.runtime.session, self.runtime.metadata
+        self.config: CRITNetConfig | None = self.runtime.config
 
     def with_threads(self, threads: int) -> OnnxRuntimeBackend:
         """The same graph in a new session with ``threads`` intra-op threads."""
@@ -119,10 +113,12 @@ class OnnxRuntimeBackend(nn.Module):
         """Export ``model`` in memory and open it (a second or two for ``lite``)."""
         return cls(onnx_bytes(model), threads)
 
+    def run_arrays(self, ir: np.ndarray, vis: np.ndarray, **kwargs) -> np.ndarray:
+        """:meth:`critnet.pipeline.runtime.GraphSession.run_arrays` (numpy, no tensors)."""
+        return self.runtime.run_arrays(ir, vis, **kwargs)
+
     def forward(self, ir: Tensor, vis: Tensor) -> Tensor:
-        feeds = {name: np.ascontiguousarray(image.detach().cpu().numpy(), dtype=np.float32)
-                 for name, image in zip(INPUT_NAMES, (ir, vis), strict=True)}
-        (fused,) = self.session.run(None, feeds)
+        fused = self.runtime.run(ir.detach().cpu().numpy(), vis.detach().cpu().numpy())
         return torch.from_numpy(fused).to(vis.device)
 
 
@@ -214,26 +210,6 @@ class AutoBackend(nn.Module):
         return runtime(ir, vis)
 
 
-#: Frames of a stream fused at once on onnxruntime, each session on one intra-op thread
-#: (:func:`for_streams`); bounded so that large frames do not multiply the memory.
-STREAM_WORKERS = 2
-
-
-def for_streams(model: nn.Module) -> tuple[nn.Module, int]:
-    """``(model to use, frames to fuse at once)`` for a stream of frames (video, camera):
-    an onnxruntime backend becomes a copy with one intra-op thread per session and
-    ``min(STREAM_WORKERS, CPU count)`` frames in flight; anything else (torch, whose thread pool
-    is process-wide) is returned as it is, one frame at a time.
-
-    Measured on 2 cores (tiny, 640×480, docs/inference.md "Streams"): two one-thread frames at
-    once fused 1.35× (idle) to 2.0× (under load) as many frames per second as one two-thread
-    frame after another."""
-    workers = min(STREAM_WORKERS, os.cpu_count() or 1)
-    if workers > 1 and isinstance(model, AutoBackend | OnnxRuntimeBackend):
-        return model.with_threads(1), workers
-    return model, 1
-
-
 def onnxruntime_installed() -> bool:
     """Whether ``import onnxruntime`` works."""
     try:
@@ -306,5 +282,38 @@ def describe_backend(model: nn.Module) -> str:
 
 def model_device(model: nn.Module) -> torch.device:
     """Where ``model`` (a CRITNet or a backend) computes: its parameters' device, else CPU."""
+    if not isinstance(model, nn.Module):  # a critnet.pipeline.bundled.BundledRuntime
+        return torch.device("cpu")
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device("cpu")
+
+
+def torch_forward(model: nn.Module, ir: np.ndarray, vis: np.ndarray, *,
+                  tile: int | str | None = "auto", raw: bool = False) -> np.ndarray:
+    """The network step of :func:`critnet.pipeline.fusion.fuse_batch` for a torch module (a
+    :class:`CRITNet` or a backend of this module): B×1×H×W numpy planes in, out, on the
+    model's device under inference mode; tiled per ``tile`` (:mod:`critnet.model.tiled`; the
+    ``auto`` backend on its onnxruntime tiling graphs), ``raw`` the unclamped decoder output."""
+    # The auto backend tiles with its torch model; other modules (explicit backends,
+    # baselines) are fused whole.
+    tiler = getattr(model, "torch_model", model)
+    try:
+        if isinstance(tiler, CRITNet):
+            tile_size = resolve_tile(tile, tiler, vis.shape)
+        else:
+            tile_size = None
+            check_whole_fits(getattr(model, "config", None), tile, vis.shape)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    device = model_device(model)
+    with torch.inference_mode():
+        ir_t, vis_t = (torch.from_numpy(a).to(device) for a in (ir, vis))
+        if tile_size is not None and hasattr(model, "tiled_forward"):  # the auto backend
+            fused = model.tiled_forward(ir_t, vis_t, tile_size, raw=raw)
+        elif tile_size is not None:
+            fused = tiled_forward(tiler, ir_t, vis_t, tile_size, raw=raw)
+        elif raw:
+            fused = model(ir_t, vis_t, aux=True).fused
+        else:
+            fused = model(ir_t, vis_t)
+        return fused.to("cpu", torch.float32).numpy()

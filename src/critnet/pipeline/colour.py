@@ -1,39 +1,62 @@
 """Colour for fusion: BT.601 full-range YCbCr (the conversion PIL's ``"YCbCr"`` mode and JPEG
-use). A colour visible image is fused on its Y channel and keeps its Cb/Cr (docs/design.md §5)."""
+use). A colour visible image is fused on its Y channel and keeps its Cb/Cr (docs/design.md §5).
+
+One definition for numpy arrays (the fusion pipeline, with or without torch) and torch tensors
+(training, :func:`critnet.pipeline.fusion.fuse_tensors`): the matrices are numpy constants and the
+arithmetic (``@``, ``reshape``, ``+=``) is the same on both kinds.
+"""
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from typing import Any
+
+import numpy as np
 
 # BT.601 full range (JFIF), as PIL: rows give Y, Cb, Cr from R, G, B; Cb/Cr offset by 0.5.
-_RGB_TO_YCBCR = torch.tensor([
+RGB_TO_YCBCR = np.array([
     [0.299, 0.587, 0.114],
     [-0.168736, -0.331264, 0.5],
     [0.5, -0.418688, -0.081312],
-])
-_YCBCR_TO_RGB = torch.tensor([
+], dtype=np.float64)
+YCBCR_TO_RGB = np.array([
     [1.0, 0.0, 1.402],
     [1.0, -0.344136, -0.714136],
     [1.0, 1.772, 0.0],
-])
+], dtype=np.float64)
+OFFSET = np.array([0.0, 0.5, 0.5])
+
+Array = Any  # numpy array or torch tensor, B×C×H×W
 
 
-def rgb_to_ycbcr(rgb: Tensor) -> Tensor:
+def _constant(values: np.ndarray, like: Array) -> Array:
+    """``values`` as ``like``'s kind, dtype and device."""
+    if isinstance(like, np.ndarray):
+        return values.astype(like.dtype)
+    return like.new_tensor(values)  # a torch tensor
+
+
+def _apply(matrix: np.ndarray, images: Array) -> Array:
+    """The 3×3 ``matrix`` applied to the channels of B×3×H×W ``images``."""
+    batch, _, height, width = images.shape
+    flat = images.reshape(batch, 3, height * width)
+    return (_constant(matrix, images) @ flat).reshape(batch, 3, height, width)
+
+
+def rgb_to_ycbcr(rgb: Array) -> Array:
     """BT.601 full-range YCbCr (PIL's / JPEG's).
 
     Args:
-        rgb: B×3×H×W in [0, 1].
+        rgb: B×3×H×W in [0, 1] (numpy array or torch tensor).
 
     Returns:
-        B×3×H×W: Y in [0, 1], Cb and Cr in [0, 1] (0.5 = no chroma).
+        B×3×H×W of the same kind: Y in [0, 1], Cb and Cr in [0, 1] (0.5 = no chroma).
     """
-    m = _RGB_TO_YCBCR.to(rgb)
-    ycc = torch.einsum("ij,bjhw->bihw", m, rgb)
-    return ycc.add_(torch.tensor([0.0, 0.5, 0.5]).to(rgb).view(1, 3, 1, 1))
+    ycc = _apply(RGB_TO_YCBCR, rgb)
+    ycc += _constant(OFFSET, ycc).reshape(1, 3, 1, 1)
+    return ycc
 
 
-def ycbcr_to_rgb(ycc: Tensor, *, inplace: bool = False) -> Tensor:
+def ycbcr_to_rgb(ycc: Array, *, inplace: bool = False) -> Array:
     """Inverse of :func:`rgb_to_ycbcr`.
 
     Args:
@@ -44,12 +67,16 @@ def ycbcr_to_rgb(ycc: Tensor, *, inplace: bool = False) -> Tensor:
     Returns:
         B×3×H×W RGB, **not** clipped (clip for display; out-of-gamut values fall outside [0, 1]).
     """
-    offset = torch.tensor([0.0, 0.5, 0.5]).to(ycc).view(1, 3, 1, 1)
-    centred = ycc.sub_(offset) if inplace else ycc - offset
-    return torch.einsum("ij,bjhw->bihw", _YCBCR_TO_RGB.to(ycc), centred)
+    offset = _constant(OFFSET, ycc).reshape(1, 3, 1, 1)
+    if inplace:
+        ycc -= offset
+        centred = ycc
+    else:
+        centred = ycc - offset
+    return _apply(YCBCR_TO_RGB, centred)
 
 
-def luma(image: Tensor) -> Tensor:
+def luma(image: Array) -> Array:
     """B×1×H×W grey version of a B×1×H×W or B×3×H×W image (BT.601 Y for colour)."""
     if image.shape[1] == 1:
         return image

@@ -11,19 +11,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw, ImageFont
 from scipy.ndimage import gaussian_filter
 
 from critnet.io import to_uint, write_image
 from critnet.io.atomic import atomic_path, ensure_writable
-from critnet.model import CRITNet, build_model
-from critnet.pipeline.fusion import resolve_device
 from critnet.pipeline.loading import describe_weights, load_model
 from critnet.pipeline.single import fuse_arrays
 from critnet.weights import default_weights_name
+
+if TYPE_CHECKING:
+    import torch
 
 UNTRAINED_WARNING = ("WARNING: untrained weights: output is not meaningful (no bundled weights "
                      "exist yet; a randomly initialised 'lite' model was used; pass --weights "
@@ -96,16 +97,24 @@ def demo_scene(width: int = 320, height: int = 240, seed: int = 0) -> DemoScene:
 
 
 def demo_model(
-    weights: str | os.PathLike | None = None, *, device: str | torch.device = "cpu"
-) -> tuple[CRITNet, str, bool]:
+    weights: str | os.PathLike | None = None, *, device: str | torch.device = "cpu",
+    backend: str = "torch",
+) -> tuple[Any, str, bool]:
     """The model the demo uses: ``weights`` if given, else the bundled default, else (nothing
-    bundled yet) a randomly initialised ``lite`` model with a fixed seed.
+    bundled yet) a randomly initialised ``lite`` model with a fixed seed. ``backend`` as
+    :func:`critnet.load_model` (``critnet demo``: ``auto``, the shipped graph without torch).
 
     Returns:
         ``(model, description, trained)``; ``trained`` is ``False`` only for the random fallback.
     """
     if weights is not None or default_weights_name() is not None:
-        return load_model(weights, device=device), describe_weights(weights), True
+        return (load_model(weights, device=device, backend=backend), describe_weights(weights),
+                True)
+    import torch
+
+    from critnet.model import build_model
+    from critnet.pipeline.fusion import resolve_device
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = build_model("lite").eval()
@@ -124,7 +133,7 @@ class DemoResult:
 
 
 def run_demo(
-    out_dir: str | os.PathLike, model: CRITNet, *, fused_label: str = "fused"
+    out_dir: str | os.PathLike, model: Any, *, fused_label: str = "fused"
 ) -> DemoResult:
     """Fuse the built-in scene with ``model`` and write ``ir.png``, ``vis.png``, ``fused.png``
     and ``panel.png`` (IR | visible | fused side by side, labelled) into ``out_dir``.

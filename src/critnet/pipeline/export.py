@@ -30,9 +30,9 @@ from critnet.io.outputs import check_output_file
 from critnet.model import CRITNet
 from critnet.pipeline.export_affine import AffineForm, affine_applies
 from critnet.pipeline.export_form import InferenceForm
+from critnet.pipeline.runtime import INPUT_NAMES
 
 OPSET = 17
-INPUT_NAMES = ("ir", "vis")
 OUTPUT_NAME = "fused"
 _DYNAMIC = {0: "batch", 2: "height", 3: "width"}
 

@@ -7,24 +7,27 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from PIL import Image
-from tqdm import tqdm
 
 from critnet.errors import InputError
 from critnet.io.atomic import ensure_writable, release_claim, remove_stale_temps, try_claim
 from critnet.io.outputs import check_output_folder
 from critnet.io.pairs import StemClashError, match_pairs
+from critnet.io.progress import progress_bar
 from critnet.io.quiet import quiet_decoding
 from critnet.io.read import check_single_frame
 from critnet.io.write import check_output_options, write_image
-from critnet.model import CRITNet
 from critnet.pipeline import single
 from critnet.pipeline.loading import ready_model
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.overlap import Writer, prefetched
+
+if TYPE_CHECKING:
+    import torch
+
+    from critnet.model import CRITNet
 
 FOLDER_EXTENSIONS = ("png", "jpg", "bmp", "tif")
 #: Suffixes of animation formats: not fused, but an animated one is refused as in single mode.
@@ -73,6 +76,7 @@ def fuse_folder(
     device: str | torch.device | None = None,
     progress: bool | None = False,
     log: Callable[[str], None] | None = None,
+    report: FolderReport | None = None,
     **overrides: Any,
 ) -> FolderReport:
     """Fuse every pair of ``ir_dir`` / ``vis_dir`` matched by file stem into
@@ -95,6 +99,8 @@ def fuse_folder(
         ext: output format, one of ``png`` (default), ``jpg``, ``bmp``, ``tif``.
         progress: show a tqdm bar on stderr (``None``: only on a terminal).
         log: called with one line per warning (unmatched files) and per failed pair.
+        report: a :class:`FolderReport` to fill as the run goes (and return), so that a caller
+            still has what was done when the run stops on an error (a full disk).
         Other arguments: as :func:`~critnet.pipeline.single.fuse_file`.
 
     Raises:
@@ -123,8 +129,9 @@ def fuse_folder(
             raise InputError(animated[0][1]) from None
         raise
     ensure_writable(out_dir)
-    report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis,
-                          failed=animated)
+    report = report if report is not None else FolderReport()
+    report.unmatched_ir, report.unmatched_vis = match.unmatched_ir, match.unmatched_vis
+    report.failed.extend(animated)
     say = log or (lambda _message: None)
     for stem, message in animated:
         say(f"failed: {stem}: {message}")
@@ -135,8 +142,7 @@ def fuse_folder(
             say(f"warning: {len(files)} {kind} file(s) without a partner, not fused: "
                 f"{_name_list(files)}")
     model = ready_model(model, device)
-    bar = tqdm(total=len(match.pairs), desc="fusing", unit="pair",
-               disable=None if progress is None else not progress)
+    bar = progress_bar(show=progress, total=len(match.pairs), desc="fusing", unit="pair")
     run = _Run(out_dir, ext, options, overwrite, report, say, bar)
     try:
         with bar, Writer() as writer:  # read ahead in a thread, write behind in another

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from critnet.errors import InputError
 from critnet.io import ImageInfo, read_image, read_ir, write_image
@@ -36,10 +35,14 @@ from critnet.io.kinds import (
 )
 from critnet.io.outputs import check_output_file
 from critnet.io.write import check_output_options
-from critnet.model import CRITNet
 from critnet.pipeline.fusion import fuse_batch
 from critnet.pipeline.loading import describe_weights, load_model, ready_model
 from critnet.pipeline.options import FuseOptions
+
+if TYPE_CHECKING:
+    import torch
+
+    from critnet.model import CRITNet
 
 
 def fuse(

@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 from torch.utils.data import DistributedSampler
-from tqdm import tqdm
 
 from critnet.errors import InputError
+from critnet.io.progress import progress_bar
 from critnet.model.critnet import Decoder
 from critnet.train import objectives
 from critnet.train.autoschedule import resolve_schedule
@@ -270,8 +270,8 @@ class Trainer:
         if main:
             validator = start_validation(self.data, self.out_dir, self.step, self.model,
                                          self._trained_decoder(), self.config.model.init)
-        bar = tqdm(total=self._stop, initial=self.step, disable=not (main and self.progress),
-                   dynamic_ncols=True, unit="step")
+        bar = progress_bar(show=None if main and self.progress else False, total=self._stop,
+                           initial=self.step, dynamic_ncols=True, unit="step")
         every, log_every = self.config.run.checkpoint_every, self.config.run.log_every
         start_step, started = self.step, time.perf_counter()
         pending: list[dict[str, Any]] = []

@@ -12,6 +12,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -20,9 +21,11 @@ import critnet
 from critnet.errors import InputError
 from critnet.io import read_image, read_ir, to_uint, write_image
 from critnet.metrics import compute_metrics
-from critnet.model import CRITNet
 from critnet.pipeline.demo import demo_scene
 from critnet.weights import bundled_weights, default_weights_name
+
+if TYPE_CHECKING:
+    from critnet.model import CRITNet
 
 SCENES = {"night-road": 0, "night-road-2": 1, "night-road-3": 2}  # name -> demo_scene seed
 METRIC_SETS = ("paper", "all")

@@ -6,7 +6,10 @@ model, ``tensors_sha256`` (checked on load; see :mod:`critnet.weights.integrity`
 ``decoder``, the trained decoder that fuses by default (``fuse0`` for a snapshot taken before the
 first phaseM stage-2 block, whose ``D_fuse`` is untrained; docs/design.md §3). Bundled files
 live in this folder as ``<name>.safetensors`` with a model card ``<name>.md`` and a SHA-256 in
-:data:`BUNDLED_SHA256`.
+:data:`BUNDLED_SHA256`, and with their exported ONNX graph ``<name>.onnx`` (SHA-256 in
+:data:`BUNDLED_GRAPH_SHA256`; made by ``scripts/export_bundled_graphs.py``), which fuses without
+torch (:mod:`critnet.pipeline.runtime`). Torch and safetensors are imported only to load or save
+tensors.
 """
 
 from __future__ import annotations
@@ -15,21 +18,23 @@ import json
 import os
 import warnings
 from pathlib import Path
-
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING
 
 from critnet.errors import WeightsError, WeightsWarning
 from critnet.io.atomic import atomic_path
-from critnet.model import CRITNet, CRITNetConfig
-from critnet.model.critnet import Decoder
+from critnet.model.config import CRITNetConfig
 from critnet.weights.integrity import (
     CHECKSUM_KEY,
     file_sha256,
     first_non_finite,
     tensors_sha256,
 )
+
+if TYPE_CHECKING:
+    import torch
+
+    from critnet.model import CRITNet
+    from critnet.model.critnet import Decoder
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 WEIGHTS_DIR = PACKAGE_DIR  # where bundled names are looked up
@@ -44,13 +49,21 @@ BUNDLED_SHA256 = {
 }
 
 
-class StageOneModel(CRITNet):
-    """A full C-RITNet whose ``D_fuse`` is untrained (weights saved before the first phaseM
-    stage-2 block): it fuses with ``D_fuse0`` unless a decoder is named."""
+#: SHA-256 of each bundled network's shipped ONNX graph (``<name>.onnx``), checked whenever one
+#: is loaded; written by ``scripts/export_bundled_graphs.py``.
+BUNDLED_GRAPH_SHA256 = {
+    "lite": "1ca27c18f6ca0e24d3f5fa3b127f4f1402a36850b9a46b060c812cce3895e928",
+    "steep": "673583948a8a3c8af0b114b786c632219a9ec3e347f677765ee6a6f9e2841293",
+    "tiny": "631a4266892b2a6e455a36571ae03740099b4a9d0f73070d751e54f13a7e3d7b",
+}
 
-    @property
-    def default_decoder(self) -> Decoder:
-        return "fuse0"
+
+def __getattr__(name: str):
+    if name == "StageOneModel":  # the torch network, imported when asked for
+        from critnet.weights.stage_one import StageOneModel
+
+        return StageOneModel
+    raise AttributeError(f"module 'critnet.weights' has no attribute {name!r}")
 
 
 def bundled_weights() -> dict[str, Path]:
@@ -63,6 +76,33 @@ def bundled_weights() -> dict[str, Path]:
 #: the 12 (set × paper metric) comparisons and raises TNO-42 target retention 0.80 → 0.91 (the
 #: rule: retention not below lite's, more wins than losses; src/critnet/weights/steep.md).
 DEFAULT_WEIGHTS = ("steep", "lite")
+
+
+def bundled_graph(name: str) -> Path | None:
+    """The shipped ONNX graph of bundled weights ``name``, ``None`` when there is none (not a
+    bundled name, or no graph shipped for it)."""
+    if name not in BUNDLED_GRAPH_SHA256 or name not in bundled_weights():
+        return None
+    path = WEIGHTS_DIR / f"{name}.onnx"
+    return path if path.is_file() else None
+
+
+def read_bundled_graph(name: str) -> bytes:
+    """The bytes of :func:`bundled_graph`, checked against :data:`BUNDLED_GRAPH_SHA256`.
+
+    Raises:
+        WeightsError: no graph shipped for ``name``, or it does not match its SHA-256.
+    """
+    import hashlib
+
+    path = bundled_graph(name)
+    if path is None:
+        raise WeightsError(f"no ONNX graph is shipped for weights {name!r}")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != BUNDLED_GRAPH_SHA256[name]:
+        raise WeightsError(f"{path}: bundled ONNX graph does not match its shipped SHA-256 "
+                           f"(corrupted install; reinstall critnet)")
+    return data
 
 
 def default_weights_name() -> str | None:
@@ -78,6 +118,9 @@ def save_weights(model: CRITNet, path: str | os.PathLike, *, decoder: Decoder | 
                  **metadata: str) -> Path:
     """Write ``model``'s weights (fp32), config, tensor checksum and trained decoder (default:
     the model's ``default_decoder``) to ``path`` atomically."""
+    import torch
+    from safetensors.torch import save_file
+
     state = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype)
              .contiguous() for k, v in model.state_dict().items()}
     meta = {**metadata, "format": FORMAT, "config": json.dumps(model.config.to_dict()),
@@ -120,7 +163,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     Raises:
         WeightsError: missing or unreadable file.
     """
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(str(path), framework="pt") as handle:
@@ -147,6 +190,12 @@ def load_weights(
             NaN/Inf tensors, or a file whose preset differs from ``preset`` (when given) or whose
             tensors do not fit its config.
     """
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from critnet.model import CRITNet
+
     path = resolve_weights(name_or_path)
     _check_bundled(path)
     metadata = read_metadata(path)
@@ -162,7 +211,7 @@ def load_weights(
         raise WeightsError(f"{path}: invalid model config in metadata ({error})") from None
     if preset is not None and config.preset != preset:
         raise WeightsError(f"{path}: weights are for preset {config.preset!r}, not {preset!r}")
-    model = _model_class(path, config, metadata.get(DECODER_KEY))(config)
+    model = _model_class(path, config, metadata.get(DECODER_KEY), CRITNet)(config)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
@@ -198,11 +247,16 @@ def _check_tensors(path: Path, state: dict[str, torch.Tensor], checksum: str | N
         raise WeightsError(f"{path}: tensor {bad!r} holds NaN or Inf values")
 
 
-def _model_class(path: Path, config: CRITNetConfig, decoder: str | None) -> type[CRITNet]:
+def _model_class(path: Path, config: CRITNetConfig, decoder: str | None,
+                 network: type[CRITNet]) -> type[CRITNet]:
     """:class:`StageOneModel` for ``decoder=fuse0`` with SIPRIA; no key: today's default."""
     if decoder is None:
-        return CRITNet
+        return network
     if decoder not in ("fuse", "fuse0") or (decoder == "fuse" and not config.sipria):
         raise WeightsError(f"{path}: invalid decoder {decoder!r} in metadata for a config "
                            f"with sipria={config.sipria}")
-    return StageOneModel if decoder == "fuse0" and config.sipria else CRITNet
+    if decoder == "fuse0" and config.sipria:
+        from critnet.weights.stage_one import StageOneModel
+
+        return StageOneModel
+    return network

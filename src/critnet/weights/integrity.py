@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-
-import torch
+from typing import TYPE_CHECKING
 
 from critnet.io.checksum import file_sha256 as file_sha256  # re-exported
+
+if TYPE_CHECKING:
+    import torch
 
 #: Metadata key of :func:`tensors_sha256`.
 CHECKSUM_KEY = "tensors_sha256"
@@ -24,6 +26,8 @@ def tensors_sha256(state: dict[str, torch.Tensor]) -> str:
 
     Independent of the file layout, so a file re-serialised by another tool keeps its checksum.
     """
+    import torch
+
     digest = hashlib.sha256()
     for name in sorted(state):
         tensor = state[name].detach().to("cpu").contiguous()
@@ -34,6 +38,8 @@ def tensors_sha256(state: dict[str, torch.Tensor]) -> str:
 
 def first_non_finite(state: dict[str, torch.Tensor]) -> str | None:
     """Name of the first (by name) floating-point tensor holding NaN or ±Inf, or ``None``."""
+    import torch
+
     for name in sorted(state):
         tensor = state[name]
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):

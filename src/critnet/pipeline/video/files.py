@@ -8,24 +8,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from critnet.errors import InputError
 from critnet.io.atomic import atomic_path, remove_stale_temps
 from critnet.io.outputs import check_output_file
-from critnet.model import CRITNet
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.overlap import Writer, prefetched
 from critnet.pipeline.video.frames import RANGE_FRAMES, fuse_frames
 from critnet.pipeline.video.streams import (
     VIDEO_OUTPUT_SUFFIXES,
     av_module,
+    frame_count,
+    length_mismatch,
     pair_frames,
     probe_rate,
     read_frames,
 )
+
+if TYPE_CHECKING:
+    from critnet.model import CRITNet
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,8 @@ def fuse_video(
         a :class:`VideoReport`.
 
     Raises:
-        InputError: unreadable/corrupt/empty inputs, mismatched lengths (``index``) or times
+        InputError: unreadable/corrupt/empty inputs, mismatched lengths (``index``; before
+            any frame is fused when the containers record their frame counts) or times
             (``time``), odd frame sizes, output equal to an input, existing without
             ``overwrite``, or not writable.
     """
@@ -94,6 +99,10 @@ def fuse_video(
         log(f"removed {len(stale)} temporary file(s) of {out_path} left by an interrupted run")
     rate, ir_rate = probe_rate(av, vis_path), probe_rate(av, ir_path)
     names = (f"IR video {ir_path}", f"visible video {vis_path}")
+    if pair_by == "index":  # refused before fusing where the headers give both lengths
+        (ir_count, ir_exact), (vis_count, vis_exact) = map(frame_count, (ir_path, vis_path))
+        if ir_exact and vis_exact and ir_count != vis_count:
+            raise length_mismatch(names, ir_count, vis_count)
     # Decoding runs in a reader thread and encoding in a writer thread while this one fuses
     # (critnet.pipeline.overlap); frames stay in order.
     pairs = prefetched(pair_frames(read_frames(ir_path, "ir"), read_frames(vis_path, "vis"),

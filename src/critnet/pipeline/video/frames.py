@@ -4,19 +4,21 @@ registration once per stream, each frame fused like a still image (docs/design.m
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from critnet.errors import InputError
 from critnet.io.levels import PERCENTILES
-from critnet.model import CRITNet
-from critnet.pipeline.backends import for_streams
 from critnet.pipeline.loading import ready_model
 from critnet.pipeline.options import FuseOptions
 from critnet.pipeline.overlap import ordered_map
 from critnet.pipeline.registration import Registration, estimate_transform, warp_ir
+from critnet.pipeline.runtime import for_streams
 from critnet.pipeline.single import fuse_arrays
+
+if TYPE_CHECKING:
+    from critnet.model import CRITNet
 
 #: Frames whose pooled IR levels fix the stream-wide range when none is given.
 RANGE_FRAMES = 30

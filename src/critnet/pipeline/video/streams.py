@@ -125,21 +125,24 @@ def pair_frames(
     if not seen_vis:
         raise InputError(f"{names[1]}: no video frames")
 
+def length_mismatch(names: tuple[str, str], ir_frames: int, vis_frames: int) -> InputError:
+    """The refusal of streams of different lengths under ``--pair-by index``."""
+    return InputError(f"{names[0]} has {ir_frames} frames but {names[1]} has {vis_frames}: "
+                      f"lengths must match with --pair-by index (use --pair-by time)")
+
+
 def _pair_by_index(ir: Iterator[Frame], vis: Iterator[Frame],
                    names: tuple[str, str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     count = 0
     for vis_frame in vis:
         ir_frame = next(ir, None)
         if ir_frame is None:
-            rest = 1 + sum(1 for _ in vis)
-            raise InputError(f"{names[0]} has {count} frames but {names[1]} has {count + rest}: "
-                             f"lengths must match with --pair-by index (use --pair-by time)")
+            raise length_mismatch(names, count, count + 1 + sum(1 for _ in vis))
         count += 1
         yield ir_frame.levels, vis_frame.levels
     rest = sum(1 for _ in ir)
     if rest:
-        raise InputError(f"{names[0]} has {count + rest} frames but {names[1]} has {count}: "
-                         f"lengths must match with --pair-by index (use --pair-by time)")
+        raise length_mismatch(names, count + rest, count)
     if count == 0:
         raise InputError(f"{names[1]}: no video frames")
 
@@ -164,6 +167,25 @@ def probe_rate(av: Any, path: Path) -> Fraction:
     if not rate:
         raise InputError(f"{path}: video has no frame rate")
     return Fraction(rate)
+
+def frame_count(path: str | os.PathLike) -> tuple[int | None, bool]:
+    """``(frames, exact)`` of a video's first stream from its header, without decoding: the
+    container's count (``exact``), else duration × frame rate (an estimate), else ``None``."""
+    av = av_module()
+    container = _open(av, Path(path))
+    try:
+        stream = container.streams.video[0]
+        if stream.frames:
+            return int(stream.frames), True
+        rate = stream.average_rate or stream.base_rate
+        if stream.duration and stream.time_base and rate:
+            return round(float(stream.duration * stream.time_base * rate)), False
+        if container.duration and rate:
+            return round(container.duration / 1_000_000 * float(rate)), False
+        return None, False
+    finally:
+        container.close()
+
 
 def _reason(error: Exception) -> str:
     return getattr(error, "strerror", None) or str(error).splitlines()[0]

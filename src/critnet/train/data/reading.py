@@ -3,11 +3,11 @@
 
 * IR: :func:`critnet.io.read_ir` with the fusing default normalisation (``full`` for 8-bit,
   ``percentile`` for 16-bit and float TIFF; or the source's ``ir_normalize``), a colour IR file
-  reduced to its BT.601 luma as fusing does (:func:`critnet.pipeline.fusion.luma`).
+  reduced to its BT.601 luma as fusing does (:func:`critnet.pipeline.colour.luma`).
 * Visible: :func:`critnet.io.read_image` (÷255, ÷65535), colour → its BT.601 full-range Y, the
   channel the network fuses (gray-as-RGB files read as gray).
 * Different sizes: refused, or with ``resize_ir`` the IR image is resampled to the visible size
-  (bicubic, :func:`critnet.pipeline.fusion.resample_to`), as ``critnet fuse --resize-ir``.
+  (bicubic, :func:`critnet.pipeline.fusion.resample`), as ``critnet fuse --resize-ir``.
 * All-constant images are refused (nothing to learn; the saliency map is all zeros).
 * Saliency (histogram contrast) is computed on the whole image quantised like the metrics
   (MATLAB ``im2uint8``).
@@ -25,13 +25,13 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from critnet.errors import InputError
 from critnet.io import read_image, read_ir
 from critnet.io.kinds import from_batch, to_batch
 from critnet.metrics.prepare import to_uint8
-from critnet.pipeline.fusion import luma, resample_to
+from critnet.pipeline.colour import luma
+from critnet.pipeline.fusion import resample
 from critnet.train.data.roadscene import GrayPair
 from critnet.train.saliency import histogram_contrast
 
@@ -54,8 +54,7 @@ def _gray(image: np.ndarray) -> np.ndarray:
     """H×W float32 of an H×W or H×W×3 float image: colour → BT.601 Y (fusion's luma)."""
     if image.ndim == 2:
         return np.ascontiguousarray(image, dtype=np.float32)
-    with torch.inference_mode():
-        return np.ascontiguousarray(from_batch(luma(to_batch(image))), dtype=np.float32)
+    return np.ascontiguousarray(from_batch(luma(to_batch(image))), dtype=np.float32)
 
 
 def read_pair_images(stem: str, ir_path: str | os.PathLike, vis_path: str | os.PathLike,
@@ -77,8 +76,7 @@ def read_pair_images(stem: str, ir_path: str | os.PathLike, vis_path: str | os.P
             (ih, iw), (vh, vw) = ir.shape, vis.shape
             raise BadPair(f"{ir_path}: IR is {iw}×{ih} but visible {vis_path} is {vw}×{vh} "
                           f"(W×H); use --resize-ir to resample the IR image")
-        with torch.inference_mode():
-            ir = from_batch(resample_to(to_batch(ir), vis.shape)).astype(np.float32)
+        ir = from_batch(resample(to_batch(ir), vis.shape))
     for path, image, role in ((ir_path, ir, "IR"), (vis_path, vis, "visible")):
         if float(image.max()) == float(image.min()):
             raise BadPair(f"{path}: {role} image is all-constant ({float(image.min()):.3g}); "

@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from critnet.errors import InputError
+from critnet.io.progress import progress_bar
 from critnet.io.quiet import quiet_decoding
 from critnet.train.data.roadscene import GrayPair
 from critnet.train.data.sources import PairRef, Source
@@ -67,8 +67,8 @@ def scan_pairs(sources: Sequence[Source], refs: Sequence[PairRef], *, keep: bool
     loader = DataLoader(dataset, batch_size=None, shuffle=False, num_workers=workers,
                         collate_fn=_identity,
                         generator=torch.Generator().manual_seed(0))  # not the global RNG
-    return list(tqdm(loader, total=len(refs), desc="reading pairs", unit="pair",
-                     disable=not progress, leave=False))
+    return list(progress_bar(iterable=loader, show=None if progress else False,
+                             total=len(refs), desc="reading pairs", unit="pair", leave=False))
 
 
 @quiet_decoding()

@@ -1,0 +1,99 @@
+"""The ONNX graphs shipped with the bundled weights (issue 31): each matches its SHA-256, names
+its weights file, carries the right tiling halo, and equals the torch network within the export
+tolerance; a corrupted one is refused; ``critnet --help``'s summaries are the commands' own."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+import critnet
+from critnet.cli import SUBCOMMANDS, SUMMARIES
+from critnet.errors import WeightsError
+from critnet.model.tiled import halos
+from critnet.pipeline.bundled import BundledRuntime
+from critnet.pipeline.runtime import HALO_KEY, GraphSession
+from critnet.weights import (
+    BUNDLED_GRAPH_SHA256,
+    BUNDLED_SHA256,
+    bundled_graph,
+    bundled_weights,
+    load_weights,
+    read_bundled_graph,
+)
+
+TOLERANCE = 1e-5  # onnxruntime against torch, as in test_onnx.py
+NAMES = sorted(BUNDLED_SHA256)
+
+pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
+
+
+def test_every_bundled_weights_file_ships_a_small_graph():
+    assert sorted(BUNDLED_GRAPH_SHA256) == NAMES == sorted(bundled_weights())
+    for name in NAMES:
+        path = bundled_graph(name)
+        assert path is not None and path.name == f"{name}.onnx"
+        assert path.stat().st_size < 400_000  # 3k-56k parameters: a few hundred kB at most
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_graph_matches_its_checksum_and_names_its_weights(name):
+    data = bundled_graph(name).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == BUNDLED_GRAPH_SHA256[name], (
+        f"{name}.onnx changed: regenerate with python scripts/export_bundled_graphs.py")
+    session = GraphSession(data)
+    model = load_weights(name)
+    assert session.metadata["weights_sha256"] == BUNDLED_SHA256[name]
+    assert session.config == model.config
+    assert int(session.metadata[HALO_KEY]) == halos(model, model.default_decoder)[1]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("batch, height, width", [(1, 37, 53), (2, 64, 48)])
+def test_graph_equals_the_torch_network(name, batch, height, width):
+    model = load_weights(name)
+    generator = torch.Generator().manual_seed(height)
+    ir, vis = (torch.rand(batch, 1, height, width, generator=generator) for _ in range(2))
+    with torch.inference_mode():
+        expected = model(ir, vis).numpy()
+    got = BundledRuntime(name)(ir.numpy(), vis.numpy())
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= TOLERANCE
+
+
+def test_bundled_auto_model_fuses_like_torch_in_the_pipeline():
+    rng = np.random.default_rng(3)
+    ir = rng.integers(0, 256, (45, 61), dtype=np.uint8)
+    vis = rng.integers(0, 256, (45, 61, 3), dtype=np.uint8)
+    auto = critnet.load_model("steep", backend="auto")
+    assert isinstance(auto, BundledRuntime)
+    got = critnet.fuse(ir, vis, auto)
+    expected = critnet.fuse(ir, vis, critnet.load_model("steep"))
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1  # 8-bit rounding of 1e-5
+
+
+def test_corrupted_graph_is_refused(tmp_path, monkeypatch):
+    import critnet.weights as weights
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    for name in ("tiny.safetensors", "tiny.onnx"):
+        shutil.copy(weights.WEIGHTS_DIR / name, folder / name)
+    data = bytearray((folder / "tiny.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "tiny.onnx").write_bytes(bytes(data))
+    monkeypatch.setattr(weights, "WEIGHTS_DIR", folder)
+    with pytest.raises(WeightsError, match="does not match its shipped SHA-256"):
+        read_bundled_graph("tiny")
+
+
+def test_help_summaries_are_the_commands_own():
+    for name, target in SUBCOMMANDS.items():
+        module, attr = target.split(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert command.get_short_help_str(limit=1000) == SUMMARIES[name], name

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from critnet.errors import InputError
 from critnet.io.atomic import ensure_writable, release_claim, remove_stale_temps, try_claim
-from critnet.io.pairs import match_pairs
+from critnet.io.pairs import PairMatch, match_pairs
 from critnet.io.quiet import quiet_decoding
 from critnet.io.read import check_single_frame
 from critnet.io.write import check_output_options, write_image
@@ -103,6 +103,41 @@ def fuse_folder(
         WeightsError: ``model`` is ``None`` and no weights are bundled.
     """
     options = FuseOptions.resolve(options, overrides)
+    say = log or (lambda _message: None)
+    match, report = plan_folder(ir_dir, vis_dir, out_dir, options, ext, say)
+    out_dir = Path(out_dir)
+    model = ready_model(model, device)
+    bar = tqdm(total=len(match.pairs), desc="fusing", unit="pair",
+               disable=None if progress is None else not progress)
+    run = _Run(out_dir, ext, options, overwrite, report, say, bar)
+    try:
+        with bar, Writer() as writer:  # read ahead in a thread, write behind in another
+            for pair in prefetched(run.read(*pair) for pair in match.pairs):
+                if pair.state == "read":
+                    run.fuse(model, pair)
+                writer.submit(run.finish, pair)
+    finally:
+        for path in list(run.held):  # claims of pairs read ahead when a run stops
+            release_claim(path)
+    return report
+
+
+def plan_folder(
+    ir_dir: str | os.PathLike,
+    vis_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    options: FuseOptions,
+    ext: str,
+    say: Callable[[str], None],
+) -> tuple[PairMatch, FolderReport]:
+    """The checks and pairing of a folder run before any fusing (:func:`fuse_folder`, and the
+    Ray run of :mod:`critnet.pipeline.cluster`): the pairs, and a report holding the unmatched
+    files and the refused animations (each logged through ``say``). ``out_dir`` is created and
+    probed for writing; temporary files of killed runs in it are removed.
+
+    Raises:
+        InputError, OutputError: as :func:`fuse_folder`.
+    """
     ir_dir, vis_dir, out_dir = Path(ir_dir), Path(vis_dir), Path(out_dir)
     if ext not in FOLDER_EXTENSIONS:
         raise InputError(f"unknown output format {ext!r}; choose one of "
@@ -125,29 +160,21 @@ def fuse_folder(
     ensure_writable(out_dir)
     report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis,
                           failed=animated)
-    say = log or (lambda _message: None)
-    for stem, message in animated:
-        say(f"failed: {stem}: {message}")
     if stale := remove_stale_temps(out_dir):
         say(f"removed {len(stale)} temporary file(s) left by an interrupted run in {out_dir}")
+    announce_plan(match, animated, say)
+    return match, report
+
+
+def announce_plan(match: PairMatch, refused: list[tuple[str, str]],
+                  say: Callable[[str], None]) -> None:
+    """The lines a folder run logs before fusing: refused files, files without a partner."""
+    for stem, message in refused:
+        say(f"failed: {stem}: {message}")
     for kind, files in (("IR", match.unmatched_ir), ("visible", match.unmatched_vis)):
         if files:
             say(f"warning: {len(files)} {kind} file(s) without a partner, not fused: "
                 f"{_name_list(files)}")
-    model = ready_model(model, device)
-    bar = tqdm(total=len(match.pairs), desc="fusing", unit="pair",
-               disable=None if progress is None else not progress)
-    run = _Run(out_dir, ext, options, overwrite, report, say, bar)
-    try:
-        with bar, Writer() as writer:  # read ahead in a thread, write behind in another
-            for pair in prefetched(run.read(*pair) for pair in match.pairs):
-                if pair.state == "read":
-                    run.fuse(model, pair)
-                writer.submit(run.finish, pair)
-    finally:
-        for path in list(run.held):  # claims of pairs read ahead when a run stops
-            release_claim(path)
-    return report
 
 
 @dataclass
@@ -174,18 +201,20 @@ class _Run:
     overwrite: bool
     report: FolderReport
     say: Callable[[str], None]
-    bar: Any
+    bar: Any = None
+    claims: bool = True  # off where a scheduler gives each pair to one worker (Ray)
     held: set[Path] = field(default_factory=set)
 
     def read(self, stem: str, ir_path: Path, vis_path: Path) -> _Pair:
         out_path = self.out_dir / f"{stem}.{self.ext}"
         if out_path.exists() and not self.overwrite:
             return _Pair(stem, out_path, "skipped")
-        if not try_claim(out_path):
-            return _Pair(stem, out_path, "claimed")
-        self.held.add(out_path)
-        if out_path.exists() and not self.overwrite:  # finished by a concurrent run meanwhile
-            return _Pair(stem, out_path, "claimed")
+        if self.claims:
+            if not try_claim(out_path):
+                return _Pair(stem, out_path, "claimed")
+            self.held.add(out_path)
+            if out_path.exists() and not self.overwrite:  # finished by a concurrent run meanwhile
+                return _Pair(stem, out_path, "claimed")
         try:
             data = single.read_for_output(ir_path, vis_path, out_path, self.options,
                                           overwrite=True)
@@ -213,7 +242,8 @@ class _Run:
             if pair.out_path in self.held:
                 self.held.discard(pair.out_path)
                 release_claim(pair.out_path)
-        self.bar.update(1)
+        if self.bar is not None:
+            self.bar.update(1)
         if pair.state == "fused":
             self.report.fused.append(pair.out_path)
         elif pair.state == "skipped":
@@ -223,6 +253,37 @@ class _Run:
         else:
             self.report.failed.append((pair.stem, pair.message))
             self.say(f"failed: {pair.stem}: {pair.message}")
+
+
+def fuse_pair(
+    model: Any,
+    stem: str,
+    ir_path: str | os.PathLike,
+    vis_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    options: FuseOptions,
+    *,
+    overwrite: bool = False,
+) -> tuple[str, str]:
+    """One pair of a folder run, start to end in this thread, without a claim: the same
+    steps :func:`fuse_folder` overlaps in its reader and writer threads (skip an existing
+    output, read, fuse, write atomically). Used by the Ray run, whose scheduler gives each pair
+    to one worker.
+
+    Returns:
+        ``(state, message)``: ``fused``, ``skipped``, or ``failed`` with the one-line reason.
+
+    Raises:
+        OutputError: the output cannot be written; any error other than an unusable input.
+    """
+    out_path = Path(out_path)
+    run = _Run(out_path.parent, out_path.suffix[1:], options, overwrite, FolderReport(),
+               lambda _message: None, claims=False)
+    pair = run.read(stem, Path(ir_path), Path(vis_path))
+    if pair.state == "read":
+        run.fuse(model, pair)
+    run.finish(pair)
+    return pair.state, pair.message
 
 
 def _one_line(error: BaseException) -> str:
@@ -253,6 +314,6 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _name_list(paths: list[Path], limit: int = 10) -> str:
-    names = ", ".join(p.name for p in paths[:limit])
+def _name_list(paths: list[Path] | list[str], limit: int = 10) -> str:
+    names = ", ".join(os.fspath(p).rsplit("/", 1)[-1] for p in paths[:limit])
     return names + (f", ... ({len(paths) - limit} more)" if len(paths) > limit else "")

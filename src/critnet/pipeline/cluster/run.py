@@ -1,0 +1,295 @@
+"""The driver of a Ray run: plan the pairs as the local folder run does, fuse the unfinished ones
+on a Ray Data actor pool (:class:`~critnet.pipeline.cluster.workers.FusePairs`), and report
+them in a :class:`~critnet.pipeline.folder.FolderReport`."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from critnet.errors import CritnetError, InputError
+from critnet.io.atomic import remove_stale_temps
+from critnet.io.pairs import PairMatch, images_by_stem, match_listed
+from critnet.io.write import check_output_options
+from critnet.pipeline.cluster import storage
+from critnet.pipeline.folder import (
+    FOLDER_EXTENSIONS,
+    FolderReport,
+    announce_plan,
+    plan_folder,
+)
+from critnet.pipeline.options import FuseOptions
+
+MISSING_RAY = "--engine ray needs Ray Data: pip install 'critnet[cluster]'"
+#: Restarts of a dead worker, and retries of the batch it held, before the run fails: a worker
+#: killed (node lost, out of memory) is replaced and its batch redone; a pair that kills every
+#: worker it meets stops the run after this many instead of looping.
+RETRIES = 3
+#: Ray Data blocks of pair references at most (each is one task for the pool; more blocks give
+#: finer progress and retries, fewer less scheduling).
+MAX_BLOCKS = 10_000
+
+
+class ClusterError(CritnetError):
+    """The Ray run could not finish (a worker died more than :data:`RETRIES` times, the
+    cluster cannot be reached)."""
+
+
+def require_ray() -> Any:
+    """``ray`` with Ray Data, or one line naming the extra."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise InputError(MISSING_RAY) from None
+    return ray
+
+
+def fuse_folder_ray(
+    ir_dir: str | os.PathLike,
+    vis_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    weights: str | None = None,
+    preset: str | None = None,
+    backend: str = "auto",
+    precision: str = "fp32",
+    device: str = "cpu",
+    options: FuseOptions | None = None,
+    ext: str = "png",
+    overwrite: bool = False,
+    address: str | None = None,
+    workers: int | None = None,
+    cpus_per_worker: int = 1,
+    batch_size: int = 1,
+    video: dict[str, Any] | None = None,
+    progress: bool | None = False,
+    log: Callable[[str], None] | None = None,
+    **overrides: Any,
+) -> FolderReport:
+    """:func:`~critnet.pipeline.folder.fuse_folder` on Ray Data: the same pairs, options,
+    output files and report, fused by ``workers`` actors that each load the model once.
+
+    Folders are local paths (on a mount every node shares, for a cluster) or fsspec URLs
+    (``s3://bucket/ir``). Outputs that exist are skipped before Ray starts (a rerun resumes;
+    nothing left to do starts nothing). Two folders of videos (by suffix) give one video per
+    pair, ``<stem>.mp4`` (one task each).
+
+    Args:
+        weights, preset, backend, precision, device: as ``critnet fuse``; weights by bundled
+            name, or a path every node can read.
+        address: a running cluster (``ray start --head`` prints it; ``auto`` finds the local
+            one); ``None``: a Ray runtime started on this machine for the run, or the one this
+            process already holds (``ray.init`` by the caller; it is left running).
+        workers: actors (default: the cluster's CPUs ÷ ``cpus_per_worker``).
+        cpus_per_worker: CPUs each actor reserves and its model's intra-op threads.
+        batch_size: pairs per batch (one task); 1 balances best and redoes least on a retry.
+        video: passed to :func:`~critnet.pipeline.video.fuse_video` for video pairs.
+        progress, log, options, overrides, ext, overwrite: as ``fuse_folder``.
+
+    Raises:
+        InputError, OutputError: as ``fuse_folder`` (checked before Ray starts); the extra
+            ``critnet[cluster]`` missing.
+        ClusterError: the cluster cannot be reached, or a worker died more than
+            :data:`RETRIES` times.
+    """
+    options = FuseOptions.resolve(options, overrides)
+    say = log or (lambda _message: None)
+    ir_text, vis_text, out_text = map(os.fspath, (ir_dir, vis_dir, out_dir))
+    ray = require_ray()
+    videos = _video_pairs(ir_text, vis_text)
+    if videos is not None:
+        match, report = videos, FolderReport()
+        ext = "mp4"
+        _plan_output(out_text, ext, options)
+    elif not any(map(storage.is_url, (ir_text, vis_text, out_text))):
+        match, report = plan_folder(storage.local_path(ir_text), storage.local_path(vis_text),
+                                    storage.local_path(out_text), options, ext, say)
+    else:
+        match, report = _plan_urls(ir_text, vis_text, out_text, options, ext, say)
+    existing = set() if overwrite else storage.existing_names(out_text)
+    rows = []
+    for stem, ir, vis in match.pairs:
+        out = storage.join(out_text, f"{stem}.{ext}")
+        if f"{stem}.{ext}" in existing:
+            report.skipped.append(_ref(out))
+        else:
+            rows.append({"stem": stem, "ir": str(ir), "vis": str(vis), "out": out})
+    if rows:
+        kwargs = {"weights": weights, "preset": preset, "backend": backend,
+                  "precision": precision, "device": device, "threads": cpus_per_worker,
+                  "options": options, "overwrite": overwrite, "video": video}
+        bar = tqdm(total=len(match.pairs), initial=len(report.skipped), desc="fusing",
+                   unit="pair", disable=None if progress is None else not progress)
+        with bar, _runtime(ray, address, workers, cpus_per_worker) as size:
+            for row in _fuse_rows(ray, rows, kwargs, size, cpus_per_worker, batch_size):
+                _record(report, row, say)
+                bar.update(1)
+    if not storage.is_url(out_text) and storage.local_path(out_text).is_dir():
+        remove_stale_temps(storage.local_path(out_text))  # of workers killed on this machine
+    order = {stem: i for i, (stem, _, _) in enumerate(match.pairs)}
+    report.fused.sort(key=lambda out: order.get(Path(storage.name_of(out)).stem, 0))
+    report.skipped.sort(key=lambda out: order.get(Path(storage.name_of(out)).stem, 0))
+    return report
+
+
+def _ref(location: str) -> Any:
+    return location if storage.is_url(location) else Path(location)
+
+
+def _record(report: FolderReport, row: dict[str, Any], say: Callable[[str], None]) -> None:
+    out = _ref(str(row["out"]))
+    if row["state"] == "fused":
+        report.fused.append(out)
+    elif row["state"] == "skipped":
+        report.skipped.append(out)
+    else:
+        report.failed.append((str(row["stem"]), str(row["message"])))
+        say(f"failed: {row['stem']}: {row['message']}")
+
+
+def _plan_output(out: str, ext: str, options: FuseOptions) -> None:
+    if ext not in (*FOLDER_EXTENSIONS, "mp4"):
+        raise InputError(f"unknown output format {ext!r}; choose one of "
+                         f"{', '.join(FOLDER_EXTENSIONS)}")
+    if ext != "mp4":
+        check_output_options(f"STEM.{ext}", bit_depth=options.bit_depth, quality=options.quality)
+    if storage.is_url(out):
+        storage.ensure_writable_url(out)
+    else:
+        from critnet.io.atomic import ensure_writable
+
+        if storage.local_path(out).exists() and not storage.local_path(out).is_dir():
+            raise InputError(f"{out}: exists and is not a folder")
+        ensure_writable(storage.local_path(out))
+
+
+def _plan_urls(ir: str, vis: str, out: str, options: FuseOptions, ext: str,
+               say: Callable[[str], None]) -> tuple[PairMatch, FolderReport]:
+    """:func:`~critnet.pipeline.folder.plan_folder` where a folder is a URL."""
+    for role, folder in (("IR", ir), ("visible", vis)):
+        if _normal(out) == _normal(folder) or _normal(out).startswith(_normal(folder) + "/"):
+            raise InputError(f"{out}: output folder is the {role} input folder or inside it "
+                             f"({folder}); choose another -o")
+    listings = [images_by_stem(folder, _listing(folder)) for folder in (ir, vis)]
+    match = match_listed(*listings, ir, vis)
+    _plan_output(out, ext, options)
+    report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis)
+    announce_plan(match, [], say)
+    return match, report
+
+
+def _normal(location: str) -> str:
+    return location.rstrip("/") if storage.is_url(location) else str(
+        storage.local_path(location).resolve())
+
+
+def _listing(folder: str) -> list[tuple[str, str]]:
+    if storage.is_url(folder):
+        return storage.list_files(folder)
+    path = storage.local_path(folder)
+    if not path.is_dir():
+        raise InputError(f"{folder}: folder not found")
+    return [(p.name, str(p)) for p in sorted(path.iterdir()) if p.is_file()]
+
+
+def _video_pairs(ir: str, vis: str) -> PairMatch | None:
+    """Pairs of videos matched by stem when both folders hold videos and no images, else
+    ``None`` (an image run)."""
+    from critnet.io.pairs import IMAGE_SUFFIXES
+    from critnet.pipeline.video import VIDEO_SUFFIXES
+
+    listings = []
+    for folder in (ir, vis):
+        try:
+            files = _listing(folder)
+        except InputError:
+            return None  # the image run's planning names the problem
+        suffixes = {os.path.splitext(name)[1].lower() for name, _ in files}
+        if suffixes & IMAGE_SUFFIXES or not suffixes & set(VIDEO_SUFFIXES):
+            return None
+        listings.append({os.path.splitext(name)[0]: ref for name, ref in files
+                         if os.path.splitext(name)[1].lower() in VIDEO_SUFFIXES
+                         and not name.startswith(".")})
+    irs, viss = listings
+    common = sorted(irs.keys() & viss.keys())
+    if not common:
+        raise InputError(f"{ir} and {vis}: no video file stems in common")
+    return PairMatch(pairs=[(stem, irs[stem], viss[stem]) for stem in common],
+                     unmatched_ir=[irs[s] for s in sorted(irs.keys() - viss.keys())],
+                     unmatched_vis=[viss[s] for s in sorted(viss.keys() - irs.keys())])
+
+
+class _runtime:
+    """Ray for the run: joins ``address``, else uses this process's runtime if it has one, else
+    starts a local one (shut down on leaving). Yields the number of workers."""
+
+    def __init__(self, ray: Any, address: str | None, workers: int | None, cpus: int) -> None:
+        self.ray, self.address, self.workers, self.cpus = ray, address, workers, cpus
+        self.started = False
+
+    def __enter__(self) -> int:
+        ray = self.ray
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # ours is fed by finished pairs
+        context.print_on_execution_start = False
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        if not ray.is_initialized():
+            local_cpus = None
+            if self.address is None and self.workers:
+                local_cpus = max(self.workers * self.cpus, 1)
+            try:
+                ray.init(address=self.address, num_cpus=local_cpus, include_dashboard=False,
+                         logging_level=logging.ERROR, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as error:
+                where = self.address or "a local runtime"
+                raise ClusterError(f"cannot start Ray on {where}: "
+                                   f"{' '.join(str(error).split())}") from None
+            self.started = True
+        if self.workers:
+            return self.workers
+        return max(1, int(ray.cluster_resources().get("CPU", 1)) // self.cpus)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.started:
+            self.ray.shutdown()
+
+
+def _fuse_rows(ray: Any, rows: list[dict[str, str]], kwargs: dict[str, Any], workers: int,
+               cpus: int, batch_size: int):
+    """Report rows of the fused pairs, as batches finish (streaming execution)."""
+    from critnet.pipeline.cluster.workers import FusePairs
+
+    blocks = min(MAX_BLOCKS, math.ceil(len(rows) / batch_size))
+    dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
+        FusePairs, fn_constructor_kwargs=kwargs, batch_size=batch_size,
+        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus,
+        max_restarts=RETRIES, max_task_retries=RETRIES)
+    try:
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            for i in range(len(batch["stem"])):
+                yield {key: batch[key][i] for key in ("stem", "out", "state", "message")}
+    except CritnetError:
+        raise
+    except Exception as error:
+        raise _user_error(error) from None
+
+
+def _user_error(error: BaseException) -> BaseException:
+    """The critnet error inside Ray's wrappers (the worker's one line), else a
+    :class:`ClusterError` in one line."""
+    seen = error
+    while seen is not None:
+        for candidate in (seen, getattr(seen, "cause", None)):
+            if isinstance(candidate, CritnetError):
+                return type(candidate)(*candidate.args) if not hasattr(
+                    candidate, "as_instanceof_cause") else candidate
+        seen = seen.__cause__ or seen.__context__
+    text = " ".join(str(error).split())
+    return ClusterError(f"the Ray run failed: {type(error).__name__}: {text[:300]}")

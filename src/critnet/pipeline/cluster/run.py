@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ def fuse_folder_ray(
     cpus_per_worker: int = 1,
     batch_size: int = 1,
     video: dict[str, Any] | None = None,
+    worker: type | None = None,
     progress: bool | None = False,
     log: Callable[[str], None] | None = None,
     **overrides: Any,
@@ -91,6 +93,8 @@ def fuse_folder_ray(
         cpus_per_worker: CPUs each actor reserves and its model's intra-op threads.
         batch_size: pairs per batch (one task); 1 balances best and redoes least on a retry.
         video: passed to :func:`~critnet.pipeline.video.fuse_video` for video pairs.
+        worker: a subclass of :class:`~critnet.pipeline.cluster.workers.FusePairs` to run
+            instead (e.g. one that also logs each pair).
         progress, log, options, overrides, ext, overwrite: as ``fuse_folder``.
 
     Raises:
@@ -105,9 +109,10 @@ def fuse_folder_ray(
     ray = require_ray()
     videos = _video_pairs(ir_text, vis_text)
     if videos is not None:
-        match, report = videos, FolderReport()
-        ext = "mp4"
+        match, ext = videos, "mp4"
         _plan_output(out_text, ext, options)
+        report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis)
+        announce_plan(match, [], say)
     elif not any(map(storage.is_url, (ir_text, vis_text, out_text))):
         match, report = plan_folder(storage.local_path(ir_text), storage.local_path(vis_text),
                                     storage.local_path(out_text), options, ext, say)
@@ -128,7 +133,9 @@ def fuse_folder_ray(
         bar = tqdm(total=len(match.pairs), initial=len(report.skipped), desc="fusing",
                    unit="pair", disable=None if progress is None else not progress)
         with bar, _runtime(ray, address, workers, cpus_per_worker) as size:
-            for row in _fuse_rows(ray, rows, kwargs, size, cpus_per_worker, batch_size):
+            size = max(1, min(size, math.ceil(len(rows) / batch_size)))
+            for row in _fuse_rows(ray, worker, rows, kwargs, size, cpus_per_worker,
+                                  batch_size):
                 _record(report, row, say)
                 bar.update(1)
     if not storage.is_url(out_text) and storage.local_path(out_text).is_dir():
@@ -261,16 +268,18 @@ class _runtime:
             self.ray.shutdown()
 
 
-def _fuse_rows(ray: Any, rows: list[dict[str, str]], kwargs: dict[str, Any], workers: int,
-               cpus: int, batch_size: int):
+def _fuse_rows(ray: Any, worker: type | None, rows: list[dict[str, str]],
+               kwargs: dict[str, Any], workers: int, cpus: int, batch_size: int):
     """Report rows of the fused pairs, as batches finish (streaming execution)."""
     from critnet.pipeline.cluster.workers import FusePairs
 
     blocks = min(MAX_BLOCKS, math.ceil(len(rows) / batch_size))
-    dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
-        FusePairs, fn_constructor_kwargs=kwargs, batch_size=batch_size,
-        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus,
-        max_restarts=RETRIES, max_task_retries=RETRIES)
+    with warnings.catch_warnings():  # the retry limits have no named parameter (Ray 2.60)
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*")
+        dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
+            worker or FusePairs, fn_constructor_kwargs=kwargs, batch_size=batch_size,
+            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus,
+            max_restarts=RETRIES, max_task_retries=RETRIES)
     try:
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
             for i in range(len(batch["stem"])):

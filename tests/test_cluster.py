@@ -259,3 +259,50 @@ def test_missing_extra_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
     assert code == 2
     assert stderr.strip() == "critnet: error: --engine ray needs Ray Data: pip install " \
                              "'critnet[cluster]'"
+
+
+def _video(path: Path, frames: list[np.ndarray]) -> Path:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv420p"
+        for frame in frames:
+            fmt = "rgb24" if frame.ndim == 3 else "gray"
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format=fmt)))
+        container.mux(stream.encode(None))
+    return path
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+@needs_ray
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("av") is None, reason="needs critnet[video]")
+def test_video_archive_one_task_per_pair(ray_runtime, tmp_path):
+    from critnet.pipeline.cluster import fuse_folder_ray
+    from critnet.pipeline.video import fuse_video
+
+    rng = np.random.default_rng(7)
+    for folder in ("ir", "vis", "local"):
+        (tmp_path / folder).mkdir()
+    for stem in ("flight1", "flight2"):
+        _video(tmp_path / "ir" / f"{stem}.mp4",
+               [rng.integers(0, 256, (32, 48), dtype=np.uint8) for _ in range(4)])
+        _video(tmp_path / "vis" / f"{stem}.mkv",
+               [rng.integers(0, 256, (32, 48, 3), dtype=np.uint8) for _ in range(4)])
+    report = fuse_folder_ray(tmp_path / "ir", tmp_path / "vis", tmp_path / "out",
+                             weights="tiny", workers=WORKERS)
+    assert report.summary() == "fused 2, skipped 0, failed 0"
+    model = load_model("tiny", backend="auto")
+    for stem in ("flight1", "flight2"):
+        local = fuse_video(tmp_path / "ir" / f"{stem}.mp4", tmp_path / "vis" / f"{stem}.mkv",
+                           tmp_path / "local" / f"{stem}.mp4", model)
+        got = _frames(tmp_path / "out" / f"{stem}.mp4")
+        assert len(got) == local.frames == 4
+        assert all(np.array_equal(a, b) for a, b in zip(got, _frames(local.path), strict=True))

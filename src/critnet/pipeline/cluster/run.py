@@ -71,7 +71,7 @@ def fuse_folder_ray(
     batch_size: int = 1,
     video: dict[str, Any] | None = None,
     worker: type | None = None,
-    progress: bool | None = False,
+    progress: bool | None | Callable[[int], None] = False,
     log: Callable[[str], None] | None = None,
     **overrides: Any,
 ) -> FolderReport:
@@ -95,7 +95,9 @@ def fuse_folder_ray(
         video: passed to :func:`~critnet.pipeline.video.fuse_video` for video pairs.
         worker: a subclass of :class:`~critnet.pipeline.cluster.workers.FusePairs` to run
             instead (e.g. one that also logs each pair).
-        progress, log, options, overrides, ext, overwrite: as ``fuse_folder``.
+        progress: a tqdm bar on stderr (``None``: only on a terminal), or a callable called
+            with 1 as each pair's result comes back from the cluster (e.g. ``tqdm.update``).
+        log, options, overrides, ext, overwrite: as ``fuse_folder``.
 
     Raises:
         InputError, OutputError: as ``fuse_folder`` (checked before Ray starts); the extra
@@ -131,13 +133,14 @@ def fuse_folder_ray(
                   "precision": precision, "device": device, "threads": cpus_per_worker,
                   "options": options, "overwrite": overwrite, "video": video}
         bar = tqdm(total=len(match.pairs), initial=len(report.skipped), desc="fusing",
-                   unit="pair", disable=None if progress is None else not progress)
+                   unit="pair", disable=None if progress is None else progress is not True)
+        tick = progress if callable(progress) else bar.update
         with bar, _runtime(ray, address, workers, cpus_per_worker) as size:
             size = max(1, min(size, math.ceil(len(rows) / batch_size)))
             for row in _fuse_rows(ray, worker, rows, kwargs, size, cpus_per_worker,
                                   batch_size):
                 _record(report, row, say)
-                bar.update(1)
+                tick(1)
     if not storage.is_url(out_text) and storage.local_path(out_text).is_dir():
         remove_stale_temps(storage.local_path(out_text))  # of workers killed on this machine
     order = {stem: i for i, (stem, _, _) in enumerate(match.pairs)}

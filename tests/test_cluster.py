@@ -22,7 +22,7 @@ from critnet.pipeline.folder import fuse_folder
 from critnet.pipeline.loading import load_model
 
 HAVE_RAY = all(importlib.util.find_spec(name) is not None for name in ("ray", "pyarrow"))
-HAVE_MOTO = all(importlib.util.find_spec(name) is not None for name in ("moto", "s3fs"))
+HAVE_MOTO = all(importlib.util.find_spec(name) is not None for name in ("moto", "s3fs", "flask"))
 needs_ray = pytest.mark.skipif(not HAVE_RAY, reason="needs the extra critnet[cluster] (Ray Data)")
 WORKERS = 2
 PAIRS = 6
@@ -196,7 +196,7 @@ def test_killed_worker_is_replaced_and_nothing_is_half_written(ray_runtime, tmp_
 
 @needs_ray
 @pytest.mark.slow
-@pytest.mark.skipif(not HAVE_MOTO, reason="needs moto[server] and s3fs (a local S3 server)")
+@pytest.mark.skipif(not HAVE_MOTO, reason="needs s3fs, moto[s3] and flask (a local S3 server)")
 def test_s3_folders_through_a_local_server(ray_runtime, s3_endpoint, tmp_path, local_run):
     import fsspec
 

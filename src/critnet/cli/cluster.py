@@ -35,7 +35,6 @@ def fuse_on_ray(
     """Check the arguments, load the model here once (a bad weights name fails in a second,
     and the onnxruntime graph is cached before the workers look for it), run, and print the
     local run's lines; exit code 1 when a pair failed."""
-    from critnet.cli.fuse import _output
     from critnet.pipeline.backends import describe_backend, model_device
     from critnet.pipeline.cluster import fuse_folder_ray, require_ray
     from critnet.pipeline.cluster.storage import is_url
@@ -49,8 +48,6 @@ def fuse_on_ray(
         if not is_url(folder) and Path(folder).is_file():
             raise click.UsageError(f"{folder}: --engine ray fuses folders; for one pair leave "
                                    f"out --engine ray")
-    if not is_url(output):
-        _output(output, True, Path(vis_input), ext)  # refuses an image file name
     require_ray()
     model = load_model(weights, device=resolve_device(device), preset=preset, backend=backend,
                        precision=precision)

@@ -186,6 +186,7 @@ def fuse(
     if engine == "ray":
         from critnet.cli.cluster import fuse_on_ray
 
+        _output(output, True, Path("."), ext)  # refuses an image file name for folders
         fuse_on_ray(inputs, ir_input, vis_input, output, weights=weights, preset=preset,
                     device=device, backend=backend, precision=precision, options=options,
                     ext=ext, overwrite=overwrite, address=address, workers=workers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,12 @@ def fuse_on_ray(
     video: dict[str, Any],
     quiet: bool,
     progress: bool | None,
+    check_output: Callable[[], Any],
 ) -> None:
     """Check the arguments, load the model here once (a bad weights name fails in a second,
     and the onnxruntime graph is cached before the workers look for it), run, and print the
-    local run's lines; exit code 1 when a pair failed."""
+    local run's lines; exit code 1 when a pair failed. ``check_output`` refuses an image file
+    name as the output folder (the local run's check)."""
     from critnet.pipeline.backends import describe_backend, model_device
     from critnet.pipeline.cluster import fuse_folder_ray, require_ray
     from critnet.pipeline.cluster.storage import is_url
@@ -48,6 +51,7 @@ def fuse_on_ray(
         if not is_url(folder) and Path(folder).is_file():
             raise click.UsageError(f"{folder}: --engine ray fuses folders; for one pair leave "
                                    f"out --engine ray")
+    check_output()
     require_ray()
     model = load_model(weights, device=resolve_device(device), preset=preset, backend=backend,
                        precision=precision)

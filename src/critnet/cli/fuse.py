@@ -186,13 +186,13 @@ def fuse(
     if engine == "ray":
         from critnet.cli.cluster import fuse_on_ray
 
-        _output(output, True, Path("."), ext)  # refuses an image file name for folders
         fuse_on_ray(inputs, ir_input, vis_input, output, weights=weights, preset=preset,
                     device=device, backend=backend, precision=precision, options=options,
                     ext=ext, overwrite=overwrite, address=address, workers=workers,
                     video={"pair_by": pair_by, "time_tolerance": time_tolerance,
                            "ir_range": ir_range or None},
-                    quiet=quiet, progress=False if quiet or no_progress else None)
+                    quiet=quiet, progress=False if quiet or no_progress else None,
+                    check_output=lambda: _output(output, True, Path("."), ext))
         return
     ir_path, vis_path = _inputs(inputs, _as_path(ir_input), _as_path(vis_input))
     folder_mode = _folder_mode(ir_path, vis_path)

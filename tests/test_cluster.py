@@ -17,6 +17,7 @@ import pytest
 from fusing_helpers import run_cli
 from PIL import Image
 
+from critnet.errors import OutputError
 from critnet.io.atomic import atomic_path
 from critnet.pipeline.folder import fuse_folder
 from critnet.pipeline.loading import load_model
@@ -192,6 +193,30 @@ def test_killed_worker_is_replaced_and_nothing_is_half_written(ray_runtime, tmp_
     assert report.summary() == "fused 6, skipped 0, failed 1"
     assert sorted(p.name for p in out.iterdir()) == [f"{i:02d}.png" for i in range(PAIRS)]
     _same_outputs(out, local_run[0])
+
+
+class _DiskFull:
+    """Mixed into FusePairs: every output fails as a full disk would."""
+
+    def fuse_one(self, stem, ir, vis, out):
+        raise OutputError(f"{out}: cannot write output here (No space left on device)")
+
+
+@needs_ray
+@pytest.mark.slow
+def test_an_unwritable_output_stops_the_run_with_its_line(ray_runtime, tmp_path, capsys):
+    import ray.cloudpickle
+
+    from critnet.pipeline.cluster import FusePairs, fuse_folder_ray
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    disk_full = type("DiskFull", (_DiskFull, FusePairs), {})
+    ir, vis = _pairs(tmp_path, count=2)
+    with pytest.raises(OutputError) as raised:
+        fuse_folder_ray(ir, vis, tmp_path / "out", weights="tiny", workers=1, worker=disk_full)
+    assert str(raised.value) == f"{tmp_path / 'out' / '00.png'}: cannot write output here " \
+                                "(No space left on device)"
+    assert "Traceback" not in capsys.readouterr().err
 
 
 @needs_ray

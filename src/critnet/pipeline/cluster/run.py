@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from critnet.errors import CritnetError, InputError
+from critnet.errors import ConfigError, CritnetError, InputError, OutputError, WeightsError
 from critnet.io.atomic import remove_stale_temps
 from critnet.io.pairs import PairMatch, images_by_stem, match_listed
 from critnet.io.write import check_output_options
@@ -40,6 +41,12 @@ MAX_BLOCKS = 10_000
 class ClusterError(CritnetError):
     """The Ray run could not finish (a worker died more than :data:`RETRIES` times, the
     cluster cannot be reached)."""
+
+
+#: Errors a worker reports as data (``state`` ``error:<name>``), raised again by the driver.
+_ERRORS = {cls.__name__: cls for cls in (InputError, OutputError, WeightsError, ConfigError,
+                                         ClusterError)}
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def require_ray() -> Any:
@@ -154,6 +161,9 @@ def _ref(location: str) -> Any:
 
 
 def _record(report: FolderReport, row: dict[str, Any], say: Callable[[str], None]) -> None:
+    state = str(row["state"])
+    if state.startswith("error:"):  # a worker's CritnetError: the run stops, as locally
+        raise _ERRORS.get(state[len("error:"):], CritnetError)(str(row["message"]))
     out = _ref(str(row["out"]))
     if row["state"] == "fused":
         report.fused.append(out)
@@ -249,7 +259,9 @@ class _runtime:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # ours is fed by finished pairs
         context.print_on_execution_start = False
-        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        self.logger = logging.getLogger("ray.data")  # its errors reach the user as one line
+        self.level = self.logger.level
+        self.logger.setLevel(logging.CRITICAL)
         if not ray.is_initialized():
             local_cpus = None
             if self.address is None and self.workers:
@@ -267,6 +279,7 @@ class _runtime:
         return max(1, int(ray.cluster_resources().get("CPU", 1)) // self.cpus)
 
     def __exit__(self, *exc: Any) -> None:
+        self.logger.setLevel(self.level)
         if self.started:
             self.ray.shutdown()
 
@@ -293,15 +306,11 @@ def _fuse_rows(ray: Any, worker: type | None, rows: list[dict[str, str]],
         raise _user_error(error) from None
 
 
-def _user_error(error: BaseException) -> BaseException:
-    """The critnet error inside Ray's wrappers (the worker's one line), else a
-    :class:`ClusterError` in one line."""
-    seen = error
-    while seen is not None:
-        for candidate in (seen, getattr(seen, "cause", None)):
-            if isinstance(candidate, CritnetError):
-                return type(candidate)(*candidate.args) if not hasattr(
-                    candidate, "as_instanceof_cause") else candidate
-        seen = seen.__cause__ or seen.__context__
-    text = " ".join(str(error).split())
-    return ClusterError(f"the Ray run failed: {type(error).__name__}: {text[:300]}")
+def _user_error(error: BaseException) -> ClusterError:
+    """A :class:`ClusterError` in one line: the last line of the worker's traceback (the
+    exception it raised) when Ray passes one on, else Ray's own error."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception)\b", line)
+              and not line.startswith("ray.")]
+    text = raised[-1] if raised else f"{type(error).__name__}: {' '.join(lines)[:300]}"
+    return ClusterError(f"the Ray run failed: {_ANSI.sub('', text)}")

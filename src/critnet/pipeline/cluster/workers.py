@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from critnet.errors import InputError
+from critnet.errors import CritnetError, InputError
 from critnet.pipeline.cluster import storage
 from critnet.pipeline.folder import _one_line, fuse_pair
 from critnet.pipeline.options import FuseOptions
@@ -61,8 +61,8 @@ class FusePairs:
     run's own per-pair function: an existing output is skipped (unless ``overwrite``), an
     unusable input gives ``state`` ``failed`` and its one-line reason, the output is written
     atomically. Two videos (by suffix) are fused into the video ``out``
-    (:func:`critnet.pipeline.video.fuse_video`). Any other error (an unwritable output, a bug)
-    is raised, as the local run stops on it.
+    (:func:`critnet.pipeline.video.fuse_video`). Any other error stops the run, as the local
+    run stops on it.
 
     Args:
         weights, preset, backend, precision, device: as ``critnet fuse`` (weights: a bundled
@@ -73,7 +73,9 @@ class FusePairs:
         video: keyword arguments for :func:`~critnet.pipeline.video.fuse_video` (``pair_by``,
             ``time_tolerance``, ``ir_range``).
 
-    Returns (per batch): columns ``stem``, ``out``, ``state``, ``message``.
+    Returns (per batch): columns ``stem``, ``out``, ``state``, ``message``; a
+    :class:`~critnet.errors.CritnetError` other than an unusable input (an unwritable output)
+    ends the batch with ``state`` ``error:<class name>`` and its line, for the driver to raise.
     """
 
     def __init__(self, weights: str | None = None, *, preset: str | None = None,
@@ -93,10 +95,16 @@ class FusePairs:
                  else [os.path.splitext(storage.name_of(out))[0] for out in outs])
         states, messages = [], []
         for stem, ir, vis, out in zip(stems, batch["ir"], batch["vis"], outs, strict=True):
-            state, message = self.fuse_one(stem, str(ir), str(vis), out)
+            try:
+                state, message = self.fuse_one(stem, str(ir), str(vis), out)
+            except CritnetError as error:  # travels as data: Ray's wrappers lose its type
+                state, message = f"error:{type(error).__name__}", _one_line(error)
             states.append(state)
             messages.append(message)
-        return {"stem": stems, "out": outs, "state": states, "message": messages}
+            if state.startswith("error:"):  # the run stops on it: no more pairs of this batch
+                break
+        done = len(states)
+        return {"stem": stems[:done], "out": outs[:done], "state": states, "message": messages}
 
     def fuse_one(self, stem: str, ir: str, vis: str, out: str) -> tuple[str, str]:
         """``(state, message)`` of one pair (see the class)."""

@@ -167,6 +167,8 @@ def fuse(
     (--overwrite redoes them); files without a partner are listed; a pair whose input is
     unusable is reported by name and the run goes on, ending with exit code 1. A progress bar
     is shown on a terminal only. Runs into one output folder at the same time split the work.
+    --engine ray runs the same folder run on Ray Data (a local runtime, or --address of a
+    cluster; folders may be URLs such as s3://bucket/ir; needs critnet[cluster]).
 
     \b
     Two videos (any format FFmpeg reads; needs critnet[video]) -> MP4 at the visible frame rate:

@@ -232,10 +232,16 @@ def test_s3_folders_through_a_local_server(ray_runtime, s3_endpoint, tmp_path, l
     ir, vis = _pairs(tmp_path)
     fs.put(str(ir), "archive/ir", recursive=True)
     fs.put(str(vis), "archive/vis", recursive=True)
+    frames = [Image.fromarray(np.full((24, 32), v, np.uint8)) for v in (0, 255)]
+    frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:])
+    fs.put(str(tmp_path / "clip.gif"), "archive/ir/clip.gif")  # refused as locally
     report = fuse_folder_ray("s3://archive/ir", "s3://archive/vis", "s3://archive/fused",
                              weights="tiny", workers=WORKERS)
-    assert report.summary() == "fused 6, skipped 0, failed 1"
-    assert report.failed[0][0] == "bad" and "s3://archive/vis/bad.jpg" in report.failed[0][1]
+    assert report.summary() == "fused 6, skipped 0, failed 2"
+    (gif, gif_message), (bad, bad_message) = report.failed
+    assert gif == "clip" and gif_message.startswith("s3://archive/ir/clip.gif: ")
+    assert "frames" in gif_message
+    assert bad == "bad" and bad_message.startswith("s3://archive/vis/bad.jpg: not an image")
     got = tmp_path / "got"
     fs.get("archive/fused/", str(got), recursive=True)
     _same_outputs(got, local_run[0])

@@ -3,6 +3,7 @@ the run (docs/design.md §5)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -294,18 +295,27 @@ def _animated(folder: Path) -> list[tuple[str, str]]:
     """``(stem, message)`` for each multi-frame GIF / WebP directly in ``folder``."""
     if not folder.is_dir():
         return []
+    return refused_animations([(p.stem, str(p), p) for p in sorted(folder.iterdir())
+                               if p.suffix.lower() in ANIMATION_SUFFIXES and p.is_file()])
+
+
+def refused_animations(files: list[tuple[str, str, Any]]) -> list[tuple[str, str]]:
+    """``(stem, message)`` for each multi-frame file among ``(stem, name, source)``, where
+    ``source`` is a path or a callable opening the file for binary reading (a remote file)."""
     refused = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() in ANIMATION_SUFFIXES and path.is_file():
-            try:
-                with quiet_decoding(), Image.open(path) as img:
-                    check_single_frame(img, str(path))
-            except InputError as error:
-                refused.append((path.stem, str(error)))
-            except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
-                # not a readable animation (or over Pillow's pixel guard): left to the reader,
-                # which reports it as that pair's failure in one line
-                continue
+    for stem, name, source in files:
+        try:
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(quiet_decoding())
+                handle = stack.enter_context(source()) if callable(source) else source
+                img = stack.enter_context(Image.open(handle))
+                check_single_frame(img, name)
+        except InputError as error:
+            refused.append((stem, str(error)))
+        except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+            # not a readable animation (or over Pillow's pixel guard): left to the reader,
+            # which reports it as that pair's failure in one line
+            continue
     return refused
 
 

@@ -21,10 +21,12 @@ from critnet.io.pairs import PairMatch, images_by_stem, match_listed
 from critnet.io.write import check_output_options
 from critnet.pipeline.cluster import storage
 from critnet.pipeline.folder import (
+    ANIMATION_SUFFIXES,
     FOLDER_EXTENSIONS,
     FolderReport,
     announce_plan,
     plan_folder,
+    refused_animations,
 )
 from critnet.pipeline.options import FuseOptions
 
@@ -197,12 +199,34 @@ def _plan_urls(ir: str, vis: str, out: str, options: FuseOptions, ext: str,
         if _normal(out) == _normal(folder) or _normal(out).startswith(_normal(folder) + "/"):
             raise InputError(f"{out}: output folder is the {role} input folder or inside it "
                              f"({folder}); choose another -o")
-    listings = [images_by_stem(folder, _listing(folder)) for folder in (ir, vis)]
-    match = match_listed(*listings, ir, vis)
+    files = {folder: _listing(folder) for folder in (ir, vis)}
+    animated = [refusal for folder in (ir, vis) for refusal in _animated(files[folder])]
+    try:
+        match = match_listed(*(images_by_stem(folder, files[folder]) for folder in (ir, vis)),
+                             ir, vis)
+    except InputError:
+        if animated:
+            raise InputError(animated[0][1]) from None
+        raise
     _plan_output(out, ext, options)
-    report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis)
-    announce_plan(match, [], say)
+    report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis,
+                          failed=animated)
+    announce_plan(match, animated, say)
     return match, report
+
+
+def _animated(files: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The local run's refusal of animated GIF / WebP files, for a listing of URLs."""
+    found = []
+    for name, location in files:
+        stem, suffix = os.path.splitext(name)
+        if suffix.lower() in ANIMATION_SUFFIXES and not name.startswith("."):
+            if storage.is_url(location):
+                fs, path = storage.filesystem(location)
+                found.append((stem, location, lambda fs=fs, path=path: fs.open(path, "rb")))
+            else:
+                found.append((stem, location, Path(location)))
+    return refused_animations(found)
 
 
 def _normal(location: str) -> str:

@@ -144,7 +144,8 @@ def test_two_workers_equal_the_local_run_then_resume(ray_runtime, tmp_path, loca
 def test_cli_ray_prints_the_local_summary_and_exit_code(ray_runtime, tmp_path, capsys,
                                                         local_run):
     ir, vis = _pairs(tmp_path)
-    args = ("fuse", "--ir", ir, "--vis", vis, "--weights", "tiny", "--no-progress")
+    args = ("fuse", "--ir", ir, "--vis", vis, "--weights", "tiny", "--no-progress", "--gray",
+            "--bit-depth", "16", "--ir-normalize", "minmax")  # options reach the workers
     code, stdout, stderr = run_cli(capsys, *args, "-o", tmp_path / "local")
     ray_code, ray_stdout, ray_stderr = run_cli(capsys, *args, "-o", tmp_path / "ray",
                                                "--engine", "ray", "--workers", WORKERS)
@@ -157,6 +158,7 @@ def test_cli_ray_prints_the_local_summary_and_exit_code(ray_runtime, tmp_path, c
     assert failed and failed == [line for line in ray_stderr.splitlines()
                                  if line.startswith("failed: bad:")]
     _same_outputs(tmp_path / "ray", tmp_path / "local")
+    assert _pixels(tmp_path / "ray" / "00.png").dtype == np.uint16
     # everything done: the rerun skips all before starting any worker
     code, stdout, _ = run_cli(capsys, *args, "-o", tmp_path / "ray", "--engine", "ray")
     assert "fused 0, skipped 6, failed 1" in stdout

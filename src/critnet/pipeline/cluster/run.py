@@ -17,16 +17,11 @@ from tqdm import tqdm
 
 from critnet.errors import ConfigError, CritnetError, InputError, OutputError, WeightsError
 from critnet.io.atomic import remove_stale_temps
-from critnet.io.pairs import PairMatch, images_by_stem, match_listed
-from critnet.io.write import check_output_options
-from critnet.pipeline.cluster import storage
+from critnet.pipeline.cluster import plan, storage
 from critnet.pipeline.folder import (
-    ANIMATION_SUFFIXES,
-    FOLDER_EXTENSIONS,
     FolderReport,
     announce_plan,
     plan_folder,
-    refused_animations,
 )
 from critnet.pipeline.options import FuseOptions
 
@@ -118,25 +113,29 @@ def fuse_folder_ray(
     say = log or (lambda _message: None)
     ir_text, vis_text, out_text = map(os.fspath, (ir_dir, vis_dir, out_dir))
     ray = require_ray()
-    videos = _video_pairs(ir_text, vis_text)
+    videos = plan.video_pairs(ir_text, vis_text)
     if videos is not None:
         match, ext = videos, "mp4"
-        _plan_output(out_text, ext, options)
+        plan.plan_output(out_text, ext, options)
         report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis)
         announce_plan(match, [], say)
     elif not any(map(storage.is_url, (ir_text, vis_text, out_text))):
         match, report = plan_folder(storage.local_path(ir_text), storage.local_path(vis_text),
                                     storage.local_path(out_text), options, ext, say)
     else:
-        match, report = _plan_urls(ir_text, vis_text, out_text, options, ext, say)
+        match, report = plan.plan_urls(ir_text, vis_text, out_text, options, ext, say)
     existing = set() if overwrite else storage.existing_names(out_text)
     rows = []
-    for stem, ir, vis in match.pairs:
+    for stem, ir, vis in match.pairs:  # workers get absolute paths: their folder is not ours
         out = storage.join(out_text, f"{stem}.{ext}")
         if f"{stem}.{ext}" in existing:
             report.skipped.append(_ref(out))
         else:
-            rows.append({"stem": stem, "ir": str(ir), "vis": str(vis), "out": out})
+            rows.append({"stem": stem, "ir": _absolute(ir), "vis": _absolute(vis),
+                         "out": _absolute(out)})
+    given = {_absolute(text): text for text in (ir_text, vis_text, out_text)}
+    if weights is not None and Path(weights).is_file():
+        weights = os.path.abspath(weights)
     if rows:
         kwargs = {"weights": weights, "preset": preset, "backend": backend,
                   "precision": precision, "device": device, "threads": cpus_per_worker,
@@ -148,7 +147,7 @@ def fuse_folder_ray(
             size = max(1, min(size, math.ceil(len(rows) / batch_size)))
             for row in _fuse_rows(ray, worker, rows, kwargs, size, cpus_per_worker,
                                   batch_size):
-                _record(report, row, say)
+                _record(report, row, given, say)
                 tick(1)
     if not storage.is_url(out_text) and storage.local_path(out_text).is_dir():
         remove_stale_temps(storage.local_path(out_text))  # of workers killed on this machine
@@ -162,7 +161,18 @@ def _ref(location: str) -> Any:
     return location if storage.is_url(location) else Path(location)
 
 
-def _record(report: FolderReport, row: dict[str, Any], say: Callable[[str], None]) -> None:
+def _absolute(location: Any) -> str:
+    return str(location) if storage.is_url(str(location)) else os.path.abspath(location)
+
+
+def _record(report: FolderReport, row: dict[str, Any], given: dict[str, str],
+            say: Callable[[str], None]) -> None:
+    """Add a worker's row to the report, its paths written as the caller gave them."""
+    row = dict(row)
+    for key in ("out", "message"):
+        for absolute, text in given.items():
+            if absolute != text:
+                row[key] = str(row[key]).replace(absolute.rstrip("/"), text.rstrip("/"))
     state = str(row["state"])
     if state.startswith("error:"):  # a worker's CritnetError: the run stops, as locally
         raise _ERRORS.get(state[len("error:"):], CritnetError)(str(row["message"]))
@@ -174,100 +184,6 @@ def _record(report: FolderReport, row: dict[str, Any], say: Callable[[str], None
     else:
         report.failed.append((str(row["stem"]), str(row["message"])))
         say(f"failed: {row['stem']}: {row['message']}")
-
-
-def _plan_output(out: str, ext: str, options: FuseOptions) -> None:
-    if ext not in (*FOLDER_EXTENSIONS, "mp4"):
-        raise InputError(f"unknown output format {ext!r}; choose one of "
-                         f"{', '.join(FOLDER_EXTENSIONS)}")
-    if ext != "mp4":
-        check_output_options(f"STEM.{ext}", bit_depth=options.bit_depth, quality=options.quality)
-    if storage.is_url(out):
-        storage.ensure_writable_url(out)
-    else:
-        from critnet.io.atomic import ensure_writable
-
-        if storage.local_path(out).exists() and not storage.local_path(out).is_dir():
-            raise InputError(f"{out}: exists and is not a folder")
-        ensure_writable(storage.local_path(out))
-
-
-def _plan_urls(ir: str, vis: str, out: str, options: FuseOptions, ext: str,
-               say: Callable[[str], None]) -> tuple[PairMatch, FolderReport]:
-    """:func:`~critnet.pipeline.folder.plan_folder` where a folder is a URL."""
-    for role, folder in (("IR", ir), ("visible", vis)):
-        if _normal(out) == _normal(folder) or _normal(out).startswith(_normal(folder) + "/"):
-            raise InputError(f"{out}: output folder is the {role} input folder or inside it "
-                             f"({folder}); choose another -o")
-    files = {folder: _listing(folder) for folder in (ir, vis)}
-    animated = [refusal for folder in (ir, vis) for refusal in _animated(files[folder])]
-    try:
-        match = match_listed(*(images_by_stem(folder, files[folder]) for folder in (ir, vis)),
-                             ir, vis)
-    except InputError:
-        if animated:
-            raise InputError(animated[0][1]) from None
-        raise
-    _plan_output(out, ext, options)
-    report = FolderReport(unmatched_ir=match.unmatched_ir, unmatched_vis=match.unmatched_vis,
-                          failed=animated)
-    announce_plan(match, animated, say)
-    return match, report
-
-
-def _animated(files: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The local run's refusal of animated GIF / WebP files, for a listing of URLs."""
-    found = []
-    for name, location in files:
-        stem, suffix = os.path.splitext(name)
-        if suffix.lower() in ANIMATION_SUFFIXES and not name.startswith("."):
-            if storage.is_url(location):
-                fs, path = storage.filesystem(location)
-                found.append((stem, location, lambda fs=fs, path=path: fs.open(path, "rb")))
-            else:
-                found.append((stem, location, Path(location)))
-    return refused_animations(found)
-
-
-def _normal(location: str) -> str:
-    return location.rstrip("/") if storage.is_url(location) else str(
-        storage.local_path(location).resolve())
-
-
-def _listing(folder: str) -> list[tuple[str, str]]:
-    if storage.is_url(folder):
-        return storage.list_files(folder)
-    path = storage.local_path(folder)
-    if not path.is_dir():
-        raise InputError(f"{folder}: folder not found")
-    return [(p.name, str(p)) for p in sorted(path.iterdir()) if p.is_file()]
-
-
-def _video_pairs(ir: str, vis: str) -> PairMatch | None:
-    """Pairs of videos matched by stem when both folders hold videos and no images, else
-    ``None`` (an image run)."""
-    from critnet.io.pairs import IMAGE_SUFFIXES
-    from critnet.pipeline.video import VIDEO_SUFFIXES
-
-    listings = []
-    for folder in (ir, vis):
-        try:
-            files = _listing(folder)
-        except InputError:
-            return None  # the image run's planning names the problem
-        suffixes = {os.path.splitext(name)[1].lower() for name, _ in files}
-        if suffixes & IMAGE_SUFFIXES or not suffixes & set(VIDEO_SUFFIXES):
-            return None
-        listings.append({os.path.splitext(name)[0]: ref for name, ref in files
-                         if os.path.splitext(name)[1].lower() in VIDEO_SUFFIXES
-                         and not name.startswith(".")})
-    irs, viss = listings
-    common = sorted(irs.keys() & viss.keys())
-    if not common:
-        raise InputError(f"{ir} and {vis}: no video file stems in common")
-    return PairMatch(pairs=[(stem, irs[stem], viss[stem]) for stem in common],
-                     unmatched_ir=[irs[s] for s in sorted(irs.keys() - viss.keys())],
-                     unmatched_vis=[viss[s] for s in sorted(viss.keys() - irs.keys())])
 
 
 class _runtime:

@@ -129,7 +129,7 @@ class FusePairs:
 
         try:
             fuse_video(ir, vis, out, self.model, options=self.options,
-                       overwrite=self.overwrite or storage.is_url(str(out)), **self.video)
+                       overwrite=self.overwrite, **self.video)
         except InputError as error:
             return "failed", _one_line(error)
         return "fused", ""

@@ -28,8 +28,9 @@ _PATH = click.Path(path_type=Path)
 
 @click.command("fuse")
 @click.argument("inputs", nargs=-1, type=_PATH, metavar="[IR [VIS]]")
-@click.option("--ir", "ir_input", type=_PATH, help="Infrared image, or folder of them.")
-@click.option("--vis", "vis_input", type=_PATH, help="Visible image, or folder of them.")
+@click.option("--ir", "ir_input", type=click.Path(), help="Infrared image, or folder of them "
+              "(--engine ray: also an fsspec URL such as s3://bucket/ir).")
+@click.option("--vis", "vis_input", type=click.Path(), help="Visible image, or folder of them.")
 @click.option("-o", "--output", type=click.Path(), required=True,
               help="Output image (format from its suffix; PNG without one), or output folder "
                    "(a trailing / means a folder: one pair is written there as VIS_STEM.EXT).")
@@ -90,10 +91,18 @@ _PATH = click.Path(path_type=Path)
 @click.option("--time-tolerance", type=click.FloatRange(min=0, min_open=True, max=3600),
               metavar="SECONDS",
               help="Videos, --pair-by time: largest IR/visible time gap [default: 1 IR frame].")
+@click.option("--engine", type=click.Choice(("local", "ray")), default="local", show_default=True,
+              help="Folders: fuse on this process, or on Ray Data (a local runtime, or the "
+                   "cluster at --address; folders may be fsspec URLs; needs critnet[cluster]).")
+@click.option("--address", metavar="ADDR",
+              help="--engine ray: join this Ray cluster (ray start --head prints it; auto).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="--engine ray: worker processes, each loading the model once "
+                   "[default: one per CPU of the cluster].")
 def fuse(
     inputs: tuple[Path, ...],
-    ir_input: Path | None,
-    vis_input: Path | None,
+    ir_input: str | None,
+    vis_input: str | None,
     output: str,
     weights: str | None,
     preset: str | None,
@@ -118,6 +127,9 @@ def fuse(
     register_method: str,
     pair_by: str,
     time_tolerance: float | None,
+    engine: str,
+    address: str | None,
+    workers: int | None,
 ) -> None:
     """Fuse infrared and visible images with C-RITNet.
 
@@ -153,6 +165,8 @@ def fuse(
     (--overwrite redoes them); files without a partner are listed; a pair whose input is
     unusable is reported by name and the run goes on, ending with exit code 1. A progress bar
     is shown on a terminal only. Runs into one output folder at the same time split the work.
+    --engine ray runs the same folder run on Ray Data (a local runtime, or --address of a
+    cluster; folders may be URLs such as s3://bucket/ir; needs critnet[cluster]).
 
     \b
     Two videos (any format FFmpeg reads; needs critnet[video]) -> MP4 at the visible frame rate:
@@ -162,14 +176,27 @@ def fuse(
     Weights: the bundled default, or --weights NAME|PATH:
       critnet fuse ir.png vis.png -o fused.png --weights runs/lite/final.safetensors
     """
-    ir_path, vis_path = _inputs(inputs, ir_input, vis_input)
-    video_mode = _video_mode(ir_path, vis_path, Path(output))
-    _refuse_idle_options(video_mode, register, bit_depth, pair_by)
+    if engine == "local" and (address or workers):
+        raise click.UsageError("--address and --workers apply to --engine ray")
     options = FuseOptions(gray=gray, resize_ir=resize_ir, ir_normalize=ir_normalize,
                           ir_range=ir_range or None, normalize=normalize,
                           bit_depth=int(bit_depth), quality=quality, tile=tile,
                           max_pixels=max_pixels, register=register,
                           register_method=register_method, ir_palette_ok=ir_palette_ok)
+    if engine == "ray":
+        from critnet.cli.cluster import fuse_on_ray
+
+        fuse_on_ray(inputs, ir_input, vis_input, output, weights=weights, preset=preset,
+                    device=device, backend=backend, precision=precision, options=options,
+                    ext=ext, overwrite=overwrite, address=address, workers=workers,
+                    video={"pair_by": pair_by, "time_tolerance": time_tolerance,
+                           "ir_range": ir_range or None},
+                    quiet=quiet, progress=False if quiet or no_progress else None,
+                    check_output=lambda: _output(output, True, Path("."), ext))
+        return
+    ir_path, vis_path = _inputs(inputs, _as_path(ir_input), _as_path(vis_input))
+    video_mode = _video_mode(ir_path, vis_path, Path(output))
+    _refuse_idle_options(video_mode, register, bit_depth, pair_by)
     folder_mode = _folder_mode(ir_path, vis_path)
     out = _output(output, folder_mode, vis_path, ext)
     say = (lambda _line: None) if quiet else click.echo
@@ -222,6 +249,10 @@ def _inputs(
     if ir_input is None or vis_input is None:
         raise click.UsageError("give IR VIS (two images) or --ir DIR --vis DIR (two folders)")
     return ir_input, vis_input
+
+
+def _as_path(text: str | None) -> Path | None:
+    return None if text is None else Path(text)
 
 
 def _camera_pair(path: Path) -> Path:

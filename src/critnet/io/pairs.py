@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from critnet.errors import InputError
 from critnet.io.camera.naming import dji_role, visible_rank
 from critnet.io.paths import broken_link
+
+T = TypeVar("T")
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 
@@ -49,14 +52,27 @@ def list_images(folder: str | os.PathLike) -> dict[str, Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: {broken_link(folder) or 'folder not found'}")
-    found: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        is_image = path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
-        if is_image and path.is_file():
-            if path.stem in found:
-                raise StemClashError(f"{folder}: two images share the stem {path.stem!r} "
-                                 f"({found[path.stem].name}, {path.name})")
-            found[path.stem] = path
+    return images_by_stem(folder, [(path.name, path) for path in sorted(folder.iterdir())
+                                   if path.is_file()])
+
+
+def images_by_stem(folder: object, files: list[tuple[str, T]]) -> dict[str, T]:
+    """The images among ``files`` (``(file name, reference)`` of one folder's files, e.g. paths
+    or URLs), keyed by stem; :func:`list_images` for any listing.
+
+    Raises:
+        StemClashError: two images with one stem (``folder`` names the folder).
+        InputError: no image.
+    """
+    found: dict[str, T] = {}
+    names: dict[str, str] = {}
+    for name, ref in sorted(files, key=lambda item: item[0]):
+        stem, suffix = os.path.splitext(name)
+        if suffix.lower() in IMAGE_SUFFIXES and not name.startswith("."):
+            if stem in found:
+                raise StemClashError(f"{folder}: two images share the stem {stem!r} "
+                                     f"({names[stem]}, {name})")
+            found[stem], names[stem] = ref, name
     if not found:
         raise InputError(f"{folder}: no images found (looked for "
                          f"{', '.join(sorted(IMAGE_SUFFIXES))})")
@@ -69,8 +85,19 @@ def match_pairs(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike) -> PairMa
     Raises:
         InputError: a folder is missing or empty, or no stem is shared.
     """
-    ir = _by_shot(list_images(ir_dir), "ir")
-    vis, extra_vis = _by_shot_visible(list_images(vis_dir))
+    return match_listed(list_images(ir_dir), list_images(vis_dir), ir_dir, vis_dir)
+
+
+def match_listed(ir_files: dict[str, T], vis_files: dict[str, T], ir_dir: object,
+                 vis_dir: object) -> PairMatch:
+    """:func:`match_pairs` for listings made elsewhere (:func:`images_by_stem`: e.g. URLs of
+    an object store); ``ir_dir`` and ``vis_dir`` name the folders in the error.
+
+    Raises:
+        InputError: no stem is shared.
+    """
+    ir = _by_shot(ir_files, "ir")
+    vis, extra_vis = _by_shot_visible(vis_files)
     common = sorted(ir.keys() & vis.keys())
     if not common:
         raise InputError(f"{ir_dir} and {vis_dir}: no file stems in common "

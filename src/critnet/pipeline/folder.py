@@ -3,6 +3,7 @@ the run (docs/design.md §5)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from PIL import Image
 from critnet.errors import InputError
 from critnet.io.atomic import ensure_writable, release_claim, remove_stale_temps, try_claim
 from critnet.io.outputs import check_output_folder
-from critnet.io.pairs import StemClashError, match_pairs
+from critnet.io.pairs import PairMatch, StemClashError, match_pairs
 from critnet.io.progress import progress_bar
 from critnet.io.quiet import quiet_decoding
 from critnet.io.read import check_single_frame
@@ -110,6 +111,42 @@ def fuse_folder(
         WeightsError: ``model`` is ``None`` and no weights are bundled.
     """
     options = FuseOptions.resolve(options, overrides)
+    say = log or (lambda _message: None)
+    match, report = plan_folder(ir_dir, vis_dir, out_dir, options, ext, say, report)
+    out_dir = Path(out_dir)
+    model = ready_model(model, device)
+    bar = progress_bar(show=progress, total=len(match.pairs), desc="fusing", unit="pair")
+    run = _Run(out_dir, ext, options, overwrite, report, say, bar)
+    try:
+        with bar, Writer() as writer:  # read ahead in a thread, write behind in another
+            for pair in prefetched(run.read(*pair) for pair in match.pairs):
+                if pair.state == "read":
+                    run.fuse(model, pair)
+                writer.submit(run.finish, pair)
+    finally:
+        for path in list(run.held):  # claims of pairs read ahead when a run stops
+            release_claim(path)
+    return report
+
+
+def plan_folder(
+    ir_dir: str | os.PathLike,
+    vis_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    options: FuseOptions,
+    ext: str,
+    say: Callable[[str], None],
+    report: FolderReport | None = None,
+) -> tuple[PairMatch, FolderReport]:
+    """The checks and pairing of a folder run before any fusing (:func:`fuse_folder`, and the
+    Ray run of :mod:`critnet.pipeline.cluster`): the pairs, and a report holding the unmatched
+    files and the refused animations (each logged through ``say``). ``out_dir`` is created and
+    probed for writing; temporary files of killed runs in it are removed. ``report``: the
+    report to fill (default: a new one).
+
+    Raises:
+        InputError, OutputError: as :func:`fuse_folder`.
+    """
     ir_dir, vis_dir, out_dir = Path(ir_dir), Path(vis_dir), Path(out_dir)
     if ext not in FOLDER_EXTENSIONS:
         raise InputError(f"unknown output format {ext!r}; choose one of "
@@ -132,28 +169,21 @@ def fuse_folder(
     report = report if report is not None else FolderReport()
     report.unmatched_ir, report.unmatched_vis = match.unmatched_ir, match.unmatched_vis
     report.failed.extend(animated)
-    say = log or (lambda _message: None)
-    for stem, message in animated:
-        say(f"failed: {stem}: {message}")
     if stale := remove_stale_temps(out_dir):
         say(f"removed {len(stale)} temporary file(s) left by an interrupted run in {out_dir}")
+    announce_plan(match, animated, say)
+    return match, report
+
+
+def announce_plan(match: PairMatch, refused: list[tuple[str, str]],
+                  say: Callable[[str], None]) -> None:
+    """The lines a folder run logs before fusing: refused files, files without a partner."""
+    for stem, message in refused:
+        say(f"failed: {stem}: {message}")
     for kind, files in (("IR", match.unmatched_ir), ("visible", match.unmatched_vis)):
         if files:
             say(f"warning: {len(files)} {kind} file(s) without a partner, not fused: "
                 f"{_name_list(files)}")
-    model = ready_model(model, device)
-    bar = progress_bar(show=progress, total=len(match.pairs), desc="fusing", unit="pair")
-    run = _Run(out_dir, ext, options, overwrite, report, say, bar)
-    try:
-        with bar, Writer() as writer:  # read ahead in a thread, write behind in another
-            for pair in prefetched(run.read(*pair) for pair in match.pairs):
-                if pair.state == "read":
-                    run.fuse(model, pair)
-                writer.submit(run.finish, pair)
-    finally:
-        for path in list(run.held):  # claims of pairs read ahead when a run stops
-            release_claim(path)
-    return report
 
 
 @dataclass
@@ -180,18 +210,20 @@ class _Run:
     overwrite: bool
     report: FolderReport
     say: Callable[[str], None]
-    bar: Any
+    bar: Any = None
+    claims: bool = True  # off where a scheduler gives each pair to one worker (Ray)
     held: set[Path] = field(default_factory=set)
 
     def read(self, stem: str, ir_path: Path, vis_path: Path) -> _Pair:
         out_path = self.out_dir / f"{stem}.{self.ext}"
         if out_path.exists() and not self.overwrite:
             return _Pair(stem, out_path, "skipped")
-        if not try_claim(out_path):
-            return _Pair(stem, out_path, "claimed")
-        self.held.add(out_path)
-        if out_path.exists() and not self.overwrite:  # finished by a concurrent run meanwhile
-            return _Pair(stem, out_path, "claimed")
+        if self.claims:
+            if not try_claim(out_path):
+                return _Pair(stem, out_path, "claimed")
+            self.held.add(out_path)
+            if out_path.exists() and not self.overwrite:  # finished by a concurrent run meanwhile
+                return _Pair(stem, out_path, "claimed")
         try:
             data = single.read_for_output(ir_path, vis_path, out_path, self.options,
                                           overwrite=True)
@@ -219,7 +251,8 @@ class _Run:
             if pair.out_path in self.held:
                 self.held.discard(pair.out_path)
                 release_claim(pair.out_path)
-        self.bar.update(1)
+        if self.bar is not None:
+            self.bar.update(1)
         if pair.state == "fused":
             self.report.fused.append(pair.out_path)
         elif pair.state == "skipped":
@@ -231,6 +264,37 @@ class _Run:
             self.say(f"failed: {pair.stem}: {pair.message}")
 
 
+def fuse_pair(
+    model: Any,
+    stem: str,
+    ir_path: str | os.PathLike,
+    vis_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    options: FuseOptions,
+    *,
+    overwrite: bool = False,
+) -> tuple[str, str]:
+    """One pair of a folder run, start to end in this thread, without a claim: the same
+    steps :func:`fuse_folder` overlaps in its reader and writer threads (skip an existing
+    output, read, fuse, write atomically). Used by the Ray run, whose scheduler gives each pair
+    to one worker.
+
+    Returns:
+        ``(state, message)``: ``fused``, ``skipped``, or ``failed`` with the one-line reason.
+
+    Raises:
+        OutputError: the output cannot be written; any error other than an unusable input.
+    """
+    out_path = Path(out_path)
+    run = _Run(out_path.parent, out_path.suffix[1:], options, overwrite, FolderReport(),
+               lambda _message: None, claims=False)
+    pair = run.read(stem, Path(ir_path), Path(vis_path))
+    if pair.state == "read":
+        run.fuse(model, pair)
+    run.finish(pair)
+    return pair.state, pair.message
+
+
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
@@ -239,21 +303,30 @@ def _animated(folder: Path) -> list[tuple[str, str]]:
     """``(stem, message)`` for each multi-frame GIF / WebP directly in ``folder``."""
     if not folder.is_dir():
         return []
+    return refused_animations([(p.stem, str(p), p) for p in sorted(folder.iterdir())
+                               if p.suffix.lower() in ANIMATION_SUFFIXES and p.is_file()])
+
+
+def refused_animations(files: list[tuple[str, str, Any]]) -> list[tuple[str, str]]:
+    """``(stem, message)`` for each multi-frame file among ``(stem, name, source)``, where
+    ``source`` is a path or a callable opening the file for binary reading (a remote file)."""
     refused = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() in ANIMATION_SUFFIXES and path.is_file():
-            try:
-                with quiet_decoding(), Image.open(path) as img:
-                    check_single_frame(img, str(path))
-            except InputError as error:
-                refused.append((path.stem, str(error)))
-            except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
-                # not a readable animation (or over Pillow's pixel guard): left to the reader,
-                # which reports it as that pair's failure in one line
-                continue
+    for stem, name, source in files:
+        try:
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(quiet_decoding())
+                handle = stack.enter_context(source()) if callable(source) else source
+                img = stack.enter_context(Image.open(handle))
+                check_single_frame(img, name)
+        except InputError as error:
+            refused.append((stem, str(error)))
+        except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+            # not a readable animation (or over Pillow's pixel guard): left to the reader,
+            # which reports it as that pair's failure in one line
+            continue
     return refused
 
 
-def _name_list(paths: list[Path], limit: int = 10) -> str:
-    names = ", ".join(p.name for p in paths[:limit])
+def _name_list(paths: list[Path] | list[str], limit: int = 10) -> str:
+    names = ", ".join(os.fspath(p).rsplit("/", 1)[-1] for p in paths[:limit])
     return names + (f", ... ({len(paths) - limit} more)" if len(paths) > limit else "")

@@ -3,9 +3,10 @@
 Usage::
 
     python benchmarks/startup.py [--repeat 5] [--frames 90] [--steady-frames 900]
-    # several installs in one run, their runs interleaved (ratios on a loaded machine):
-    python benchmarks/startup.py --variant runtime=/work/venv-runtime/bin/python \\
-        --variant main=/work/main/.venv/bin/python:/work/main/src
+    # several installs in one run, their runs interleaved (ratios on a loaded machine); a
+    # baseline from an older commit: git archive REV src | tar -x -C /tmp/before
+    python benchmarks/startup.py --variant runtime=/path/to/venv-runtime/bin/python \\
+        --variant before=/path/to/full-venv/bin/python:/tmp/before/src
 
 Each row is the median (and min) wall time of ``--repeat`` runs of ``python -m critnet`` of each
 ``--variant LABEL=PYTHON[:PYTHONPATH]`` (default: the interpreter running this script), on

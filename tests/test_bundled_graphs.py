@@ -97,3 +97,11 @@ def test_help_summaries_are_the_commands_own():
         module, attr = target.split(":")
         command = getattr(importlib.import_module(module), attr)
         assert command.get_short_help_str(limit=1000) == SUMMARIES[name], name
+
+
+def test_bundled_runtime_gives_its_torch_model_when_asked():
+    auto = critnet.load_model("tiny", backend="auto")
+    expected = load_weights("tiny").state_dict()
+    got = auto.torch_model.state_dict()
+    assert sorted(got) == sorted(expected)
+    assert all(torch.equal(got[k], expected[k]) for k in got)

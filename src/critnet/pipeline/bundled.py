@@ -80,6 +80,12 @@ class BundledRuntime:
 
         return torch_forward(backend, ir, vis, tile=size or "off", raw=raw)
 
+    @property
+    def torch_model(self) -> Any:
+        """The torch network of the same weights (as :class:`~critnet.pipeline.backends.
+        AutoBackend` has it; imports torch)."""
+        return self.torch_backend("the torch model").torch_model
+
     def torch_backend(self, what: str = "this") -> Any:
         """The ``auto`` backend of the same weights on torch (loaded once, on first need)."""
         if self._torch is None:

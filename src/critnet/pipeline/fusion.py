@@ -149,7 +149,8 @@ def fuse_batch(
     if color:  # Y fused, Cb/Cr kept, written into ycc: no full-frame copy
         ycc[:, :1] = fused
         del vis_y, fused
-        fused = np.clip(ycbcr_to_rgb(ycc, inplace=True), 0.0, 1.0)
+        fused = ycbcr_to_rgb(ycc, inplace=True)
+        np.clip(fused, 0.0, 1.0, out=fused)
     return fused
 
 

@@ -162,7 +162,8 @@ def _ref(location: str) -> Any:
 
 
 def _absolute(location: Any) -> str:
-    return str(location) if storage.is_url(str(location)) else os.path.abspath(location)
+    text = str(location)
+    return text if storage.is_url(text) else os.path.abspath(storage.local_path(text))
 
 
 def _record(report: FolderReport, row: dict[str, Any], given: dict[str, str],
@@ -209,7 +210,7 @@ class _runtime:
             try:
                 ray.init(address=self.address, num_cpus=local_cpus, include_dashboard=False,
                          logging_level=logging.ERROR, log_to_driver=False)
-            except (ConnectionError, RuntimeError, ValueError) as error:
+            except Exception as error:  # Ray raises plain Exception too (a startup timeout)
                 where = self.address or "a local runtime"
                 raise ClusterError(f"cannot start Ray on {where}: "
                                    f"{' '.join(str(error).split())}") from None

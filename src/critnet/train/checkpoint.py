@@ -110,6 +110,20 @@ def check_same_config(path: Path, saved: dict[str, Any], config: TrainConfig) ->
                      f"options and config, or start a new --out")
 
 
+def check_same_data(path: Path, payload: dict[str, Any], data: Any) -> None:
+    """Refuse to resume the checkpoint ``path`` on other training pairs than it was written on
+    (``data``: the run's :class:`~critnet.train.data.build.TrainingData`, or ``None`` for a
+    dataset given in Python, which has no fingerprint).
+
+    Raises:
+        InputError: the fingerprints differ.
+    """
+    saved = payload.get("data", {}).get("fingerprint")
+    if data is not None and saved is not None and saved != data.fingerprint:
+        raise InputError(f"{path}: its training pairs differ from today's (files added, removed "
+                         f"or resized); resume with the same pairs or start a new --out")
+
+
 def _changes(saved: dict[str, Any], now: dict[str, Any], prefix: str) -> list[str]:
     changes = []
     for key in sorted(set(saved) | set(now), key=str):

@@ -83,3 +83,16 @@ def lr_factor(block: Block, epoch: int, milestones: list[float], gamma: float) -
     passed (``[0.5]`` → ×0.1 from the middle of the block on)."""
     done = (epoch - block.start) / (block.end - block.start)
     return gamma ** sum(done >= m for m in milestones)
+
+
+def live_optimizers(blocks: list[Block], step: int, steps_per_epoch: int) -> set[str]:
+    """The optimizers a block at or after global ``step`` still steps. A checkpoint stores only
+    their states (:meth:`critnet.train.trainer.Trainer.state`): the others (A once phaseM stage 1
+    is over) never step again, so leaving them out changes nothing a resumed run computes and
+    keeps the checkpoint small (the paper-size run's state is committed: docs/training.md).
+
+    >>> sorted(live_optimizers(build_schedule(10, 2), 6, 3))  # block 0 (M1) ends at step 6
+    ['B', 'C', 'D']
+    """
+    return {name for block in blocks
+            if block.end * steps_per_epoch > step for name in block.optimizers}

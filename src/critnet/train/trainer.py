@@ -21,6 +21,7 @@ from critnet.train.autoschedule import resolve_schedule
 from critnet.train.checkpoint import (
     CHECKPOINT_NAME,
     check_same_config,
+    check_same_data,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -42,7 +43,7 @@ from critnet.train.log import StepLog, fetch_rows, plot_losses, progress_postfix
 from critnet.train.network import build_network
 from critnet.train.optimizers import build_optimizers
 from critnet.train.run_facts import init_decoder, run_metadata, start_validation
-from critnet.train.schedule import Block, block_at, build_schedule, lr_factor
+from critnet.train.schedule import Block, block_at, build_schedule, live_optimizers, lr_factor
 from critnet.weights import save_weights
 
 
@@ -121,11 +122,7 @@ class Trainer:
     # -- state ---------------------------------------------------------------------------------
     def _restore(self, payload: dict[str, Any]) -> None:
         check_same_config(self.out_dir / CHECKPOINT_NAME, payload["config"], self.config)
-        saved = payload.get("data", {}).get("fingerprint")
-        if self.data is not None and saved is not None and saved != self.data.fingerprint:
-            raise InputError(f"{self.out_dir / CHECKPOINT_NAME}: its training pairs differ from "
-                             f"today's (files added, removed or resized); resume with the same "
-                             f"pairs or start a new --out")
+        check_same_data(self.out_dir / CHECKPOINT_NAME, payload, self.data)
         self.model.load_state_dict(payload["model"])
         saved = payload["optimizers"]
         for name, optimizer in self.optimizers.items():
@@ -135,17 +132,9 @@ class Trainer:
         self.step = payload["step"]
         self.wall_time = payload["wall_time"]
 
-    def live_optimizers(self) -> set[str]:
-        """The optimizers a block at or after the current step still steps. A checkpoint stores
-        only their states: the others (optimizer A once phaseM stage 1 is over) never step again,
-        so leaving them out changes nothing a resumed run computes and keeps the checkpoint
-        small (the paper-size run's resumable state is committed to git: docs/training.md)."""
-        return {name for block in self.blocks
-                if block.end * self.steps_per_epoch > self.step for name in block.optimizers}
-
     def state(self) -> dict[str, Any]:
         epoch, position = divmod(self.step, self.steps_per_epoch)
-        live = self.live_optimizers()
+        live = live_optimizers(self.blocks, self.step, self.steps_per_epoch)
         return {
             "step": self.step, "epoch": epoch, "wall_time": self.wall_time,
             "config": self.config.to_dict(), "model": self.model.state_dict(),

@@ -338,4 +338,11 @@ def test_video_archive_one_task_per_pair(ray_runtime, tmp_path):
                            tmp_path / "local" / f"{stem}.mp4", model)
         got = _frames(tmp_path / "out" / f"{stem}.mp4")
         assert len(got) == local.frames == 4
-        assert all(np.array_equal(a, b) for a, b in zip(got, _frames(local.path), strict=True))
+        # The fused frames are those of the local run; after H.264 (lossy) a ±1 rounding
+        # difference between two onnxruntime sessions (seen once in a full-suite run, never
+        # alone) may move a few decoded pixels, so the decoded frames are compared closely, not
+        # bit for bit (the image tests above are bit for bit). Another pairing or another
+        # video's frames differ by ~80 levels on these noise frames.
+        for a, b in zip(got, _frames(local.path), strict=True):
+            diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
+            assert diff.mean() <= 0.5 and diff.max() <= 16, (diff.mean(), diff.max())

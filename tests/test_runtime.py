@@ -78,7 +78,8 @@ def test_fuse_a_pair_imports_no_torch_and_exports_nothing(tmp_path, monkeypatch,
     assert code == 0, err
     assert not torch
     assert "shipped graph" in stdout
-    fused = np.asarray(Image.open(out))
+    with Image.open(out) as image:
+        fused = np.asarray(image)
     assert fused.shape == (64, 96, 3) and fused.dtype == np.uint8
     assert fused.std() > 0
     assert not (tmp_path / "cache").exists()  # the first run exported nothing
@@ -99,7 +100,8 @@ def test_runtime_fuse_equals_the_api_without_torch(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "BundledRuntime"
-    np.testing.assert_array_equal(np.load(tmp_path / "api.npy"), np.asarray(Image.open(out)))
+    with Image.open(out) as image:
+        np.testing.assert_array_equal(np.load(tmp_path / "api.npy"), np.asarray(image))
 
 
 def test_fuse_a_folder_without_torch(tmp_path):
@@ -118,7 +120,8 @@ def test_fuse_a_folder_without_torch(tmp_path):
 def test_fuse_a_camera_file_without_torch(tmp_path):
     """A DJI R-JPEG (its raw 16-bit counts; FLIR files need only the [thermal] extra)."""
     dji = TESTS / "fixtures" / "cameras" / "DJI_0002_T.JPG"
-    width, height = Image.open(dji).size
+    with Image.open(dji) as image:
+        width, height = image.size
     vis = tmp_path / "vis.png"
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(vis)
@@ -126,7 +129,8 @@ def test_fuse_a_camera_file_without_torch(tmp_path):
                                     "tiny", hide_torch=True)
     assert code == 0, err
     assert not torch
-    assert Image.open(tmp_path / "fused.png").size == (width, height)
+    with Image.open(tmp_path / "fused.png") as image:
+        assert image.size == (width, height)
 
 
 def test_fuse_video_without_torch(tmp_path):
@@ -155,8 +159,8 @@ def test_demo_without_torch(tmp_path):
     code, out, err, torch = critnet("demo", "-o", tmp_path / "demo", hide_torch=True)
     assert code == 0, err
     assert not torch
-    panel = Image.open(tmp_path / "demo" / "panel.png")
-    assert panel.width > 3 * 320
+    with Image.open(tmp_path / "demo" / "panel.png") as panel:
+        assert panel.width > 3 * 320
 
 
 def test_evaluate_without_torch(tmp_path):
@@ -200,7 +204,7 @@ print(sorted(answer["metrics"]), "torch" in sys.modules and sys.modules["torch"]
 
 @pytest.mark.parametrize("args, what", [
     (["fuse", "IR", "VIS", "-o", "OUT", "--backend", "torch"], "--backend torch"),
-    (["fuse", "IR", "VIS", "-o", "OUT", "--tile", "16"], "tiled inference"),
+    (["fuse", "IR", "VIS", "-o", "OUT", "--tile", "64"], "tiled inference"),
     (["fuse", "IR", "VIS", "-o", "OUT", "--weights", "MINE"], "your own weights"),
     (["train", "--config", "x.yaml"], "critnet train"),
     (["export", "--onnx", "OUT"], "critnet export"),

@@ -343,3 +343,16 @@ def test_a_radiometric_jpeg_is_the_ir_upload_with_its_temperatures(url: str, pai
     assert status == 200, answer
     expected = to_uint(critnet.fuse(ir, vis, critnet.load_model(), resize_ir=True))
     np.testing.assert_array_equal(_png(client, answer["images"]["fused"]), expected)
+
+
+def test_unmatched_api_paths_answer_json_404(url: str):
+    """Found by benchmarks/fuzz_web.py: a result path with an empty part or an encoded slash
+    matches no route; under /api/ the answer is still one line of JSON, elsewhere plain."""
+    client = Client(url)
+    for path in ("/api/result//fused.png", "/api/result/..%2F..%2Fetc%2Fpasswd/fused.png",
+                 "/api/nothing"):
+        status, raw = client.request(path)
+        assert status == 404, path
+        assert "no such API path" in json.loads(raw)["error"], path
+    status, raw = client.request("/nothing")
+    assert status == 404 and raw == b"Not Found"

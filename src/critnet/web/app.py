@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -113,8 +113,16 @@ def create_app(server: Server) -> Starlette:
     async def unexpected(_request: Request, error: Exception) -> Response:
         return JSONResponse(_failure(error)[0], status_code=500)
 
+    async def not_found(request: Request, _error: Exception) -> Response:
+        """A path no route matches: under ``/api/`` a JSON error like every other answer of
+        the API (a result path with a slash or an empty part lands here, not in ``result``)."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "no such API path, or no such result in this session"},
+                                status_code=404)
+        return PlainTextResponse("Not Found", status_code=404)
+
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                     exception_handlers={Exception: unexpected})
+                     exception_handlers={404: not_found, Exception: unexpected})
 
 async def _json_body(request: Request, limit: int) -> dict[str, Any]:
     """The request's JSON object, read up to ``limit`` bytes (413 beyond, before and while

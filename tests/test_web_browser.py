@@ -72,6 +72,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     yield url, temp
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=30)
+    process.stdout.close()
     assert list(temp.iterdir()) == [], "the server left files in its temporary folder"
 
 
@@ -226,6 +227,7 @@ def test_scene_compare_zoom_and_screenshot(page, tmp_path: Path):
     assert "left: fused, right: infrared" in page.inner_text("#compare_legend")
     shot = tmp_path / "serve.png"
     page.screenshot(path=str(shot), full_page=True)
-    assert Image.open(shot).size[0] == 1280
+    with Image.open(shot) as image:
+        assert image.size[0] == 1280
     if os.environ.get("CRITNET_WEB_SCREENSHOT"):
         shutil.copyfile(shot, os.environ["CRITNET_WEB_SCREENSHOT"])

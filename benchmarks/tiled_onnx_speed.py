@@ -1,4 +1,4 @@
-"""Tiled inference on onnxruntime (two graphs, ``critnet.pipeline.tiled_onnx``) against torch
+"""Tiled inference on onnxruntime (three graphs, ``critnet.pipeline.tiled_runtime``) against torch
 tiling (``critnet.model.tiled``) on large frames: seconds per frame and max |Δ|.
 
 Usage: ``python benchmarks/tiled_onnx_speed.py [--sizes 1024,2048] [--tile 256] [--weights lite]

@@ -170,7 +170,7 @@ def test_auto_uses_torch_where_onnxruntime_cannot(ort, cache, exports, weights):
 
 @pytest.mark.parametrize("raw", [False, True])
 def test_auto_tiles_on_onnxruntime_like_torch(ort, cache, exports, weights, raw):
-    """Tiles run on the two tiling graphs (critnet.pipeline.tiled_onnx), within the ONNX
+    """Tiles run on the three tiling graphs (critnet.pipeline.tiled_onnx), within the ONNX
     tolerance of torch tiling and of the untiled forward; ablated networks tile on torch."""
     from critnet.model.tiled import tiled_forward
 
@@ -184,7 +184,7 @@ def test_auto_tiles_on_onnxruntime_like_torch(ort, cache, exports, weights, raw)
     assert (got - whole).abs().max().item() <= TOLERANCE
     assert len(exports) == 0  # the tiling graphs are built by their own exporter, not onnx_bytes
     kinds = sorted(json.loads(p.read_text())["key"]["graph"] for p in cache.glob("*.json"))
-    assert kinds == ["encoder", "tile"]
+    assert kinds == ["maps", "moments", "tile"]
     again = critnet.load_model(weights, backend="auto")
     notes = []
     again.note = notes.append

@@ -15,9 +15,10 @@ import torch
 import critnet
 from critnet.cli import SUBCOMMANDS, SUMMARIES
 from critnet.errors import WeightsError
-from critnet.model.tiled import halos
+from critnet.model.tiled import halos, tiled_forward
 from critnet.pipeline.bundled import BundledRuntime
 from critnet.pipeline.runtime import HALO_KEY, GraphSession
+from critnet.pipeline.tiled_runtime import KINDS, STATS_HALO_KEY
 from critnet.weights import (
     BUNDLED_GRAPH_SHA256,
     BUNDLED_SHA256,
@@ -33,24 +34,53 @@ NAMES = sorted(BUNDLED_SHA256)
 pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
 
 
-def test_every_bundled_weights_file_ships_a_small_graph():
-    assert sorted(BUNDLED_GRAPH_SHA256) == NAMES == sorted(bundled_weights())
+def test_every_bundled_weights_file_ships_its_graphs():
+    """The whole forward and the three tiling graphs, and nothing else."""
+    assert NAMES == sorted(bundled_weights())
+    assert sorted(BUNDLED_GRAPH_SHA256) == sorted(
+        key for name in NAMES for key in (name, *(f"{name}.{kind}" for kind in KINDS)))
     for name in NAMES:
-        path = bundled_graph(name)
-        assert path is not None and path.name == f"{name}.onnx"
-        assert path.stat().st_size < 400_000  # 3k-56k parameters: a few hundred kB at most
+        for kind in ("fuse", *KINDS):
+            path = bundled_graph(name, kind)
+            assert path is not None
+            assert path.name == (f"{name}.onnx" if kind == "fuse" else f"{name}.{kind}.onnx")
+            parameters = sum(v.numel() for v in load_weights(name).state_dict().values())
+            assert path.stat().st_size < 4 * parameters * 2 + 100_000  # weights, not bloat
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_graph_matches_its_checksum_and_names_its_weights(name):
-    data = bundled_graph(name).read_bytes()
-    assert hashlib.sha256(data).hexdigest() == BUNDLED_GRAPH_SHA256[name], (
-        f"{name}.onnx changed: regenerate with python scripts/export_bundled_graphs.py")
+@pytest.mark.parametrize("kind", ["fuse", *KINDS])
+def test_graph_matches_its_checksum_and_names_its_weights(name, kind):
+    key = name if kind == "fuse" else f"{name}.{kind}"
+    data = bundled_graph(name, kind).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == BUNDLED_GRAPH_SHA256[key], (
+        f"{key}.onnx changed: regenerate with python scripts/export_bundled_graphs.py")
     session = GraphSession(data)
     model = load_weights(name)
     assert session.metadata["weights_sha256"] == BUNDLED_SHA256[name]
     assert session.config == model.config
-    assert int(session.metadata[HALO_KEY]) == halos(model, model.default_decoder)[1]
+    stats_halo, out_halo = halos(model, model.default_decoder)
+    assert int(session.metadata[HALO_KEY]) == out_halo
+    if kind != "fuse":
+        assert int(session.metadata[STATS_HALO_KEY]) == stats_halo
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("raw", [False, True])
+def test_shipped_tiling_graphs_equal_torch_tiling(name, raw):
+    """Two images of a batch, 16-px tiles (ragged at the edges), and one tile of the whole
+    image: the torch tiled forward and the untiled forward, within the export tolerance."""
+    model = load_weights(name)
+    generator = torch.Generator().manual_seed(5)
+    ir, vis = (torch.rand(2, 1, 45, 62, generator=generator) for _ in range(2))
+    with torch.inference_mode():
+        torch_tiled = tiled_forward(model, ir, vis, 16, raw=raw).numpy()
+        whole = (model(ir, vis, aux=True).fused if raw else model(ir, vis)).numpy()
+    graphs = BundledRuntime(name).tiled_graphs()
+    got = graphs(ir.numpy(), vis.numpy(), 16, raw=raw)
+    assert np.abs(got - torch_tiled).max() <= TOLERANCE
+    assert np.abs(got - whole).max() <= TOLERANCE
+    assert np.abs(graphs(ir.numpy(), vis.numpy(), None, raw=raw) - whole).max() <= TOLERANCE
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -82,7 +112,7 @@ def test_corrupted_graph_is_refused(tmp_path, monkeypatch):
 
     folder = tmp_path / "weights"
     folder.mkdir()
-    for name in ("tiny.safetensors", "tiny.onnx"):
+    for name in ("tiny.safetensors", "tiny.onnx", "tiny.tile.onnx"):
         shutil.copy(weights.WEIGHTS_DIR / name, folder / name)
     data = bytearray((folder / "tiny.onnx").read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -90,6 +120,13 @@ def test_corrupted_graph_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(weights, "WEIGHTS_DIR", folder)
     with pytest.raises(WeightsError, match="does not match its shipped SHA-256"):
         read_bundled_graph("tiny")
+    data = bytearray((folder / "tiny.tile.onnx").read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    (folder / "tiny.tile.onnx").write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="tiny.tile.onnx: bundled ONNX graph does not match"):
+        read_bundled_graph("tiny", "tile")
+    with pytest.raises(WeightsError, match="no maps graph of tiled inference is shipped"):
+        read_bundled_graph("tiny", "maps")
 
 
 def test_help_summaries_are_the_commands_own():

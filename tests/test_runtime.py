@@ -104,6 +104,29 @@ def test_runtime_fuse_equals_the_api_without_torch(tmp_path):
         np.testing.assert_array_equal(np.load(tmp_path / "api.npy"), np.asarray(image))
 
 
+@pytest.mark.parametrize("weights", ["tiny", "steep"])
+def test_tiles_and_the_raw_output_without_torch(tmp_path, weights):
+    """Exact tiling and ``--normalize minmax`` (the raw decoder output) run on the shipped
+    tiling graphs: 64-px tiles give the whole-frame pixels (to 8-bit rounding of ≤1e-5), and
+    minmax stretches the raw output to the full range."""
+    ir, vis = _pair(tmp_path, size=(150, 100))
+    images = {}
+    for name, extra in (("whole", ["--tile", "off"]), ("tiled", ["--tile", "64"]),
+                        ("minmax", ["--normalize", "minmax"]),
+                        ("minmax_tiled", ["--normalize", "minmax", "--tile", "64"])):
+        out = tmp_path / f"{name}.png"
+        code, stdout, err, torch = critnet("fuse", ir, vis, "-o", out, "--weights", weights,
+                                           "--gray", *extra, hide_torch=True)
+        assert code == 0, err
+        assert not torch
+        with Image.open(out) as image:
+            images[name] = np.asarray(image, dtype=np.int16)
+    assert np.abs(images["tiled"] - images["whole"]).max() <= 1
+    assert np.abs(images["minmax_tiled"] - images["minmax"]).max() <= 1
+    assert images["minmax"].min() == 0 and images["minmax"].max() == 255
+    assert np.abs(images["minmax"] - images["whole"]).max() > 1  # stretched, not the same
+
+
 def test_fuse_a_folder_without_torch(tmp_path):
     for stem in ("a", "bb", "ccc"):
         _pair(tmp_path, stem)
@@ -204,7 +227,6 @@ print(sorted(answer["metrics"]), "torch" in sys.modules and sys.modules["torch"]
 
 @pytest.mark.parametrize("args, what", [
     (["fuse", "IR", "VIS", "-o", "OUT", "--backend", "torch"], "--backend torch"),
-    (["fuse", "IR", "VIS", "-o", "OUT", "--tile", "64"], "tiled inference"),
     (["fuse", "IR", "VIS", "-o", "OUT", "--weights", "MINE"], "your own weights"),
     (["train", "--config", "x.yaml"], "critnet train"),
     (["export", "--onnx", "OUT"], "critnet export"),

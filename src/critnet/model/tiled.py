@@ -134,6 +134,16 @@ def _statistics(projections: tuple[Tensor, Tensor], moments: Tensor,
                                key_sq=((key @ moments) * key).sum(-1), pixels=pixels)
 
 
+def _float64(module: nn.Module) -> nn.Module:
+    """``module`` in float64: itself when it already is (a traced float64 model,
+    :mod:`critnet.pipeline.tiled_onnx`), else a float64 copy."""
+    import torch
+
+    if all(p.dtype == torch.float64 for p in module.parameters()):
+        return module
+    return copy.deepcopy(module).double()
+
+
 def attention_maps(
     model: CRITNet, moments: Tensor, pixels: int, decoder: Decoder
 ) -> tuple[tuple[Tensor, Tensor] | None, tuple[tuple[Tensor, Tensor], ...] | None]:
@@ -158,7 +168,7 @@ def attention_maps(
     f_ir, f_vis = probe[:, :channels], probe[:, channels:]
     mrl_maps = sip_maps = None
     if model.mrl is not None:
-        mrl = copy.deepcopy(model.mrl).double()
+        mrl = _float64(model.mrl)
         mrl_maps = mrl.maps(tuple(_statistics(p, moments, pixels)
                                   for p in mrl.projections(f_ir, f_vis)))
         f_ir, f_vis = mrl(f_ir, f_vis, mrl_maps)  # the probe's F_vis↔ir, F_ir↔vis
@@ -166,7 +176,7 @@ def attention_maps(
     if decoder == "fuse":
         sip_maps = []
         for sipria, features in ((model.sipria_ir, f_ir), (model.sipria_vis, f_vis)):
-            sipria = copy.deepcopy(sipria).double()
+            sipria = _float64(sipria)
             maps = sipria.maps(tuple(_statistics(p, moments, pixels)
                                      for p in sipria.projections(features)))
             sip_maps.append(tuple(m.float() for m in maps))

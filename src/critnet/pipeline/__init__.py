@@ -13,6 +13,7 @@ write (docs/architecture.md).
 - :mod:`~critnet.pipeline.registration`: IR → visible alignment;
 - :mod:`~critnet.pipeline.backends`, :mod:`~critnet.pipeline.export`: ONNX Runtime, precision,
   ``auto``; :mod:`~critnet.pipeline.graph_cache`: the exported graphs cached on disk;
-  :mod:`~critnet.pipeline.tiled_onnx`: exact tiling on onnxruntime (two graphs);
+  :mod:`~critnet.pipeline.tiled_onnx`: the three graphs of exact tiling on onnxruntime, exported;
+  :mod:`~critnet.pipeline.tiled_runtime`: exact tiling on them, numpy only;
 - :mod:`~critnet.pipeline.demo`: the built-in example.
 """

@@ -23,11 +23,12 @@ its default decoder. The fusion functions (:func:`critnet.fuse`, ``fuse_file``, 
   output) and loads the graph from :mod:`critnet.pipeline.graph_cache`.
 
 Each backend carries its network's :class:`~critnet.model.config.CRITNetConfig` as ``config``
-(``None`` for a graph without critnet's metadata). Tiled inference runs on the torch fp32 path
-only: :func:`critnet.pipeline.fusion.fuse_tensors` refuses ``tile=N`` for an explicit backend,
-and a frame whose whole-frame forward ``config`` says would not fit; ``auto`` tiles on
-onnxruntime's two tiling graphs (:mod:`critnet.pipeline.tiled_onnx`), or on its torch model for
-ablated networks.
+(``None`` for a graph without critnet's metadata). Tiled inference runs on the torch fp32 path,
+on ``auto``'s three tiling graphs (:mod:`critnet.pipeline.tiled_onnx`; its torch model for
+ablated networks) and on those shipped with the bundled weights
+(:class:`~critnet.pipeline.bundled.BundledRuntime`): :func:`critnet.pipeline.fusion.fuse_tensors`
+refuses ``tile=N`` for an explicit onnxruntime backend of a user's graph, and a frame whose
+whole-frame forward ``config`` says would not fit.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def stderr_note(line: str) -> None:
 class AutoBackend(nn.Module):
     """Whole frames on onnxruntime, everything else on the torch ``model`` it wraps.
 
-    Tiled inference runs on onnxruntime too (:meth:`tiled_forward`, two more graphs), the raw
+    Tiled inference runs on onnxruntime too (:meth:`tiled_forward`, three more graphs), the raw
     decoder output (``aux=True``, used by ``normalize="minmax"``) on :attr:`torch_model`.
     The graph comes from :func:`~critnet.pipeline.graph_cache.cached_graph` on the first
     whole-frame call; if it cannot be built (``onnx`` missing on a cache miss), the torch model
@@ -181,24 +182,25 @@ class AutoBackend(nn.Module):
         return self._runtime[0]
 
     def tiled_forward(self, ir: Tensor, vis: Tensor, tile: int, *, raw: bool = False) -> Tensor:
-        """Exact tiled inference: on onnxruntime's two tiling graphs
+        """Exact tiled inference: on onnxruntime's three tiling graphs
         (:mod:`critnet.pipeline.tiled_onnx`) for the full network, else on the torch model."""
         with self._lock:
             self._load_tiled()
         if self._tiled[0] is None:  # type: ignore[index]
             return tiled_forward(self.model, ir, vis, tile, raw=raw)
-        return self._tiled[0](ir, vis, tile, raw=raw)  # type: ignore[index]
+        from critnet.pipeline.tiled_onnx import tiled_tensors
+
+        return tiled_tensors(self._tiled[0], ir, vis, tile, raw=raw)  # type: ignore[index]
 
     def _load_tiled(self) -> None:
-        from critnet.pipeline.tiled_onnx import TiledRuntime, exportable
+        from critnet.pipeline.tiled_onnx import exportable, tiled_runtime
 
         if self._tiled is None:
             self._tiled = [None]
             if exportable(self.model):
                 try:
-                    self._tiled = [TiledRuntime(
-                        self.model, lambda data: OnnxRuntimeBackend(data, self.threads).session,
-                        self.weights_sha256, self.note)]
+                    self._tiled = [tiled_runtime(self.model, self.threads, self.weights_sha256,
+                                                 self.note)]
                 except CritnetError as error:
                     if self.note is not None:
                         self.note(f"critnet: tiling with torch ({error})")

@@ -3,10 +3,10 @@
 The bundled weights (``steep``, ``lite``, ``tiny``) come with their exported graphs
 (``critnet/weights/<name>.onnx``, made by ``scripts/export_bundled_graphs.py`` with critnet's own
 exporter, checked against :data:`critnet.weights.BUNDLED_GRAPH_SHA256`), so fusing with them
-needs numpy, Pillow and onnxruntime only: nothing is exported, and torch is not imported. What the
-graph does not do (exact tiled inference, the raw decoder output of ``normalize="minmax"``) goes
-to the torch side (:mod:`critnet.pipeline.backends`), imported then; in an install without torch
-that says in one line which extra to add.
+needs numpy, Pillow and onnxruntime only: nothing is exported, and torch is not imported. Exact
+tiled inference and the raw decoder output of ``normalize="minmax"`` run on the three tiling
+graphs shipped beside it (``<name>.<kind>.onnx``, :mod:`critnet.pipeline.tiled_runtime`); only
+weights shipped without them would go to the torch side (:mod:`critnet.pipeline.backends`).
 """
 
 from __future__ import annotations
@@ -20,16 +20,18 @@ from critnet.errors import InputError, WeightsError
 from critnet.model import tiled
 from critnet.pipeline.fusion import device_name
 from critnet.pipeline.runtime import HALO_KEY, GraphSession, installed, require_torch
+from critnet.pipeline.tiled_runtime import KINDS, TiledGraphs
 
 
 class BundledRuntime:
-    """A bundled network on its shipped graph; torch only for tiles and the raw output.
+    """A bundled network on its shipped graphs (whole frames, tiles, the raw output).
 
     Args:
         name: a bundled weights name with a shipped graph (:func:`critnet.weights.bundled_graph`).
         threads: intra-op threads (``None``: all cores).
-        torch_fallback: tiles and ``normalize="minmax"`` on torch (``backend="auto"``); ``False``
-            (``backend="onnxruntime"``): refused in one line, as for any onnxruntime backend.
+        torch_fallback: tiles and ``normalize="minmax"`` on torch where no tiling graphs are
+            shipped (``backend="auto"``); ``False`` (``backend="onnxruntime"``): refused in one
+            line then, as for any onnxruntime backend.
 
     Raises:
         WeightsError: the shipped graph is missing or does not match its SHA-256.
@@ -49,6 +51,7 @@ class BundledRuntime:
         self.threads = threads
         self.torch_fallback = torch_fallback
         self._torch: Any = None
+        self._tiled: list[TiledGraphs | None] | None = None
 
     def with_threads(self, threads: int) -> BundledRuntime:
         """The same network in a new session with ``threads`` intra-op threads."""
@@ -65,20 +68,35 @@ class BundledRuntime:
     def run_arrays(self, ir: np.ndarray, vis: np.ndarray, *, tile: Any = "auto",
                    raw: bool = False) -> np.ndarray:
         """The network step of :func:`critnet.pipeline.fusion.fuse_batch`: the whole frame on
-        the shipped graph, or tiles / the raw output on the torch side."""
-        if not self.torch_fallback:
-            return self.session.run_arrays(ir, vis, tile=tile, raw=raw)
+        the shipped graph; tiles and the raw output on the shipped tiling graphs (the raw
+        output of the whole frame as one tile), or on the torch side where none are shipped."""
         try:
             size = tiled.resolve_tile(tile, self.config, vis.shape, halo=self.halo)
         except ValueError as error:
             raise InputError(str(error)) from None
         if size is None and not raw:
             return self.session.run(ir, vis)
+        graphs = self.tiled_graphs()
+        if graphs is not None:
+            return graphs(ir, vis, size, raw=raw)
+        if not self.torch_fallback:
+            return self.session.run_arrays(ir, vis, tile=tile, raw=raw)
         what = f"tiled inference ({size}-px tiles)" if size is not None else "normalize 'minmax'"
         backend = self.torch_backend(what)
         from critnet.pipeline.backends import torch_forward
 
         return torch_forward(backend, ir, vis, tile=size or "off", raw=raw)
+
+    def tiled_graphs(self) -> TiledGraphs | None:
+        """The shipped graphs of tiled inference (loaded once, on first need), ``None`` when
+        none are shipped for these weights."""
+        from critnet.weights import bundled_graph, read_bundled_graph
+
+        if self._tiled is None:
+            shipped = all(bundled_graph(self.name, kind) for kind in KINDS)
+            self._tiled = [TiledGraphs(lambda kind: read_bundled_graph(self.name, kind),
+                                       self.threads) if shipped else None]
+        return self._tiled[0]
 
     @property
     def torch_model(self) -> Any:

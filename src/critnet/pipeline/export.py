@@ -98,7 +98,7 @@ def onnx_bytes(
         raise InputError(f"ONNX export supports cosine attention only, not "
                          f"{model.config.attention_norm!r} (its 1/sqrt(HW) scale would be "
                          f"traced as a constant)")
-    onnx = require("onnx")
+    require("onnx")
     if rewrite:
         graph = _FuseGraph(export_form(model))
     else:
@@ -107,6 +107,13 @@ def onnx_bytes(
     example = torch.rand(1, 1, 32, 32)
     data = trace_graph(graph, (example, example), INPUT_NAMES, (OUTPUT_NAME,),
                        {name: _DYNAMIC for name in (*INPUT_NAMES, OUTPUT_NAME)})
+    return with_metadata(data, model, metadata)
+
+
+def with_metadata(data: bytes, model: CRITNet, metadata: dict[str, str] | None = None) -> bytes:
+    """The serialised graph ``data`` of ``model`` with critnet's provenance (``format``,
+    ``preset``, ``config``, ``opset``) and ``metadata`` in its ``metadata_props``."""
+    onnx = require("onnx")
     proto = onnx.load_from_string(data)
     values = {"format": "critnet", "preset": model.config.preset,
               "config": json.dumps(model.config.to_dict()), "opset": str(OPSET),

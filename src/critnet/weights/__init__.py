@@ -49,12 +49,22 @@ BUNDLED_SHA256 = {
 }
 
 
-#: SHA-256 of each bundled network's shipped ONNX graph (``<name>.onnx``), checked whenever one
-#: is loaded; written by ``scripts/export_bundled_graphs.py``.
+#: SHA-256 of each bundled network's shipped ONNX graphs (``<name>.onnx``, the whole forward, and
+#: ``<name>.<kind>.onnx``, the three graphs of tiled inference), checked whenever one is loaded;
+#: written by ``scripts/export_bundled_graphs.py``.
 BUNDLED_GRAPH_SHA256 = {
     "lite": "1ca27c18f6ca0e24d3f5fa3b127f4f1402a36850b9a46b060c812cce3895e928",
+    "lite.maps": "e9720107d5ab4fd72d71c4b53717925e0557e03462ba94a0b24e73c28bf512c9",
+    "lite.moments": "950969f68fb725ee38a8ab874277511e993d30fd2d57de87abf7a05758fbb121",
+    "lite.tile": "5f9643ecd87134252a1e8d3d3c39b67d34bb5a1ac9df43e2ac057444d3de616a",
     "steep": "673583948a8a3c8af0b114b786c632219a9ec3e347f677765ee6a6f9e2841293",
+    "steep.maps": "83a38e6db5d96db5dd70a8b5f0d0f43fa7bf97d6c477006e5b35e52c140e23ca",
+    "steep.moments": "a2136d778ed619e67d8dc9f4fbdc0873fa115c6a67b1ff14ce58bbae447aca29",
+    "steep.tile": "b22e02e231cfeb08bdea71743c20c29eedff14fc5dfe0018240c4a227bcba6ef",
     "tiny": "631a4266892b2a6e455a36571ae03740099b4a9d0f73070d751e54f13a7e3d7b",
+    "tiny.maps": "86b09f01226b7991ccf88da71a09847d6c5909058d1b4c68ca892815138b03ef",
+    "tiny.moments": "a36c101fa552e431d6b631afe760859f0a6e7691e5884eb3569ee22ce1ca3168",
+    "tiny.tile": "0d29527d5dbcfae3cafe44be7e18a6a9c3c1563aec927fcf64237e66bfb3153f",
 }
 
 
@@ -78,16 +88,23 @@ def bundled_weights() -> dict[str, Path]:
 DEFAULT_WEIGHTS = ("steep", "lite")
 
 
-def bundled_graph(name: str) -> Path | None:
+def _graph_key(name: str, kind: str) -> str:
+    return name if kind == "fuse" else f"{name}.{kind}"
+
+
+def bundled_graph(name: str, kind: str = "fuse") -> Path | None:
     """The shipped ONNX graph of bundled weights ``name``, ``None`` when there is none (not a
-    bundled name, or no graph shipped for it)."""
-    if name not in BUNDLED_GRAPH_SHA256 or name not in bundled_weights():
+    bundled name, or no graph shipped for it): ``<name>.onnx`` (``fuse``, the whole forward) or
+    ``<name>.<kind>.onnx``, one of the three graphs of tiled inference
+    (:mod:`critnet.pipeline.tiled_runtime`)."""
+    key = _graph_key(name, kind)
+    if key not in BUNDLED_GRAPH_SHA256 or name not in bundled_weights():
         return None
-    path = WEIGHTS_DIR / f"{name}.onnx"
+    path = WEIGHTS_DIR / f"{key}.onnx"
     return path if path.is_file() else None
 
 
-def read_bundled_graph(name: str) -> bytes:
+def read_bundled_graph(name: str, kind: str = "fuse") -> bytes:
     """The bytes of :func:`bundled_graph`, checked against :data:`BUNDLED_GRAPH_SHA256`.
 
     Raises:
@@ -95,11 +112,12 @@ def read_bundled_graph(name: str) -> bytes:
     """
     import hashlib
 
-    path = bundled_graph(name)
+    path = bundled_graph(name, kind)
     if path is None:
-        raise WeightsError(f"no ONNX graph is shipped for weights {name!r}")
+        what = "ONNX graph" if kind == "fuse" else f"{kind} graph of tiled inference"
+        raise WeightsError(f"no {what} is shipped for weights {name!r}")
     data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != BUNDLED_GRAPH_SHA256[name]:
+    if hashlib.sha256(data).hexdigest() != BUNDLED_GRAPH_SHA256[_graph_key(name, kind)]:
         raise WeightsError(f"{path}: bundled ONNX graph does not match its shipped SHA-256 "
                            f"(corrupted install; reinstall critnet)")
     return data

@@ -121,7 +121,8 @@ def graph_bytes(model: CRITNet, kind: str, metadata: dict[str, str] | None = Non
         data = trace_graph(MomentsGraph(export_form(model)), (example, example, index, index),
                            (*INPUT_NAMES, *WINDOW_NAMES), ("moments",),
                            {**{name: _IMAGE_AXES for name in INPUT_NAMES},
-                            **{name: {0: "size"} for name in WINDOW_NAMES}, "moments": {0: "batch"}})
+                            **{name: {0: "size"} for name in WINDOW_NAMES},
+                            "moments": {0: "batch"}})
     elif kind == "maps":
         size = 2 * channels + 1
         data = trace_graph(MapsGraph(model), (torch.rand(1, size, size, dtype=torch.float64),),

@@ -142,3 +142,21 @@ def test_bundled_runtime_gives_its_torch_model_when_asked():
     got = auto.torch_model.state_dict()
     assert sorted(got) == sorted(expected)
     assert all(torch.equal(got[k], expected[k]) for k in got)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_metadata_is_read_before_the_session_and_picks_the_optimisation(name):
+    """``graph_metadata`` (protobuf, no session) reads what onnxruntime reads; the affine form
+    (tiny's) asks for ORT_ENABLE_EXTENDED, the dense-block forms for the default ALL."""
+    import onnxruntime
+
+    from critnet.pipeline.runtime import OPTIMIZATION_KEY, graph_metadata
+
+    for kind in ("fuse", *KINDS):
+        data = read_bundled_graph(name, kind)
+        session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+        assert graph_metadata(data) == dict(session.get_modelmeta().custom_metadata_map)
+    expected = "extended" if load_weights(name).config.fuse_kernel == 1 else None
+    assert graph_metadata(read_bundled_graph(name)).get(OPTIMIZATION_KEY) == expected
+    assert graph_metadata(read_bundled_graph(name, "tile")).get(OPTIMIZATION_KEY) == expected
+    assert graph_metadata(b"not a graph \xff\x00") == {}

@@ -30,7 +30,7 @@ from critnet.io.outputs import check_output_file
 from critnet.model import CRITNet
 from critnet.pipeline.export_affine import AffineForm, affine_applies
 from critnet.pipeline.export_form import InferenceForm
-from critnet.pipeline.runtime import INPUT_NAMES
+from critnet.pipeline.runtime import INPUT_NAMES, OPTIMIZATION_KEY
 
 OPSET = 17
 OUTPUT_NAME = "fused"
@@ -107,7 +107,16 @@ def onnx_bytes(
     example = torch.rand(1, 1, 32, 32)
     data = trace_graph(graph, (example, example), INPUT_NAMES, (OUTPUT_NAME,),
                        {name: _DYNAMIC for name in (*INPUT_NAMES, OUTPUT_NAME)})
-    return with_metadata(data, model, metadata)
+    return with_metadata(data, model, {**optimization_metadata(graph.model), **(metadata or {})})
+
+
+def optimization_metadata(form: nn.Module) -> dict[str, str]:
+    """``{OPTIMIZATION_KEY: "extended"}`` for a graph traced from an
+    :class:`~critnet.pipeline.export_affine.AffineForm` (``tiny``): its per-pixel products read
+    NCHW tensors, so onnxruntime's NCHWc transforms reorder every feature back and cost more
+    than they save (tiny, 640×480, 2 threads: 30 ms without, 40–49 ms with); ``{}`` otherwise
+    (:class:`~critnet.pipeline.runtime.GraphSession` reads it)."""
+    return {OPTIMIZATION_KEY: "extended"} if isinstance(form, AffineForm) else {}
 
 
 def with_metadata(data: bytes, model: CRITNet, metadata: dict[str, str] | None = None) -> bytes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,10 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 INPUT_NAMES = ("ir", "vis")
 #: Metadata key of a shipped graph: the output halo of exact tiling (``critnet.model.tiled``).
 HALO_KEY = "output_halo"
+#: Metadata key of a graph whose form runs faster without onnxruntime's NCHWc layout transforms
+#: (value ``extended``: ``ORT_ENABLE_EXTENDED`` instead of ``ORT_ENABLE_ALL``; written by the
+#: exporter, :func:`critnet.pipeline.export.optimization_metadata`).
+OPTIMIZATION_KEY = "ort_optimization"
 #: What ``pip install`` needs for torch's side (training, export, ``--backend torch``, your
 #: own weights, tiles, bench).
 TORCH_EXTRA = "pip install 'critnet[torch]'"
@@ -77,6 +82,29 @@ def check_whole_fits(config: CRITNetConfig | None, tile: int | str | None,
                          f"torch --precision fp32")
 
 
+def graph_metadata(graph: bytes) -> dict[str, str]:
+    """The ``metadata_props`` of a serialised ONNX model, read before any session is made (with
+    protobuf, onnxruntime's own dependency: field 14 of ``ModelProto``, each entry a key (1) and
+    a value (2)); ``{}`` for bytes that are not a protobuf message."""
+    from google.protobuf import empty_pb2, unknown_fields
+    from google.protobuf.message import DecodeError
+
+    def fields(data: bytes) -> list:
+        message = empty_pb2.Empty()
+        message.ParseFromString(data)
+        return list(unknown_fields.UnknownFieldSet(message))
+
+    try:
+        metadata = {}
+        for field in fields(graph):
+            if field.field_number == 14 and isinstance(field.data, bytes):
+                entry = {f.field_number: f.data for f in fields(field.data)}
+                metadata[entry.get(1, b"").decode()] = entry.get(2, b"").decode()
+        return metadata
+    except (DecodeError, UnicodeDecodeError, RuntimeError):
+        return {}
+
+
 class GraphSession:
     """An exported C-RITNet graph on onnxruntime's CPU execution provider, numpy in and out.
 
@@ -87,8 +115,20 @@ class GraphSession:
 
     def __init__(self, graph: bytes | str | os.PathLike, threads: int | None = None) -> None:
         ort = require_onnxruntime()
+        name = "ONNX graph" if isinstance(graph, bytes) else os.fspath(graph)
+        if not isinstance(graph, bytes):
+            try:
+                graph = Path(graph).read_bytes()
+            except OSError as error:
+                raise InputError(f"{name}: cannot read the ONNX graph ({error})") from None
+        self.metadata = graph_metadata(graph)
         options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # ORT_ENABLE_ALL's NCHWc transforms make the dense-block forms 1.4× faster (steep: 162 vs
+        # 225 ms per 640×480 pair on 2 threads) but slow the affine form of tiny, whose per-pixel
+        # products then reorder every tensor back (30 vs 40–49 ms; docs/inference.md).
+        level = ("ORT_ENABLE_EXTENDED" if self.metadata.get(OPTIMIZATION_KEY) == "extended"
+                 else "ORT_ENABLE_ALL")
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
@@ -96,15 +136,12 @@ class GraphSession:
         # spinning burns the time slices the other thread needs (1.13–1.24× faster without it at
         # load 7-14, 1.09× at load 3-4); idle, the two were within noise (docs/inference.md).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        source = graph if isinstance(graph, bytes) else os.fspath(graph)
         self.graph, self.threads = graph, threads
         try:
-            self.session = ort.InferenceSession(source, options,
+            self.session = ort.InferenceSession(graph, options,
                                                 providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types
-            name = "ONNX graph" if isinstance(graph, bytes) else str(graph)
             raise InputError(f"{name}: not a loadable ONNX model ({error})") from None
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.config: CRITNetConfig | None = (
             CRITNetConfig.from_dict(json.loads(self.metadata["config"]))
             if self.metadata.get("format") == "critnet" else None)
@@ -150,5 +187,6 @@ def for_streams(model: Any) -> tuple[Any, int]:
     return model, 1
 
 
-__all__ = ["BACKENDS", "HALO_KEY", "INPUT_NAMES", "PRECISIONS", "STREAM_WORKERS", "TORCH_EXTRA",
-           "GraphSession", "check_whole_fits", "for_streams", "installed", "require_torch"]
+__all__ = ["BACKENDS", "HALO_KEY", "INPUT_NAMES", "OPTIMIZATION_KEY", "PRECISIONS",
+           "STREAM_WORKERS", "TORCH_EXTRA", "GraphSession", "check_whole_fits", "for_streams",
+           "graph_metadata", "installed", "require_torch"]

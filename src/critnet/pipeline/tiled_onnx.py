@@ -24,7 +24,13 @@ from torch import Tensor, nn
 
 from critnet.model import CRITNet
 from critnet.model.tiled import attention_maps, feature_moments, halos
-from critnet.pipeline.export import INPUT_NAMES, export_form, trace_graph, with_metadata
+from critnet.pipeline.export import (
+    INPUT_NAMES,
+    export_form,
+    optimization_metadata,
+    trace_graph,
+    with_metadata,
+)
 from critnet.pipeline.export_affine import AffineForm
 from critnet.pipeline.export_form import InferenceForm
 from critnet.pipeline.graph_cache import cached_graph
@@ -130,8 +136,10 @@ def graph_bytes(model: CRITNet, kind: str, metadata: dict[str, str] | None = Non
     elif kind == "tile":
         axes = {name: _IMAGE_AXES for name in (*INPUT_NAMES, "fused")}
         axes.update({name: {0: "batch"} for name in MAP_NAMES})
-        data = trace_graph(TileGraph(export_form(model)), (example, example, *maps),
+        form = export_form(model)
+        data = trace_graph(TileGraph(form), (example, example, *maps),
                            (*INPUT_NAMES, *MAP_NAMES), ("fused",), axes)
+        metadata = {**optimization_metadata(form), **(metadata or {})}
     else:
         raise ValueError(f"unknown tiling graph {kind!r} (one of {', '.join(KINDS)})")
     stats_halo, out_halo = halos(model, "fuse")

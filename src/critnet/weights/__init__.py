@@ -61,10 +61,10 @@ BUNDLED_GRAPH_SHA256 = {
     "steep.maps": "83a38e6db5d96db5dd70a8b5f0d0f43fa7bf97d6c477006e5b35e52c140e23ca",
     "steep.moments": "a2136d778ed619e67d8dc9f4fbdc0873fa115c6a67b1ff14ce58bbae447aca29",
     "steep.tile": "b22e02e231cfeb08bdea71743c20c29eedff14fc5dfe0018240c4a227bcba6ef",
-    "tiny": "631a4266892b2a6e455a36571ae03740099b4a9d0f73070d751e54f13a7e3d7b",
+    "tiny": "6ed1d583a35f6f1b98771c39a76a47bd723f458cfee14b9d6a14b0eae6638fef",
     "tiny.maps": "86b09f01226b7991ccf88da71a09847d6c5909058d1b4c68ca892815138b03ef",
     "tiny.moments": "a36c101fa552e431d6b631afe760859f0a6e7691e5884eb3569ee22ce1ca3168",
-    "tiny.tile": "0d29527d5dbcfae3cafe44be7e18a6a9c3c1563aec927fcf64237e66bfb3153f",
+    "tiny.tile": "a56546c9b04f600a556970fa8eff11d00d92d582bc499df27141a6268ccf0b93",
 }
 
 

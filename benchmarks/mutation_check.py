@@ -14,9 +14,9 @@ once, a test run errored (collection error, time-out), or the unmutated tests fa
 
 Another engineer refactoring the model only needs to retarget the ``file``/``original`` columns.
 ``--tests tests/test_golden.py`` measures what the golden-output test alone catches.
-``--preset tiny`` (or ``lite``) runs the wiring tests on that shipped preset's network shape
-alone, so each preset is shown to kill every mutant on its own (a mutant of an option only one
-preset uses, e.g. tiny's separable edge encoders, is left out for the others).
+``--preset tiny`` (or ``lite``, ``paper``) runs the wiring tests on that shipped preset's
+network shape alone, so each preset is shown to kill every mutant on its own (a mutant of an
+option only one preset uses, e.g. tiny's separable edge encoders, is left out for the others).
 """
 
 from __future__ import annotations
@@ -271,7 +271,7 @@ def main() -> int:
     parser.add_argument("--tests", nargs="+", default=None,
                         help="Run these test files for every mutation instead of its own.")
     parser.add_argument("--list", action="store_true", help="List the mutations and exit.")
-    parser.add_argument("--preset", choices=["lite", "tiny"], default=None,
+    parser.add_argument("--preset", choices=["lite", "tiny", "paper"], default=None,
                         help="Run the wiring tests on this preset's network shape only (default: "
                              "every shipped preset's; a mutant is killed when any fails).")
     args = parser.parse_args()

@@ -62,10 +62,12 @@ def record(model: nn.Module, names: list[str]) -> Iterator[Recorder]:
 
 #: The network shapes the wiring tests run on, one per shipped preset: ``lite`` stands for the
 #: lite/paper topology (three dense layers per RDB) at a narrow width; ``tiny`` is the tiny
-#: preset itself. ``CRITNET_WIRING_PRESETS=tiny`` (comma list) restricts them, for the mutation
-#: check (``benchmarks/mutation_check.py --preset tiny``).
-WIRING_PRESETS = tuple(os.environ.get("CRITNET_WIRING_PRESETS", "lite,tiny").split(","))
-SHAPES = {"lite": ("lite", {"channels": 8, "growth": 4}), "tiny": ("tiny", {})}
+#: preset itself; ``paper`` is the paper preset at its own width (C = G = 64; the wiring tests'
+#: images are a few pixels, so it stays fast). ``CRITNET_WIRING_PRESETS=tiny`` (comma list)
+#: restricts them, for the mutation check (``benchmarks/mutation_check.py --preset tiny``).
+WIRING_PRESETS = tuple(os.environ.get("CRITNET_WIRING_PRESETS", "lite,tiny,paper").split(","))
+SHAPES = {"lite": ("lite", {"channels": 8, "growth": 4}), "tiny": ("tiny", {}),
+          "paper": ("paper", {})}
 
 
 def tiny_model(seed: int = 0, preset: str = "lite", **overrides) -> nn.Module:

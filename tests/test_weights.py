@@ -182,3 +182,23 @@ def test_invalid_decoder_in_metadata_is_refused(tmp_path):
                         decoder="fuse")
     with pytest.raises(WeightsError, match="invalid decoder 'fuse'"):
         load_weights(path)
+
+
+def test_the_paper_weights_are_the_paper_network_trained_to_the_end():
+    """``load_model("paper")`` (issue 30): the paper preset (C = G = 64, 864,914 parameters),
+    fusing with the trained ``D_fuse``, from the end of the 6,000-step MPTP run its model card
+    describes, and every bundled file has a model card."""
+    import critnet
+    from critnet.weights import WEIGHTS_DIR, bundled_weights
+
+    model = critnet.load_model("paper")
+    assert model.config.preset == "paper"
+    assert (model.config.channels, model.config.growth) == (64, 64)
+    assert sum(p.numel() for p in model.parameters()) == 864_914
+    assert model.default_decoder == "fuse"
+    metadata = read_metadata(bundled_weights()["paper"])
+    assert (metadata["step"], metadata["block"], metadata["phase"]) == ("6000", "4", "M2")
+    assert metadata["config_name"] == "paper_cpu"
+    for name in bundled_weights():
+        card = (WEIGHTS_DIR / f"{name}.md").read_text()
+        assert card.startswith(f"# `{name}`"), name

@@ -43,6 +43,7 @@ DECODER_KEY = "decoder"
 
 #: SHA-256 of each weights file shipped in :data:`PACKAGE_DIR`, checked whenever one is loaded.
 BUNDLED_SHA256 = {
+    "paper": "f44c611f1c1ea1b19adbd66f10522938fe64ddf7959ab0c8545f3f54e87f6f08",
     "lite": "96478bff1836981108f12fe350bcd84294592d30d6ab93676a36013417b842b6",
     "steep": "f5ec0b9004aea0366878b199c30de31d7e2bc9b1694051758a34b5b0a5c5a343",
     "tiny": "8a3ab1e82e31301a5703d8663ccd4e2fb3daba684356fc6de63eb4249d2ffb5b",
@@ -57,6 +58,10 @@ BUNDLED_GRAPH_SHA256 = {
     "lite.maps": "e9720107d5ab4fd72d71c4b53717925e0557e03462ba94a0b24e73c28bf512c9",
     "lite.moments": "950969f68fb725ee38a8ab874277511e993d30fd2d57de87abf7a05758fbb121",
     "lite.tile": "5f9643ecd87134252a1e8d3d3c39b67d34bb5a1ac9df43e2ac057444d3de616a",
+    "paper": "d5a373eb0ecf416ee1bc41d69c5fb96dec93084412a2a73209a15929bbcb205f",
+    "paper.maps": "cb3791f25d9a397fa1418ac68fda1a2d3403841b7bcb24361442079af10f7b98",
+    "paper.moments": "6008fb911af2dd6abf8d36304055fec805070fcefd1d1dcb01887bb6e115bba3",
+    "paper.tile": "4ad8e872884a3c6218f970180dcfc177a158b5b8945056f00761c5ac4f984f63",
     "steep": "673583948a8a3c8af0b114b786c632219a9ec3e347f677765ee6a6f9e2841293",
     "steep.maps": "83a38e6db5d96db5dd70a8b5f0d0f43fa7bf97d6c477006e5b35e52c140e23ca",
     "steep.moments": "a2136d778ed619e67d8dc9f4fbdc0873fa115c6a67b1ff14ce58bbae447aca29",
@@ -150,10 +155,7 @@ def save_weights(model: CRITNet, path: str | os.PathLike, *, decoder: Decoder | 
 
 
 #: Presets whose weights are being trained and not shipped yet, with where to read about it.
-NOT_YET_TRAINED = {
-    "paper": "the paper-size network (C = 64) is still training on the CPU; its progress and "
-             "resume command are in docs/training.md, 'The paper-size run'",
-}
+NOT_YET_TRAINED: dict[str, str] = {}
 
 
 def resolve_weights(name_or_path: str | os.PathLike) -> Path:

@@ -82,6 +82,12 @@ def check_whole_fits(config: CRITNetConfig | None, tile: int | str | None,
                          f"torch --precision fp32")
 
 
+def image_feeds(ir: np.ndarray, vis: np.ndarray) -> dict[str, np.ndarray]:
+    """A graph's image inputs: ``ir`` and ``vis`` as contiguous float32 arrays by name."""
+    return {name: np.ascontiguousarray(image, dtype=np.float32)
+            for name, image in zip(INPUT_NAMES, (ir, vis), strict=True)}
+
+
 def graph_metadata(graph: bytes) -> dict[str, str]:
     """The ``metadata_props`` of a serialised ONNX model, read before any session is made (with
     protobuf, onnxruntime's own dependency: field 14 of ``ModelProto``, each entry a key (1) and
@@ -152,9 +158,7 @@ class GraphSession:
 
     def run(self, ir: np.ndarray, vis: np.ndarray) -> np.ndarray:
         """B×1×H×W float32 ``ir`` and ``vis`` in [0, 1] → the fused B×1×H×W in [0, 1]."""
-        feeds = {name: np.ascontiguousarray(image, dtype=np.float32)
-                 for name, image in zip(INPUT_NAMES, (ir, vis), strict=True)}
-        (fused,) = self.session.run(None, feeds)
+        (fused,) = self.session.run(None, image_feeds(ir, vis))
         return fused
 
     def run_arrays(self, ir: np.ndarray, vis: np.ndarray, *, tile: Any = "auto",
@@ -189,4 +193,4 @@ def for_streams(model: Any) -> tuple[Any, int]:
 
 __all__ = ["BACKENDS", "HALO_KEY", "INPUT_NAMES", "OPTIMIZATION_KEY", "PRECISIONS",
            "STREAM_WORKERS", "TORCH_EXTRA", "GraphSession", "check_whole_fits", "for_streams",
-           "graph_metadata", "installed", "require_torch"]
+           "graph_metadata", "image_feeds", "installed", "require_torch"]

@@ -120,8 +120,6 @@ def graph_bytes(model: CRITNet, kind: str, metadata: dict[str, str] | None = Non
     ``model``, with critnet's metadata, both halos and ``metadata``."""
     channels = model.config.channels
     example = torch.rand(1, 1, 32, 32)
-    maps = tuple(torch.softmax(torch.rand(1, channels // g, channels // g), -1)
-                 for g in (1, 1, 2, 2, 2, 2))
     if kind == "moments":
         index = torch.arange(2, 30)
         data = trace_graph(MomentsGraph(export_form(model)), (example, example, index, index),
@@ -134,6 +132,8 @@ def graph_bytes(model: CRITNet, kind: str, metadata: dict[str, str] | None = Non
         data = trace_graph(MapsGraph(model), (torch.rand(1, size, size, dtype=torch.float64),),
                            ("moments",), MAP_NAMES, {})  # one image: the probe's batch
     elif kind == "tile":
+        maps = tuple(torch.softmax(torch.rand(1, channels // g, channels // g), -1)
+                     for g in (1, 1, 2, 2, 2, 2))
         axes = {name: _IMAGE_AXES for name in (*INPUT_NAMES, "fused")}
         axes.update({name: {0: "batch"} for name in MAP_NAMES})
         form = export_form(model)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from critnet.model.tiled import crop, tile_cores, with_halo
-from critnet.pipeline.runtime import HALO_KEY, INPUT_NAMES, GraphSession
+from critnet.pipeline.runtime import HALO_KEY, GraphSession, image_feeds
 
 #: The three graphs, in the order they run.
 KINDS = ("moments", "maps", "tile")
@@ -81,8 +81,7 @@ class TiledGraphs:
 def _feeds(ir: np.ndarray, vis: np.ndarray, window: tuple[int, int, int, int]
            ) -> dict[str, np.ndarray]:
     top, bottom, left, right = window
-    return {name: np.ascontiguousarray(image[..., top:bottom, left:right], dtype=np.float32)
-            for name, image in zip(INPUT_NAMES, (ir, vis), strict=True)}
+    return image_feeds(ir[..., top:bottom, left:right], vis[..., top:bottom, left:right])
 
 
 __all__ = ["KINDS", "MAP_NAMES", "STATS_HALO_KEY", "WINDOW_NAMES", "TiledGraphs"]
